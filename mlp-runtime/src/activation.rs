@@ -1,0 +1,202 @@
+//! Activation functions, each defined together with its derivative.
+//!
+//! An activation is a type implementing [`Activation`]: its value `σ(z)`, its derivative
+//! `σ'(z)`, and [`Activation::DERIVATIVE_READS`], which says whether the derivative is
+//! computed from the cached pre-activation `z` or from the cached output `h = σ(z)`.
+//! Backward reads whichever is cheaper, so it never recomputes the forward's work
+//! (`tanh' = 1 − h²` costs one multiply instead of a second `tanh`).
+
+use crate::Scalar;
+use core::fmt::Debug;
+
+/// Which cached quantity an activation's derivative reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DerivativeReads {
+    /// The derivative is a constant (the identity).
+    Nothing,
+    /// The derivative is computed from the pre-activation `z`.
+    Input,
+    /// The derivative is computed from the output `h = σ(z)`.
+    Output,
+}
+
+/// An element-wise activation `h = σ(z)` with its derivative.
+pub trait Activation<T: Scalar>: Copy + Debug + Send + Sync + 'static {
+    /// The name used in `mlp!` (`"tanh"`, `"leaky_relu"`, ...).
+    const NAME: &'static str;
+    /// Which cached quantity [`Activation::df`] reads.
+    const DERIVATIVE_READS: DerivativeReads;
+
+    /// The value `σ(z)`.
+    fn f(&self, z: T) -> T;
+
+    /// The derivative `σ'(z)`, given both `z` and `h = σ(z)`; an implementation reads only
+    /// the one named by [`Activation::DERIVATIVE_READS`].
+    fn df(&self, z: T, h: T) -> T;
+}
+
+/// `σ(z) = z`, `σ'(z) = 1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Identity;
+
+impl<T: Scalar> Activation<T> for Identity {
+    const NAME: &'static str = "identity";
+    const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Nothing;
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        z
+    }
+    #[inline(always)]
+    fn df(&self, _z: T, _h: T) -> T {
+        T::ONE
+    }
+}
+
+/// `σ(z) = tanh z`, `σ'(z) = 1 − h²`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tanh;
+
+impl<T: Scalar> Activation<T> for Tanh {
+    const NAME: &'static str = "tanh";
+    const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Output;
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        z.tanh()
+    }
+    #[inline(always)]
+    fn df(&self, _z: T, h: T) -> T {
+        T::ONE - h * h
+    }
+}
+
+/// `σ(z) = 1 / (1 + e^(−z))`, `σ'(z) = h (1 − h)`.
+///
+/// Evaluated without overflow for any `z`: `e^z / (1 + e^z)` for negative `z`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sigmoid;
+
+/// The logistic function, stable for any argument.
+#[inline(always)]
+pub(crate) fn logistic<T: Scalar>(z: T) -> T {
+    if z >= T::ZERO {
+        T::ONE / (T::ONE + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (T::ONE + e)
+    }
+}
+
+impl<T: Scalar> Activation<T> for Sigmoid {
+    const NAME: &'static str = "sigmoid";
+    const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Output;
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        logistic(z)
+    }
+    #[inline(always)]
+    fn df(&self, _z: T, h: T) -> T {
+        h * (T::ONE - h)
+    }
+}
+
+/// `σ(z) = max(z, 0)`, `σ'(z) = 1 if z > 0 else 0` (0 at `z = 0`, as PyTorch).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Relu;
+
+impl<T: Scalar> Activation<T> for Relu {
+    const NAME: &'static str = "relu";
+    const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Input;
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z > T::ZERO {
+            z
+        } else {
+            T::ZERO
+        }
+    }
+    #[inline(always)]
+    fn df(&self, z: T, _h: T) -> T {
+        if z > T::ZERO {
+            T::ONE
+        } else {
+            T::ZERO
+        }
+    }
+}
+
+/// `σ(z) = z if z > 0 else α z`, `σ'(z) = 1 if z > 0 else α`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LeakyRelu<T>(
+    /// The slope `α` for negative inputs.
+    pub T,
+);
+
+impl<T: Scalar> Activation<T> for LeakyRelu<T> {
+    const NAME: &'static str = "leaky_relu";
+    const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Input;
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z > T::ZERO {
+            z
+        } else {
+            self.0 * z
+        }
+    }
+    #[inline(always)]
+    fn df(&self, z: T, _h: T) -> T {
+        if z > T::ZERO {
+            T::ONE
+        } else {
+            self.0
+        }
+    }
+}
+
+/// `σ(z) = ln(1 + e^z)`, `σ'(z) = 1 / (1 + e^(−z))`.
+///
+/// Evaluated as `max(z, 0) + ln(1 + e^(−|z|))`, which neither overflows nor loses the
+/// small values for very negative `z`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Softplus;
+
+impl<T: Scalar> Activation<T> for Softplus {
+    const NAME: &'static str = "softplus";
+    const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Input;
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        z.max(T::ZERO) + (-z.abs()).exp().ln_1p()
+    }
+    #[inline(always)]
+    fn df(&self, z: T, _h: T) -> T {
+        logistic(z)
+    }
+}
+
+/// GELU, tanh approximation: `σ(z) = ½ z (1 + tanh u)` with `u = √(2/π) (z + 0.044715 z³)`;
+/// `σ'(z) = ½ (1 + tanh u) + ½ z (1 − tanh² u) √(2/π) (1 + 3·0.044715 z²)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Gelu;
+
+/// `√(2/π)`.
+const GELU_C: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the tanh approximation.
+const GELU_A: f64 = 0.044_715;
+
+impl<T: Scalar> Activation<T> for Gelu {
+    const NAME: &'static str = "gelu";
+    const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Input;
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        let half = T::from_f64(0.5);
+        let u = T::from_f64(GELU_C) * (z + T::from_f64(GELU_A) * z * z * z);
+        half * z * (T::ONE + u.tanh())
+    }
+    #[inline(always)]
+    fn df(&self, z: T, _h: T) -> T {
+        let half = T::from_f64(0.5);
+        let c = T::from_f64(GELU_C);
+        let a = T::from_f64(GELU_A);
+        let t = (c * (z + a * z * z * z)).tanh();
+        half * (T::ONE + t) + half * z * (T::ONE - t * t) * c * (T::ONE + T::from_f64(3.0) * a * z * z)
+    }
+}

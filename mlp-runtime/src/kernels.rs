@@ -1,0 +1,168 @@
+//! Shape-typed kernels: every product in generated code is one of these calls.
+//!
+//! Weights are stored **row-major, output-major**: `w: [[T; IN]; OUT]`, where row `i` holds
+//! the weights into output unit `i`, so `w[i][j]` is `W[i, j]` (as in PyTorch's `Linear`).
+//! The const generics carry the shapes, so a mismatched product in generated code is a type
+//! error, found at compile time.
+
+use crate::{Activation, Scalar};
+
+/// Computes `y = W x`, W: OUT×IN.
+///
+/// ```
+/// let w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+/// let x = [1.0, 0.5, -1.0];
+/// let y = mlp_runtime::kernels::gemv(&w, &x);
+/// let naive = [w[0][0] * x[0] + w[0][1] * x[1] + w[0][2] * x[2],
+///              w[1][0] * x[0] + w[1][1] * x[1] + w[1][2] * x[2]];
+/// assert_eq!(y, naive);
+/// ```
+#[inline]
+pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(w: &[[T; IN]; OUT], x: &[T; IN]) -> [T; OUT] {
+    let mut y = [T::ZERO; OUT];
+    for (yi, row) in y.iter_mut().zip(w) {
+        *yi = dot(row, x);
+    }
+    y
+}
+
+/// Computes `x = Wᵀ d`, W: OUT×IN, so `x` has IN entries.
+///
+/// ```
+/// let w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+/// let d = [1.0, -2.0];
+/// let x = mlp_runtime::kernels::gemv_tr(&w, &d);
+/// let naive = [w[0][0] * d[0] + w[1][0] * d[1],
+///              w[0][1] * d[0] + w[1][1] * d[1],
+///              w[0][2] * d[0] + w[1][2] * d[1]];
+/// assert_eq!(x, naive);
+/// ```
+#[inline]
+pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(w: &[[T; IN]; OUT], d: &[T; OUT]) -> [T; IN] {
+    let mut x = [T::ZERO; IN];
+    for (row, &di) in w.iter().zip(d) {
+        for (xj, &wij) in x.iter_mut().zip(row) {
+            *xj += wij * di;
+        }
+    }
+    x
+}
+
+/// Accumulates the outer product `G += d xᵀ`, G: OUT×IN (BLAS `ger` with α = 1).
+///
+/// ```
+/// let mut g = [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]];
+/// let d = [2.0, -1.0];
+/// let x = [1.0, 2.0, 3.0];
+/// mlp_runtime::kernels::ger(&mut g, &d, &x);
+/// assert_eq!(g, [[1.0 + 2.0 * 1.0, 1.0 + 2.0 * 2.0, 1.0 + 2.0 * 3.0],
+///                [-1.0 * 1.0, -1.0 * 2.0, -1.0 * 3.0]]);
+/// ```
+#[inline]
+pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(g: &mut [[T; IN]; OUT], d: &[T; OUT], x: &[T; IN]) {
+    for (row, &di) in g.iter_mut().zip(d) {
+        for (gij, &xj) in row.iter_mut().zip(x) {
+            *gij += di * xj;
+        }
+    }
+}
+
+/// Accumulates `y += x` (BLAS `axpy` with α = 1), e.g. `∂L/∂b += δ`.
+///
+/// ```
+/// let mut y = [1.0, 2.0];
+/// mlp_runtime::kernels::axpy(&mut y, &[0.5, -2.0]);
+/// assert_eq!(y, [1.0 + 0.5, 2.0 - 2.0]);
+/// ```
+#[inline]
+pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += xi;
+    }
+}
+
+/// Computes one layer, `h = σ(W x + b)`, W: OUT×IN, without keeping `z`.
+///
+/// ```
+/// use mlp_runtime::{activation::Tanh, kernels::dense};
+/// let w = [[0.5, -1.0], [2.0, 0.25]];
+/// let b = [0.1, -0.2];
+/// let x = [1.0, 2.0];
+/// let h = dense(&w, Some(&b), &x, &Tanh);
+/// let naive = [f64::tanh(0.5 * 1.0 - 1.0 * 2.0 + 0.1), f64::tanh(2.0 * 1.0 + 0.25 * 2.0 - 0.2)];
+/// assert_eq!(h, naive);
+/// ```
+#[inline]
+pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+    b: Option<&[T; OUT]>,
+    x: &[T; IN],
+    act: &A,
+) -> [T; OUT] {
+    let mut h = gemv(w, x);
+    if let Some(b) = b {
+        axpy(&mut h, b);
+    }
+    for hi in &mut h {
+        *hi = act.f(*hi);
+    }
+    h
+}
+
+/// Computes one layer and keeps what backward needs: `z = W x + b`, `h = σ(z)`.
+///
+/// ```
+/// use mlp_runtime::{activation::Sigmoid, kernels::dense_cached};
+/// let w = [[0.5, -1.0]];
+/// let x = [1.0, 2.0];
+/// let (mut z, mut h) = ([0.0], [0.0]);
+/// dense_cached(&w, None, &x, &Sigmoid, &mut z, &mut h);
+/// assert_eq!(z, [0.5 * 1.0 - 1.0 * 2.0]);
+/// assert_eq!(h, [1.0 / (1.0 + f64::exp(-z[0]))]);
+/// ```
+#[inline]
+pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+    b: Option<&[T; OUT]>,
+    x: &[T; IN],
+    act: &A,
+    z: &mut [T; OUT],
+    h: &mut [T; OUT],
+) {
+    *z = gemv(w, x);
+    if let Some(b) = b {
+        axpy(z, b);
+    }
+    for (hi, &zi) in h.iter_mut().zip(z.iter()) {
+        *hi = act.f(zi);
+    }
+}
+
+/// Computes `δ = σ'(z) ⊙ g`, where `g = ∂L/∂h` and `h = σ(z)` come from the cache.
+///
+/// ```
+/// use mlp_runtime::{activation::Tanh, kernels::delta};
+/// let z = [0.3, -1.2];
+/// let h = [f64::tanh(0.3), f64::tanh(-1.2)];
+/// let g = [2.0, 0.5];
+/// let d = delta(&Tanh, &z, &h, &g);
+/// assert_eq!(d, [(1.0 - h[0] * h[0]) * 2.0, (1.0 - h[1] * h[1]) * 0.5]);
+/// ```
+#[inline]
+pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(act: &A, z: &[T; N], h: &[T; N], g: &[T; N]) -> [T; N] {
+    let mut d = [T::ZERO; N];
+    for i in 0..N {
+        d[i] = act.df(z[i], h[i]) * g[i];
+    }
+    d
+}
+
+/// The dot product `Σ aᵢ bᵢ`.
+#[inline]
+fn dot<T: Scalar, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+    let mut s = T::ZERO;
+    for (&ai, &bi) in a.iter().zip(b) {
+        s += ai * bi;
+    }
+    s
+}

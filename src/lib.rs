@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+// Lets `mlp!` refer to `::mlp` inside this crate's own tests, examples and doctests.
+extern crate self as mlp;
+
+/// Declares a multi-layer perceptron and derives its forward and backward passes.
+///
+/// See the [crate documentation](crate) for the grammar and what is generated.
+pub use mlp_macros::mlp;
+
+#[doc(inline)]
+pub use mlp_runtime::*;
