@@ -113,11 +113,11 @@ pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
 ///
 /// ```
 /// use mlp_runtime::{activation::Sigmoid, kernels::dense_cached};
-/// let w = [[0.5, -1.0]];
+/// let w = [[0.5, 1.0]];
 /// let x = [1.0, 2.0];
 /// let (mut z, mut h) = ([0.0], [0.0]);
 /// dense_cached(&w, None, &x, &Sigmoid, &mut z, &mut h);
-/// assert_eq!(z, [0.5 * 1.0 - 1.0 * 2.0]);
+/// assert_eq!(z, [0.5 * 1.0 + 1.0 * 2.0]);
 /// assert_eq!(h, [1.0 / (1.0 + f64::exp(-z[0]))]);
 /// ```
 #[inline]
