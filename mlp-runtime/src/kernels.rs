@@ -88,25 +88,49 @@ pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
 /// let w = [[0.5, -1.0], [2.0, 0.25]];
 /// let b = [0.1, -0.2];
 /// let x = [1.0, 2.0];
-/// let h = dense(&w, Some(&b), &x, &Tanh);
+/// let h = dense(&w, &b, &x, &Tanh);
 /// let naive = [f64::tanh(0.5 * 1.0 - 1.0 * 2.0 + 0.1), f64::tanh(2.0 * 1.0 + 0.25 * 2.0 - 0.2)];
 /// assert_eq!(h, naive);
 /// ```
 #[inline]
 pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
-    b: Option<&[T; OUT]>,
+    b: &[T; OUT],
     x: &[T; IN],
     act: &A,
 ) -> [T; OUT] {
     let mut h = gemv(w, x);
-    if let Some(b) = b {
-        axpy(&mut h, b);
-    }
-    for hi in &mut h {
+    axpy(&mut h, b);
+    activate(act, &mut h);
+    h
+}
+
+/// Computes one layer without bias, `h = σ(W x)`, W: OUT×IN, without keeping `z`.
+///
+/// ```
+/// use mlp_runtime::{activation::Relu, kernels::dense_unbiased};
+/// let w = [[0.5, -1.0], [2.0, 0.25]];
+/// let x = [1.0, 2.0];
+/// let h = dense_unbiased(&w, &x, &Relu);
+/// assert_eq!(h, [f64::max(0.5 * 1.0 - 1.0 * 2.0, 0.0), f64::max(2.0 * 1.0 + 0.25 * 2.0, 0.0)]);
+/// ```
+#[inline]
+pub fn dense_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+    x: &[T; IN],
+    act: &A,
+) -> [T; OUT] {
+    let mut h = gemv(w, x);
+    activate(act, &mut h);
+    h
+}
+
+/// Applies `h = σ(h)` element-wise, in place.
+#[inline]
+fn activate<T: Scalar, A: Activation<T>, const N: usize>(act: &A, h: &mut [T; N]) {
+    for hi in h {
         *hi = act.f(*hi);
     }
-    h
 }
 
 /// Computes one layer and keeps what backward needs: `z = W x + b`, `h = σ(z)`.
@@ -116,24 +140,51 @@ pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
 /// let w = [[0.5, 1.0]];
 /// let x = [1.0, 2.0];
 /// let (mut z, mut h) = ([0.0], [0.0]);
-/// dense_cached(&w, None, &x, &Sigmoid, &mut z, &mut h);
-/// assert_eq!(z, [0.5 * 1.0 + 1.0 * 2.0]);
+/// dense_cached(&w, &[0.25], &x, &Sigmoid, &mut z, &mut h);
+/// assert_eq!(z, [0.5 * 1.0 + 1.0 * 2.0 + 0.25]);
 /// assert_eq!(h, [1.0 / (1.0 + f64::exp(-z[0]))]);
 /// ```
 #[inline]
 pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
-    b: Option<&[T; OUT]>,
+    b: &[T; OUT],
     x: &[T; IN],
     act: &A,
     z: &mut [T; OUT],
     h: &mut [T; OUT],
 ) {
     *z = gemv(w, x);
-    if let Some(b) = b {
-        axpy(z, b);
-    }
-    for (hi, &zi) in h.iter_mut().zip(z.iter()) {
+    axpy(z, b);
+    activate_cached(act, z, h);
+}
+
+/// Computes one layer without bias and keeps what backward needs: `z = W x`, `h = σ(z)`.
+///
+/// ```
+/// use mlp_runtime::{activation::Tanh, kernels::dense_cached_unbiased};
+/// let w = [[0.5, -1.0]];
+/// let x = [1.0, 2.0];
+/// let (mut z, mut h) = ([0.0], [0.0]);
+/// dense_cached_unbiased(&w, &x, &Tanh, &mut z, &mut h);
+/// assert_eq!(z, [0.5 * 1.0 - 1.0 * 2.0]);
+/// assert_eq!(h, [f64::tanh(z[0])]);
+/// ```
+#[inline]
+pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+    x: &[T; IN],
+    act: &A,
+    z: &mut [T; OUT],
+    h: &mut [T; OUT],
+) {
+    *z = gemv(w, x);
+    activate_cached(act, z, h);
+}
+
+/// Applies `h = σ(z)` element-wise.
+#[inline]
+fn activate_cached<T: Scalar, A: Activation<T>, const N: usize>(act: &A, z: &[T; N], h: &mut [T; N]) {
+    for (hi, &zi) in h.iter_mut().zip(z) {
         *hi = act.f(zi);
     }
 }

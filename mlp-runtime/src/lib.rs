@@ -27,7 +27,9 @@ pub use scalar::Scalar;
 pub mod __private {
     pub use crate::activation::{Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh};
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
-    pub use crate::kernels::{axpy, delta, dense, dense_cached, gemv, gemv_tr, ger};
+    pub use crate::kernels::{
+        axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
+    };
     pub use crate::{LayerSpec, Network, ParamInfo, ParamKind, Parameters};
     pub use core::{clone::Clone, default::Default, fmt, option::Option, primitive::usize};
 }

@@ -1,0 +1,389 @@
+//! Code generation from the checked model: the struct, its cache and gradients, and the
+//! trait impls. The passes themselves are in `forward`, `backward`, and their docs in `docs`.
+
+mod backward;
+mod docs;
+mod forward;
+#[cfg(test)]
+mod tests;
+
+use crate::model::{Activation, Net, Scalar};
+use crate::{fallback, krate, parse, valid};
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+/// Expands an `mlp!` invocation; errors become `compile_error!`s and never panic.
+pub fn mlp(input: TokenStream) -> TokenStream {
+    try_mlp(input.clone()).unwrap_or_else(|err| fallback::expand(&input, err))
+}
+
+/// Parses, validates and expands, stopping at the first stage that fails.
+fn try_mlp(input: TokenStream) -> syn::Result<TokenStream> {
+    let net = valid::validate(syn::parse2::<parse::Input>(input)?)?;
+    let krate = krate::krate(net.krate.as_ref(), net.ident.span())?;
+    Ok(expand(&net, &krate))
+}
+
+/// Everything expansion needs to know, computed once.
+pub(crate) struct Ctx<'a> {
+    /// The checked network.
+    pub net: &'a Net,
+    /// The path to the runtime crate, e.g. `::mlp`.
+    pub krate: &'a TokenStream,
+    /// The scalar type, `f32` or `f64`.
+    pub t: TokenStream,
+    /// The widths `N_0..N_L`.
+    pub widths: Vec<usize>,
+    /// The cache's name, `{Name}Cache`.
+    pub cache: Ident,
+    /// The gradients' name, `{Name}Grads`.
+    pub grads: Ident,
+}
+
+impl Ctx<'_> {
+    /// The number of layers `L`.
+    pub fn layers(&self) -> usize {
+        self.net.layers.len()
+    }
+
+    /// `[T; N_l]`.
+    pub fn vector(&self, l: usize) -> TokenStream {
+        let t = &self.t;
+        let n = Literal::usize_unsuffixed(self.widths[l]);
+        quote!([#t; #n])
+    }
+
+    /// `[[T; N_{l−1}]; N_l]`, the shape of `W_l`.
+    pub fn matrix(&self, l: usize) -> TokenStream {
+        let t = &self.t;
+        let n_in = Literal::usize_unsuffixed(self.widths[l - 1]);
+        let n_out = Literal::usize_unsuffixed(self.widths[l]);
+        quote!([[#t; #n_in]; #n_out])
+    }
+
+    /// The span of layer `l`'s width, where errors about that layer point.
+    pub fn span(&self, l: usize) -> Span {
+        self.net.layers[l - 1].width.span
+    }
+
+    /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh`.
+    pub fn activation(&self, l: usize) -> TokenStream {
+        let krate = self.krate;
+        let layer = &self.net.layers[l - 1];
+        let span = layer.activation_span;
+        let p = quote_spanned!(span=> #krate::__private);
+        match layer.activation {
+            Activation::Identity => quote_spanned!(span=> #p::Identity),
+            Activation::Tanh => quote_spanned!(span=> #p::Tanh),
+            Activation::Sigmoid => quote_spanned!(span=> #p::Sigmoid),
+            Activation::Relu => quote_spanned!(span=> #p::Relu),
+            Activation::Softplus => quote_spanned!(span=> #p::Softplus),
+            Activation::Gelu => quote_spanned!(span=> #p::Gelu),
+            Activation::LeakyRelu(alpha) => {
+                let alpha = self.float(alpha);
+                quote_spanned!(span=> #p::LeakyRelu(#alpha))
+            }
+        }
+    }
+
+    /// A float literal suffixed with the network's scalar type.
+    pub fn float(&self, value: f64) -> Literal {
+        match self.net.scalar {
+            // The model keeps constants in f64; the f32 network rounds them once, here.
+            #[allow(clippy::cast_possible_truncation)]
+            Scalar::F32 => Literal::f32_suffixed(value as f32),
+            Scalar::F64 => Literal::f64_suffixed(value),
+        }
+    }
+}
+
+/// Names of the per-layer fields and locals: `w1`, `b1`, `z1`, `h0`, ... (spanned at the
+/// layer's width, so that go-to-definition lands on the layer the user wrote).
+pub(crate) fn field(prefix: &str, l: usize, span: Span) -> Ident {
+    format_ident!("{}{}", prefix, l, span = span)
+}
+
+/// Generates every item of a checked network.
+pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
+    let cx = Ctx {
+        net,
+        krate,
+        t: match net.scalar {
+            Scalar::F32 => quote!(f32),
+            Scalar::F64 => quote!(f64),
+        },
+        widths: net.widths(),
+        cache: format_ident!("{}Cache", net.ident),
+        grads: format_ident!("{}Grads", net.ident),
+    };
+    let structs = structs(&cx);
+    let inherent = inherent(&cx);
+    let params = parameters_impls(&cx);
+    let network = network_impl(&cx);
+    quote! {
+        #structs
+        #inherent
+        #params
+        #network
+    }
+}
+
+/// The network, cache and gradient structs, with `Default` for the latter two.
+fn structs(cx: &Ctx) -> TokenStream {
+    let Ctx { net, krate, cache, grads, .. } = cx;
+    let (ident, vis, attrs) = (&net.ident, &net.vis, &net.attrs);
+    let mut params = Vec::new();
+    let mut grad_fields = Vec::new();
+    let mut zeros = Vec::new();
+    for l in 1..=cx.layers() {
+        let span = cx.span(l);
+        let (w, m) = (field("w", l, span), cx.matrix(l));
+        let (w_doc, dw_doc) = docs::weight_field(cx, l);
+        params.push(quote!(#[doc = #w_doc] pub #w: #krate::__private::Boxed<#m>,));
+        grad_fields.push(quote!(#[doc = #dw_doc] pub #w: #krate::__private::Boxed<#m>,));
+        zeros.push(quote!(#w: #krate::__private::zeros_matrix(),));
+        if net.bias {
+            let (b, v) = (field("b", l, span), cx.vector(l));
+            let (b_doc, db_doc) = docs::bias_field(cx, l);
+            params.push(quote!(#[doc = #b_doc] pub #b: #krate::__private::Boxed<#v>,));
+            grad_fields.push(quote!(#[doc = #db_doc] pub #b: #krate::__private::Boxed<#v>,));
+            zeros.push(quote!(#b: #krate::__private::zeros_vector(),));
+        }
+    }
+    let mut cache_fields = Vec::new();
+    for l in 0..=cx.layers() {
+        let span = if l == 0 { net.input.span } else { cx.span(l) };
+        let v = cx.vector(l);
+        if l > 0 {
+            let z = field("z", l, span);
+            let doc = docs::cache_z(cx, l);
+            cache_fields.push(quote!(#[doc = #doc] pub #z: #v,));
+        }
+        let h = field("h", l, span);
+        let doc = docs::cache_h(cx, l);
+        cache_fields.push(quote!(#[doc = #doc] pub #h: #v,));
+    }
+    let cache_zeros = (0..=cx.layers()).flat_map(|l| {
+        let span = if l == 0 { net.input.span } else { cx.span(l) };
+        let n = Literal::usize_unsuffixed(cx.widths[l]);
+        let h = field("h", l, span);
+        let z = (l > 0).then(|| {
+            let z = field("z", l, span);
+            quote!(#z: [0.0; #n],)
+        });
+        [z.unwrap_or_default(), quote!(#h: [0.0; #n],)]
+    });
+    let struct_doc = docs::net_struct(cx);
+    let cache_doc = docs::cache_struct(cx);
+    let grads_doc = docs::grads_struct(cx);
+    let derive = quote!(#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]);
+    quote! {
+        #(#attrs)*
+        #[doc = #struct_doc]
+        #derive
+        #vis struct #ident {
+            #(#params)*
+        }
+
+        #[doc = #cache_doc]
+        #derive
+        #vis struct #cache {
+            #(#cache_fields)*
+        }
+
+        #[doc = #grads_doc]
+        #derive
+        #vis struct #grads {
+            #(#grad_fields)*
+        }
+
+        #[automatically_derived]
+        impl ::core::default::Default for #cache {
+            fn default() -> Self {
+                Self { #(#cache_zeros)* }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::default::Default for #grads {
+            fn default() -> Self {
+                Self { #(#zeros)* }
+            }
+        }
+    }
+}
+
+/// The inherent consts and methods, usable without importing a trait.
+fn inherent(cx: &Ctx) -> TokenStream {
+    let ident = &cx.net.ident;
+    let krate = cx.krate;
+    let (input, output) = (cx.widths[0], cx.net.output());
+    let layers = cx.layers();
+    let params = cx.net.params();
+    let zeros = (1..=layers).flat_map(|l| {
+        let w = field("w", l, cx.span(l));
+        let b = cx.net.bias.then(|| {
+            let b = field("b", l, cx.span(l));
+            quote!(#b: #krate::__private::zeros_vector(),)
+        });
+        [quote!(#w: #krate::__private::zeros_matrix(),), b.unwrap_or_default()]
+    });
+    let forward = forward::forward(cx);
+    let forward_cached = forward::forward_cached(cx);
+    let backward = backward::backward(cx);
+    let docs = docs::consts(cx);
+    let [d_input, d_output, d_layers, d_params, d_zeros] = docs;
+    quote! {
+        impl #ident {
+            #[doc = #d_input]
+            pub const INPUT: ::core::primitive::usize = #input;
+            #[doc = #d_output]
+            pub const OUTPUT: ::core::primitive::usize = #output;
+            #[doc = #d_layers]
+            pub const LAYERS: ::core::primitive::usize = #layers;
+            #[doc = #d_params]
+            pub const PARAMS: ::core::primitive::usize = #params;
+
+            #[doc = #d_zeros]
+            #[must_use]
+            pub fn zeros() -> Self {
+                Self { #(#zeros)* }
+            }
+
+            #forward
+            #forward_cached
+            #backward
+        }
+    }
+}
+
+/// `Parameters` for the network and for its gradients, sharing one `PARAM_INFO`.
+fn parameters_impls(cx: &Ctx) -> TokenStream {
+    let Ctx { net, krate, t, grads, .. } = cx;
+    let ident = &net.ident;
+    let p = quote!(#krate::__private);
+    let mut infos = Vec::new();
+    let mut refs = Vec::new();
+    let mut muts = Vec::new();
+    let mut pairs = Vec::new();
+    for l in 1..=cx.layers() {
+        let span = cx.span(l);
+        let (n_in, n_out) = (cx.widths[l - 1], cx.widths[l]);
+        let w = field("w", l, span);
+        let name = w.to_string();
+        let i = infos.len();
+        infos.push(quote! {
+            #p::ParamInfo { name: #name, layer: #l, kind: #p::ParamKind::Weight, shape: &[#n_out, #n_in] }
+        });
+        refs.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened());));
+        muts.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened_mut());));
+        pairs.push(quote!(f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), grads.#w.as_flattened());));
+        if net.bias {
+            let b = field("b", l, span);
+            let name = b.to_string();
+            let i = infos.len();
+            infos.push(quote! {
+                #p::ParamInfo { name: #name, layer: #l, kind: #p::ParamKind::Bias, shape: &[#n_out] }
+            });
+            refs.push(quote!(f(&Self::PARAM_INFO[#i], &self.#b[..]);));
+            muts.push(quote!(f(&Self::PARAM_INFO[#i], &mut self.#b[..]);));
+            pairs.push(quote!(f(&PARAM_INFO[#i], &mut self.#b[..], &grads.#b[..]);));
+        }
+    }
+    let visit = quote! {
+        fn visit(&self, mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &[#t])) {
+            #(#refs)*
+        }
+        fn visit_mut(&mut self, mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t])) {
+            #(#muts)*
+        }
+    };
+    quote! {
+        #[automatically_derived]
+        impl #p::Parameters for #ident {
+            type Scalar = #t;
+            const PARAM_INFO: &'static [#p::ParamInfo] = &[#(#infos),*];
+            #visit
+        }
+
+        #[automatically_derived]
+        impl #p::Parameters for #grads {
+            type Scalar = #t;
+            const PARAM_INFO: &'static [#p::ParamInfo] = <#ident as #p::Parameters>::PARAM_INFO;
+            #visit
+        }
+    }
+    .into_iter()
+    .chain(visit_with_grads(cx, &pairs))
+    .collect()
+}
+
+/// The body of `Network::visit_with_grads`, kept beside the other visitors.
+fn visit_with_grads(cx: &Ctx, pairs: &[TokenStream]) -> TokenStream {
+    let Ctx { net, krate, t, grads, .. } = cx;
+    let ident = &net.ident;
+    let p = quote!(#krate::__private);
+    quote! {
+        impl #ident {
+            /// Calls `f(info, parameter, gradient)` for every tensor in the order of
+            /// `PARAM_INFO`, so that an optimizer can update the parameters.
+            pub fn visit_with_grads(
+                &mut self,
+                grads: &#grads,
+                mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t], &[#t]),
+            ) {
+                const PARAM_INFO: &[#p::ParamInfo] = <#ident as #p::Parameters>::PARAM_INFO;
+                #(#pairs)*
+            }
+        }
+    }
+}
+
+/// `Network`, delegating to the inherent methods.
+fn network_impl(cx: &Ctx) -> TokenStream {
+    let Ctx { net, krate, t, cache, grads, .. } = cx;
+    let ident = &net.ident;
+    let p = quote!(#krate::__private);
+    let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
+    let specs = net.layers.iter().enumerate().map(|(i, layer)| {
+        let (fan_in, fan_out) = (cx.widths[i], cx.widths[i + 1]);
+        let activation = layer.activation.display();
+        let bias = net.bias;
+        quote!(#p::LayerSpec { fan_in: #fan_in, fan_out: #fan_out, activation: #activation, bias: #bias })
+    });
+    quote! {
+        #[automatically_derived]
+        impl #p::Network for #ident {
+            type Input = #input;
+            type Output = #output;
+            type Cache = #cache;
+            type Grads = #grads;
+            const INPUT: ::core::primitive::usize = #ident::INPUT;
+            const OUTPUT: ::core::primitive::usize = #ident::OUTPUT;
+            const LAYERS: ::core::primitive::usize = #ident::LAYERS;
+            const PARAMS: ::core::primitive::usize = #ident::PARAMS;
+            const LAYER_SPECS: &'static [#p::LayerSpec] = &[#(#specs),*];
+
+            fn zeros() -> Self {
+                #ident::zeros()
+            }
+            fn forward(&self, x: &#input) -> #output {
+                #ident::forward(self, x)
+            }
+            fn forward_cached(&self, x: &#input, cache: &mut #cache) -> #output {
+                #ident::forward_cached(self, x, cache)
+            }
+            fn backward(&self, cache: &#cache, dl_dy: &#output, grads: &mut #grads) -> #input {
+                #ident::backward(self, cache, dl_dy, grads)
+            }
+            fn visit_with_grads(
+                &mut self,
+                grads: &#grads,
+                f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t], &[#t]),
+            ) {
+                #ident::visit_with_grads(self, grads, f)
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! `backward`: the chain rule as one straight line of kernel calls, from layer L down to 1.
+
+use super::{docs, field, Ctx};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+
+/// `fn backward(&self, cache, dl_dy, grads) -> dl_dx`, for `l = L, ..., 1`:
+/// `δ_l = σ_l'(z_l) ⊙ g_l`, `∂L/∂W_l += δ_l h_{l−1}ᵀ`, `∂L/∂b_l += δ_l`, `g_{l−1} = W_lᵀ δ_l`,
+/// with `g_L = ∂L/∂y` and `∂L/∂x = g_0`.
+pub fn backward(cx: &Ctx) -> TokenStream {
+    let p = {
+        let krate = cx.krate;
+        quote!(#krate::__private)
+    };
+    let layers = cx.layers();
+    let steps = (1..=layers).rev().map(|l| {
+        let span = cx.span(l);
+        let (z, h) = (field("z", l, span), field("h", l, span));
+        let prev = field("h", l - 1, if l == 1 { cx.net.input.span } else { cx.span(l - 1) });
+        let (w, d) = (field("w", l, span), field("__d", l, span));
+        let g = if l == layers { quote!(dl_dy) } else { field("__g", l, span).into_token_stream() };
+        let act = cx.activation(l);
+        let delta = quote_spanned!(span=> let #d = #p::delta(&#act, &cache.#z, &cache.#h, &#g);); 
+        let dw = quote_spanned!(span=> #p::ger(&mut grads.#w, &#d, &cache.#prev););
+        let db = cx.net.bias.then(|| {
+            let b = field("b", l, span);
+            quote_spanned!(span=> #p::axpy(&mut grads.#b, &#d);)
+        });
+        let g_prev = if l == 1 {
+            quote_spanned!(span=> #p::gemv_tr(&self.#w, &#d))
+        } else {
+            let g_prev = field("__g", l - 1, cx.span(l - 1));
+            quote_spanned!(span=> let #g_prev = #p::gemv_tr(&self.#w, &#d);)
+        };
+        quote!(#delta #dw #db #g_prev)
+    });
+    let (input, output) = (cx.vector(0), cx.vector(layers));
+    let (cache_ty, grads_ty) = (&cx.cache, &cx.grads);
+    let doc = docs::backward(cx);
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        pub fn backward(&self, cache: &#cache_ty, dl_dy: &#output, grads: &mut #grads_ty) -> #input {
+            let dl_dy: &#output = dl_dy;
+            #(#steps)*
+        }
+    }
+}

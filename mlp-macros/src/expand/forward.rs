@@ -1,0 +1,83 @@
+//! `forward` and `forward_cached`: one kernel call per layer, no loop over layers.
+
+use super::{docs, field, Ctx};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+/// `fn forward(&self, x) -> y`: `h_l = σ_l(W_l h_{l−1} + b_l)`, keeping nothing.
+pub fn forward(cx: &Ctx) -> TokenStream {
+    let p = {
+        let krate = cx.krate;
+        quote!(#krate::__private)
+    };
+    let steps = (1..=cx.layers()).map(|l| {
+        let span = cx.span(l);
+        let h = field("__h", l, span);
+        let prev = if l == 1 {
+            quote!(x)
+        } else {
+            let prev = field("__h", l - 1, cx.span(l - 1));
+            quote!(&#prev)
+        };
+        let w = field("w", l, span);
+        let act = cx.activation(l);
+        if cx.net.bias {
+            let b = field("b", l, span);
+            quote_spanned!(span=> let #h = #p::dense(&self.#w, &self.#b, #prev, &#act);)
+        } else {
+            quote_spanned!(span=> let #h = #p::dense_unbiased(&self.#w, #prev, &#act);)
+        }
+    });
+    let last = field("__h", cx.layers(), cx.span(cx.layers()));
+    let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
+    let doc = docs::forward(cx);
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        #[must_use]
+        pub fn forward(&self, x: &#input) -> #output {
+            let x: &#input = x;
+            #(#steps)*
+            #last
+        }
+    }
+}
+
+/// `fn forward_cached(&self, x, cache) -> y`: as `forward`, keeping `z_l` and `h_l`.
+pub fn forward_cached(cx: &Ctx) -> TokenStream {
+    let p = {
+        let krate = cx.krate;
+        quote!(#krate::__private)
+    };
+    let cache_ty = &cx.cache;
+    let steps = (1..=cx.layers()).map(|l| {
+        let span = cx.span(l);
+        let (z, h) = (field("z", l, span), field("h", l, span));
+        let prev = field("h", l - 1, if l == 1 { cx.net.input.span } else { cx.span(l - 1) });
+        let w = field("w", l, span);
+        let act = cx.activation(l);
+        if cx.net.bias {
+            let b = field("b", l, span);
+            quote_spanned! {span=>
+                #p::dense_cached(&self.#w, &self.#b, &cache.#prev, &#act, &mut cache.#z, &mut cache.#h);
+            }
+        } else {
+            quote_spanned! {span=>
+                #p::dense_cached_unbiased(&self.#w, &cache.#prev, &#act, &mut cache.#z, &mut cache.#h);
+            }
+        }
+    });
+    let h0 = field("h", 0, cx.net.input.span);
+    let last = field("h", cx.layers(), cx.span(cx.layers()));
+    let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
+    let doc = docs::forward_cached(cx);
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        pub fn forward_cached(&self, x: &#input, cache: &mut #cache_ty) -> #output {
+            cache.#h0 = *x;
+            #(#steps)*
+            cache.#last
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Snapshots of the expansion and of the checked model.

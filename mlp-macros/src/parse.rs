@@ -1,0 +1,224 @@
+//! The syntax tree of an `mlp!` invocation, and its parser.
+//!
+//! Parsing accepts every shape a value could plausibly take (negative or fractional widths,
+//! unknown keys, any activation name) and keeps the tokens, so that `valid` can report each
+//! semantic mistake at its own token, all of them at once.
+
+use proc_macro2::{Span, TokenTree};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{braced, bracketed, parenthesized, token, Attribute, Ident, Lit, Path, Token, Visibility};
+
+/// The whole input:
+///
+/// ```text
+/// #[attrs] pub struct Name { key: value, ... }
+/// ```
+pub struct Input {
+    /// The network declaration.
+    pub net: NetSyntax,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let net = input.parse()?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the network declaration"));
+        }
+        Ok(Input { net })
+    }
+}
+
+/// `#[attrs] pub struct Name { key: value, ... }`
+pub struct NetSyntax {
+    /// Doc comments and other attributes, passed through to the struct.
+    pub attrs: Vec<Attribute>,
+    /// The struct's visibility, also given to the cache and gradient structs.
+    pub vis: Visibility,
+    /// The struct's name.
+    pub ident: Ident,
+    /// `key: value` pairs in the order written.
+    pub fields: Punctuated<Field, Token![,]>,
+}
+
+impl Parse for NetSyntax {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let lookahead = input.lookahead1();
+        if !lookahead.peek(Token![struct]) {
+            return Err(lookahead.error());
+        }
+        input.parse::<Token![struct]>()?;
+        let ident = input.parse()?;
+        let content;
+        braced!(content in input);
+        let fields = content.parse_terminated(Field::parse, Token![,])?;
+        Ok(NetSyntax { attrs, vis, ident, fields })
+    }
+}
+
+/// `key: value`
+pub struct Field {
+    /// The key as written (`crate` included, as an identifier).
+    pub key: Ident,
+    /// The value, parsed according to the key.
+    pub value: Value,
+}
+
+/// The value of one `key: value` pair.
+pub enum Value {
+    /// `scalar: f32`: any identifier, checked later.
+    Scalar(Ident),
+    /// `input: 2`: a width.
+    Input(Width),
+    /// `layers: [8 tanh, 1 identity]`.
+    Layers(Layers),
+    /// `bias: true`.
+    Bias(syn::LitBool),
+    /// `crate: ::path::to::mlp`.
+    Crate(Path),
+    /// The value of an unknown key, skipped up to the next comma.
+    Unknown,
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = Ident::parse_any(input)?;
+        input.parse::<Token![:]>()?;
+        let value = match key.to_string().as_str() {
+            "scalar" => Value::Scalar(input.call(Ident::parse_any)?),
+            "input" => Value::Input(input.parse()?),
+            "layers" => Value::Layers(input.parse()?),
+            "bias" => Value::Bias(input.parse()?),
+            "crate" => Value::Crate(input.call(Path::parse_mod_style)?),
+            _ => {
+                skip_to_comma(input)?;
+                Value::Unknown
+            }
+        };
+        Ok(Field { key, value })
+    }
+}
+
+/// Consumes token trees up to (not including) the next top-level comma.
+fn skip_to_comma(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+/// `[8 tanh, 8 leaky_relu(0.1), 1 identity]`
+pub struct Layers {
+    /// The brackets, for the error on an empty list.
+    pub bracket: token::Bracket,
+    /// The layers in order, `1..=L`.
+    pub layers: Punctuated<LayerSyntax, Token![,]>,
+}
+
+impl Parse for Layers {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let content;
+        let bracket = bracketed!(content in input);
+        let layers = content.parse_terminated(LayerSyntax::parse, Token![,])?;
+        Ok(Layers { bracket, layers })
+    }
+}
+
+/// `8 tanh` or `8 leaky_relu(0.1)`: a width and an activation.
+pub struct LayerSyntax {
+    /// The number of output units.
+    pub width: Width,
+    /// The activation applied to them.
+    pub activation: ActivationSyntax,
+}
+
+impl Parse for LayerSyntax {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let width = input.parse()?;
+        if input.is_empty() || input.peek(Token![,]) {
+            return Err(input.error("expected an activation after the width, e.g. `8 tanh`"));
+        }
+        let activation = input.parse()?;
+        Ok(LayerSyntax { width, activation })
+    }
+}
+
+/// A width as written: `8`, or a mistake such as `-8`, `2.5` or `"8"`, kept for the error.
+pub struct Width {
+    /// A leading minus sign.
+    pub minus: Option<Token![-]>,
+    /// The literal.
+    pub lit: Lit,
+}
+
+impl Width {
+    /// The span of the whole width, minus sign included.
+    pub fn span(&self) -> Span {
+        match &self.minus {
+            Some(minus) => minus.span.join(self.lit.span()).unwrap_or(minus.span),
+            None => self.lit.span(),
+        }
+    }
+}
+
+impl Parse for Width {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let minus = input.parse()?;
+        if !input.peek(syn::Lit) {
+            return Err(input.error("expected a width, an integer literal such as `8`"));
+        }
+        Ok(Width { minus, lit: input.parse()? })
+    }
+}
+
+/// `tanh` or `leaky_relu(0.1)`.
+pub struct ActivationSyntax {
+    /// The activation's name.
+    pub name: Ident,
+    /// Parenthesised parameters, if any.
+    pub params: Option<Params>,
+}
+
+/// `(0.1)`: the parameters of an activation.
+pub struct Params {
+    /// The parentheses.
+    pub paren: token::Paren,
+    /// The parameters, each a literal with an optional minus sign.
+    pub values: Punctuated<Number, Token![,]>,
+}
+
+/// A numeric literal with an optional leading minus sign.
+pub struct Number {
+    /// A leading minus sign.
+    pub minus: Option<Token![-]>,
+    /// The literal.
+    pub lit: Lit,
+}
+
+impl Parse for ActivationSyntax {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name = input.call(Ident::parse_any)?;
+        let params = if input.peek(token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let values = content.parse_terminated(Number::parse, Token![,])?;
+            Some(Params { paren, values })
+        } else {
+            None
+        };
+        Ok(ActivationSyntax { name, params })
+    }
+}
+
+impl Parse for Number {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let minus = input.parse()?;
+        if !input.peek(syn::Lit) {
+            return Err(input.error("expected a number"));
+        }
+        Ok(Number { minus, lit: input.parse()? })
+    }
+}

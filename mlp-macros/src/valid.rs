@@ -1,0 +1,294 @@
+//! Turns the syntax tree into the checked [`model::Net`], reporting every mistake at once.
+
+use crate::model::{Activation, Layer, Net, Scalar, Width};
+use crate::parse::{self, ActivationSyntax, Input, Value};
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::Lit;
+
+/// The largest width a layer may have.
+pub const MAX_WIDTH: usize = 1 << 16;
+
+/// The most scalar parameters a network may have.
+pub const MAX_PARAMS: usize = 1 << 30;
+
+/// The keys a network declaration accepts.
+const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
+
+/// Collects errors so that all of them are reported together (serde's `Ctxt`).
+#[must_use = "call `Ctxt::finish` to report the collected errors"]
+#[derive(Default)]
+struct Ctxt {
+    errors: Option<syn::Error>,
+}
+
+impl Ctxt {
+    /// Records an error at `span`.
+    fn error(&mut self, span: Span, message: impl std::fmt::Display) {
+        let error = syn::Error::new(span, message);
+        match &mut self.errors {
+            Some(errors) => errors.combine(error),
+            None => self.errors = Some(error),
+        }
+    }
+
+    /// Returns the combined errors, if any.
+    fn finish(self) -> syn::Result<()> {
+        self.errors.map_or(Ok(()), Err)
+    }
+}
+
+/// Checks a parsed invocation and builds the model.
+pub fn validate(input: Input) -> syn::Result<Net> {
+    let mut cx = Ctxt::default();
+    let syntax = input.net;
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut scalar = None;
+    let mut width_in = None;
+    let mut layers = None;
+    let mut bias = None;
+    let mut krate = None;
+
+    for field in &syntax.fields {
+        let key = field.key.to_string();
+        if seen.contains(&key) {
+            cx.error(field.key.span(), format_args!("duplicate key `{key}`"));
+            continue;
+        }
+        seen.push(key.clone());
+        match &field.value {
+            Value::Scalar(ident) => scalar = check_scalar(&mut cx, ident),
+            Value::Input(width) => width_in = check_width(&mut cx, width, "input width"),
+            Value::Layers(list) => layers = check_layers(&mut cx, list),
+            Value::Bias(lit) => bias = Some(lit.value),
+            Value::Crate(path) => krate = Some(path.clone()),
+            Value::Unknown => unknown_key(&mut cx, &field.key),
+        }
+    }
+
+    let missing_span = syntax.ident.span();
+    if !seen.iter().any(|k| k == "input") {
+        cx.error(missing_span, "missing key `input`, the input width, e.g. `input: 2`");
+    }
+    if !seen.iter().any(|k| k == "layers") {
+        cx.error(missing_span, "missing key `layers`, the layers in order, e.g. `layers: [8 tanh, 1 identity]`");
+    }
+
+    let net = match (width_in, layers) {
+        (Some(input), Some(layers)) => Some(Net {
+            attrs: syntax.attrs,
+            vis: syntax.vis,
+            ident: syntax.ident,
+            scalar: scalar.unwrap_or(Scalar::F32),
+            input,
+            layers,
+            bias: bias.unwrap_or(true),
+            krate,
+        }),
+        _ => None,
+    };
+    if let Some(net) = &net {
+        check_size(&mut cx, net);
+    }
+    cx.finish()?;
+    // Every path that leaves `net` empty has recorded an error, so `finish` returned above.
+    net.ok_or_else(|| syn::Error::new(missing_span, "invalid network declaration"))
+}
+
+/// `scalar: f32 | f64`.
+fn check_scalar(cx: &mut Ctxt, ident: &syn::Ident) -> Option<Scalar> {
+    match ident.to_string().as_str() {
+        "f32" => Some(Scalar::F32),
+        "f64" => Some(Scalar::F64),
+        other => {
+            cx.error(ident.span(), format_args!("unsupported scalar `{other}`, expected `f32` or `f64`"));
+            None
+        }
+    }
+}
+
+/// A width must be an integer literal between 1 and [`MAX_WIDTH`].
+fn check_width(cx: &mut Ctxt, width: &parse::Width, what: &str) -> Option<Width> {
+    let span = width.span();
+    let range = format!("expected {what} between 1 and {MAX_WIDTH}");
+    let Lit::Int(int) = &width.lit else {
+        let found = match &width.lit {
+            Lit::Float(f) => format!("`{}{}`", if width.minus.is_some() { "-" } else { "" }, f),
+            Lit::Str(_) => "a string literal".to_owned(),
+            Lit::Bool(b) => format!("`{}`", b.value),
+            other => format!("`{}`", other.to_token_stream()),
+        };
+        cx.error(span, format_args!("expected {what} to be an integer, found {found}"));
+        return None;
+    };
+    if !matches!(int.suffix(), "" | "usize") {
+        cx.error(span, format_args!("expected {what} as an unsuffixed integer, found `{int}`"));
+        return None;
+    }
+    let digits = int.base10_digits();
+    if width.minus.is_some() {
+        cx.error(span, format_args!("{range}, found -{digits}"));
+        return None;
+    }
+    match digits.parse::<usize>() {
+        Ok(value) if (1..=MAX_WIDTH).contains(&value) => Some(Width { value, span }),
+        _ => {
+            cx.error(span, format_args!("{range}, found {digits}"));
+            None
+        }
+    }
+}
+
+/// `layers: [...]` must list at least one valid layer.
+fn check_layers(cx: &mut Ctxt, list: &parse::Layers) -> Option<Vec<Layer>> {
+    if list.layers.is_empty() {
+        cx.error(list.bracket.span.join(), "expected at least one layer in `layers`, e.g. `[8 tanh, 1 identity]`");
+        return None;
+    }
+    let mut layers = Vec::new();
+    let mut ok = true;
+    for (i, layer) in list.layers.iter().enumerate() {
+        let what = format!("the width of layer {}", i + 1);
+        let width = check_width(cx, &layer.width, &what);
+        let activation = check_activation(cx, &layer.activation);
+        match (width, activation) {
+            (Some(width), Some(activation)) => {
+                layers.push(Layer { width, activation, activation_span: layer.activation.name.span() })
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(layers)
+}
+
+/// A known activation name with the parameters it takes.
+fn check_activation(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activation> {
+    let name = syntax.name.to_string();
+    let activation = match name.as_str() {
+        "identity" => Activation::Identity,
+        "tanh" => Activation::Tanh,
+        "sigmoid" => Activation::Sigmoid,
+        "relu" => Activation::Relu,
+        "softplus" => Activation::Softplus,
+        "gelu" => Activation::Gelu,
+        "leaky_relu" => return check_leaky_relu(cx, syntax),
+        _ => {
+            let message = match closest(&name, Activation::NAMES) {
+                Some(best) => format!("unknown activation `{name}`, did you mean `{best}`?"),
+                None => format!("unknown activation `{name}`, expected one of: {}", Activation::NAMES.join(", ")),
+            };
+            cx.error(syntax.name.span(), message);
+            return None;
+        }
+    };
+    if let Some(params) = &syntax.params {
+        cx.error(params.paren.span.join(), format_args!("activation `{name}` takes no parameters"));
+        return None;
+    }
+    Some(activation)
+}
+
+/// `leaky_relu` or `leaky_relu(α)` with `0 < α < 1`.
+fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activation> {
+    let Some(params) = &syntax.params else {
+        return Some(Activation::LeakyRelu(Activation::DEFAULT_LEAKY_SLOPE));
+    };
+    let expected = "expected one slope α with 0 < α < 1, e.g. `leaky_relu(0.01)`";
+    if params.values.len() != 1 {
+        cx.error(params.paren.span.join(), format_args!("{expected}, found {} parameters", params.values.len()));
+        return None;
+    }
+    let number = &params.values[0];
+    let sign = if number.minus.is_some() { -1.0 } else { 1.0 };
+    let value = match &number.lit {
+        Lit::Float(f) => f.base10_parse::<f64>().ok(),
+        Lit::Int(i) => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    let span = number.minus.map_or(number.lit.span(), |m| m.span.join(number.lit.span()).unwrap_or(m.span));
+    match value.map(|v| sign * v) {
+        Some(alpha) if alpha > 0.0 && alpha < 1.0 => Some(Activation::LeakyRelu(alpha)),
+        Some(alpha) => {
+            cx.error(span, format_args!("{expected}, found {alpha}"));
+            None
+        }
+        None => {
+            cx.error(span, format_args!("{expected}, found `{}`", number.lit.to_token_stream()));
+            None
+        }
+    }
+}
+
+/// An unknown key: suggest the closest known one.
+fn unknown_key(cx: &mut Ctxt, key: &syn::Ident) {
+    let name = key.to_string();
+    let message = match closest(&name, KEYS) {
+        Some(best) => format!("unknown key `{name}`, did you mean `{best}`?"),
+        None => format!("unknown key `{name}`, expected one of: {}", KEYS.join(", ")),
+    };
+    cx.error(key.span(), message);
+}
+
+/// Rejects networks too large to be reasonable at compile time.
+fn check_size(cx: &mut Ctxt, net: &Net) {
+    let params = net
+        .widths()
+        .windows(2)
+        .try_fold(0usize, |acc, p| p[0].checked_mul(p[1])?.checked_add(p[1])?.checked_add(acc));
+    match params {
+        Some(n) if n <= MAX_PARAMS => {}
+        _ => cx.error(
+            net.ident.span(),
+            format_args!("network `{}` has more than {MAX_PARAMS} parameters; reduce the widths", net.ident),
+        ),
+    }
+}
+
+/// The candidate within edit distance 2 of `name` (or sharing a prefix of 3), if any.
+fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(name, c), *c))
+        .filter(|(d, c)| *d <= 2 || (name.len() >= 3 && c.starts_with(name)))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// The Levenshtein distance between two strings, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closest, edit_distance};
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("tanh", "tanh"), 0);
+        assert_eq!(edit_distance("tahn", "tanh"), 2);
+        assert_eq!(edit_distance("relu", "gelu"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("sigmod", "sigmoid"), 1);
+    }
+
+    #[test]
+    fn closest_suggests_only_near_names() {
+        let names = crate::model::Activation::NAMES;
+        assert_eq!(closest("sigmod", names), Some("sigmoid"));
+        assert_eq!(closest("leaky", names), Some("leaky_relu"));
+        assert_eq!(closest("convolution", names), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests, as a user crate writes them: one binary, one module per concern.
+
+mod support;
+
+mod forward;
