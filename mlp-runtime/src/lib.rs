@@ -5,6 +5,7 @@
 //! - [`kernels`]: shape-typed products (`gemv`, `gemv_tr`, `ger`), one call per product.
 //! - [`activation`]: each activation's value and derivative, defined together.
 //! - [`Network`] and [`Parameters`]: what every generated network implements.
+//! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
@@ -13,6 +14,8 @@ extern crate alloc;
 
 pub mod activation;
 mod boxed;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod kernels;
 mod network;
 mod scalar;
