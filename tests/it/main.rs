@@ -2,4 +2,5 @@
 
 mod support;
 
-mod forward;
+mod api;
+mod gradients;

@@ -1,0 +1,196 @@
+//! What the integration tests share: tolerances, a seeded generator for test data, and an
+//! independent f64 reference implementation of an MLP.
+
+#![allow(dead_code)]
+
+use mlp::{Network, ParamKind, Parameters, Scalar};
+
+/// Relative error allowed between analytic and central-difference gradients in f64.
+pub const FD_TOLERANCE: f64 = 1e-7;
+/// Relative error allowed between generated f64 code and the reference.
+pub const F64_TOLERANCE: f64 = 1e-12;
+/// Relative error allowed between generated f32 code and the f64 reference.
+pub const F32_TOLERANCE: f64 = 1e-5;
+
+/// SplitMix64: a tiny, portable generator for test inputs.
+pub struct TestRng(u64);
+
+impl TestRng {
+    /// A generator with the given seed.
+    pub fn new(seed: u64) -> Self {
+        TestRng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform value in `[lo, hi)`.
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * unit
+    }
+}
+
+/// Fills every parameter with a uniform value in `[-scale, scale)`.
+pub fn randomize<N: Parameters>(net: &mut N, rng: &mut TestRng, scale: f64) {
+    net.visit_mut(|_, p| p.iter_mut().for_each(|x| *x = N::Scalar::from_f64(rng.uniform(-scale, scale))));
+}
+
+/// A random input vector.
+pub fn random_vector<T: Scalar, V: mlp::Vector<T>>(rng: &mut TestRng, scale: f64) -> V {
+    let mut v = V::zeros();
+    v.as_mut_slice().iter_mut().for_each(|x| *x = T::from_f64(rng.uniform(-scale, scale)));
+    v
+}
+
+/// A layer of the reference network, in plain `Vec`s and `f64`.
+pub struct RefLayer {
+    /// `W[i][j]`, row = output unit.
+    pub w: Vec<Vec<f64>>,
+    /// The bias, zeros when the network has none.
+    pub b: Vec<f64>,
+    /// The activation as written in `mlp!`.
+    pub activation: String,
+}
+
+/// An independent reference MLP, read out of any generated network.
+pub struct Reference {
+    /// The layers in order.
+    pub layers: Vec<RefLayer>,
+}
+
+/// `σ(z)`, written out again from the textbook definitions.
+pub fn sigma(name: &str, z: f64) -> f64 {
+    match name {
+        "identity" => z,
+        "tanh" => z.tanh(),
+        "sigmoid" => 1.0 / (1.0 + (-z).exp()),
+        "relu" => z.max(0.0),
+        "softplus" => (1.0 + z.exp()).ln(),
+        "gelu" => 0.5 * z * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (z + 0.044715 * z.powi(3))).tanh()),
+        leaky if leaky.starts_with("leaky_relu(") => {
+            let alpha: f64 = leaky["leaky_relu(".len()..leaky.len() - 1].parse().unwrap();
+            if z > 0.0 {
+                z
+            } else {
+                alpha * z
+            }
+        }
+        other => panic!("no reference for activation {other}"),
+    }
+}
+
+/// `σ'(z)` by the textbook formula in `z` (never from `h`, unlike the generated code).
+pub fn sigma_prime(name: &str, z: f64) -> f64 {
+    match name {
+        "identity" => 1.0,
+        "tanh" => 1.0 / z.cosh().powi(2),
+        "sigmoid" => (-z).exp() / (1.0 + (-z).exp()).powi(2),
+        "relu" => f64::from(u8::from(z > 0.0)),
+        "softplus" => z.exp() / (1.0 + z.exp()),
+        "gelu" => {
+            let c = (2.0 / std::f64::consts::PI).sqrt();
+            let u = c * (z + 0.044715 * z.powi(3));
+            let du = c * (1.0 + 3.0 * 0.044715 * z * z);
+            0.5 * (1.0 + u.tanh()) + 0.5 * z * du / u.cosh().powi(2)
+        }
+        leaky if leaky.starts_with("leaky_relu(") => {
+            let alpha: f64 = leaky["leaky_relu(".len()..leaky.len() - 1].parse().unwrap();
+            if z > 0.0 {
+                1.0
+            } else {
+                alpha
+            }
+        }
+        other => panic!("no reference for activation {other}"),
+    }
+}
+
+impl Reference {
+    /// Copies the weights out of a generated network.
+    pub fn of<N: Network>(net: &N) -> Self {
+        let mut layers: Vec<RefLayer> = N::LAYER_SPECS
+            .iter()
+            .map(|s| RefLayer {
+                w: vec![vec![0.0; s.fan_in]; s.fan_out],
+                b: vec![0.0; s.fan_out],
+                activation: s.activation.to_owned(),
+            })
+            .collect();
+        net.visit(|info, p| {
+            let layer = &mut layers[info.layer - 1];
+            match info.kind {
+                ParamKind::Weight => {
+                    let cols = info.shape[1];
+                    for (k, v) in p.iter().enumerate() {
+                        layer.w[k / cols][k % cols] = v.to_f64();
+                    }
+                }
+                ParamKind::Bias => layer.b = p.iter().map(|v| v.to_f64()).collect(),
+            }
+        });
+        Reference { layers }
+    }
+
+    /// The pre-activations `z_1..z_L` and outputs `h_0..h_L`.
+    pub fn forward(&self, x: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let mut zs = Vec::new();
+        let mut hs = vec![x.to_vec()];
+        for layer in &self.layers {
+            let h = hs.last().unwrap();
+            let z: Vec<f64> = layer
+                .w
+                .iter()
+                .zip(&layer.b)
+                .map(|(row, b)| row.iter().zip(h).map(|(w, x)| w * x).sum::<f64>() + b)
+                .collect();
+            hs.push(z.iter().map(|&z| sigma(&layer.activation, z)).collect());
+            zs.push(z);
+        }
+        (zs, hs)
+    }
+
+    /// The gradients by explicit Jacobians: `∂L/∂x = J_1ᵀ ⋯ J_Lᵀ g` with
+    /// `J_l = diag(σ'(z_l)) W_l`; returns `(∂L/∂W_l, ∂L/∂b_l)` per layer and `∂L/∂x`.
+    pub fn backward(&self, x: &[f64], dl_dy: &[f64]) -> (Vec<(Vec<Vec<f64>>, Vec<f64>)>, Vec<f64>) {
+        let (zs, hs) = self.forward(x);
+        let mut g = dl_dy.to_vec();
+        let mut grads = Vec::new();
+        for (l, layer) in self.layers.iter().enumerate().rev() {
+            // J_l[i][j] = σ'(z_i) W[i][j]
+            let jac: Vec<Vec<f64>> = layer
+                .w
+                .iter()
+                .zip(&zs[l])
+                .map(|(row, &z)| row.iter().map(|w| sigma_prime(&layer.activation, z) * w).collect())
+                .collect();
+            let delta: Vec<f64> = zs[l].iter().zip(&g).map(|(&z, g)| sigma_prime(&layer.activation, z) * g).collect();
+            let dw: Vec<Vec<f64>> = delta.iter().map(|d| hs[l].iter().map(|h| d * h).collect()).collect();
+            grads.push((dw, delta.clone()));
+            g = (0..hs[l].len()).map(|j| jac.iter().zip(&g).map(|(row, gi)| row[j] * gi).sum()).collect();
+        }
+        grads.reverse();
+        (grads, g)
+    }
+}
+
+/// The relative error `|a − b| / max(|a|, |b|, floor)`.
+pub fn rel_err(a: f64, b: f64, floor: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs()).max(floor)
+}
+
+/// Asserts two slices agree to `tol` in relative error (with an absolute floor).
+#[track_caller]
+pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64, floor: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let e = rel_err(*g, *w, floor);
+        assert!(e <= tol, "{what}[{i}]: got {g:e}, want {w:e}, relative error {e:e} > {tol:e}");
+    }
+}
