@@ -110,8 +110,8 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         net,
         krate,
         t: match net.scalar {
-            Scalar::F32 => quote!(f32),
-            Scalar::F64 => quote!(f64),
+            Scalar::F32 => quote!(::core::primitive::f32),
+            Scalar::F64 => quote!(::core::primitive::f64),
         },
         widths: net.widths(),
         cache: format_ident!("{}Cache", net.ident),

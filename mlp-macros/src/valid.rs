@@ -32,6 +32,15 @@ impl Ctxt {
         }
     }
 
+    /// Records an error spanning `tokens`, e.g. a minus sign and the literal after it.
+    fn error_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        let error = syn::Error::new_spanned(tokens, message);
+        match &mut self.errors {
+            Some(errors) => errors.combine(error),
+            None => self.errors = Some(error),
+        }
+    }
+
     /// Returns the combined errors, if any.
     fn finish(self) -> syn::Result<()> {
         self.errors.map_or(Ok(()), Err)
@@ -59,7 +68,7 @@ pub fn validate(input: Input) -> syn::Result<Net> {
         seen.push(key.clone());
         match &field.value {
             Value::Scalar(ident) => scalar = check_scalar(&mut cx, ident),
-            Value::Input(width) => width_in = check_width(&mut cx, width, "input width"),
+            Value::Input(width) => width_in = check_width(&mut cx, width, Role::Input),
             Value::Layers(list) => layers = check_layers(&mut cx, list),
             Value::Bias(lit) => bias = Some(lit.value),
             Value::Crate(path) => krate = Some(path.clone()),
@@ -108,10 +117,40 @@ fn check_scalar(cx: &mut Ctxt, ident: &syn::Ident) -> Option<Scalar> {
     }
 }
 
+/// What a width is the width of, for messages.
+#[derive(Clone, Copy)]
+enum Role {
+    /// The input, `N_0`.
+    Input,
+    /// Layer `l`, 1-based.
+    Layer(usize),
+}
+
+impl Role {
+    /// `expected {adjective} {noun}`, e.g. "expected an integer width for layer 2".
+    fn expected(self, adjective: &str) -> String {
+        match self {
+            Role::Input => format!("expected {} input width", article(adjective)),
+            Role::Layer(l) => format!("expected {} width for layer {l}", article(adjective)),
+        }
+    }
+}
+
+/// `"a integer"` → `"an integer"`.
+fn article(adjective: &str) -> String {
+    let an = adjective.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {adjective}", if an { "an" } else { "a" })
+}
+
 /// A width must be an integer literal between 1 and [`MAX_WIDTH`].
-fn check_width(cx: &mut Ctxt, width: &parse::Width, what: &str) -> Option<Width> {
+fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width> {
     let span = width.span();
-    let range = format!("expected {what} between 1 and {MAX_WIDTH}");
+    let (minus, lit) = (&width.minus, &width.lit);
+    let tokens = quote::quote!(#minus #lit);
+    let range = match role {
+        Role::Input => format!("expected an input width between 1 and {MAX_WIDTH}"),
+        Role::Layer(l) => format!("expected a width between 1 and {MAX_WIDTH} for layer {l}"),
+    };
     let Lit::Int(int) = &width.lit else {
         let found = match &width.lit {
             Lit::Float(f) => format!("`{}{}`", if width.minus.is_some() { "-" } else { "" }, f),
@@ -119,16 +158,16 @@ fn check_width(cx: &mut Ctxt, width: &parse::Width, what: &str) -> Option<Width>
             Lit::Bool(b) => format!("`{}`", b.value),
             other => format!("`{}`", other.to_token_stream()),
         };
-        cx.error(span, format_args!("expected {what} to be an integer, found {found}"));
+        cx.error_spanned(tokens, format_args!("{}, found {found}", role.expected("integer")));
         return None;
     };
     if !matches!(int.suffix(), "" | "usize") {
-        cx.error(span, format_args!("expected {what} as an unsuffixed integer, found `{int}`"));
+        cx.error(span, format_args!("{}, found `{int}`", role.expected("unsuffixed integer")));
         return None;
     }
     let digits = int.base10_digits();
     if width.minus.is_some() {
-        cx.error(span, format_args!("{range}, found -{digits}"));
+        cx.error_spanned(tokens, format_args!("{range}, found -{digits}"));
         return None;
     }
     match digits.parse::<usize>() {
@@ -149,8 +188,7 @@ fn check_layers(cx: &mut Ctxt, list: &parse::Layers) -> Option<Vec<Layer>> {
     let mut layers = Vec::new();
     let mut ok = true;
     for (i, layer) in list.layers.iter().enumerate() {
-        let what = format!("the width of layer {}", i + 1);
-        let width = check_width(cx, &layer.width, &what);
+        let width = check_width(cx, &layer.width, Role::Layer(i + 1));
         let activation = check_activation(cx, &layer.activation);
         match (width, activation) {
             (Some(width), Some(activation)) => {
@@ -206,15 +244,16 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activati
         Lit::Int(i) => i.base10_parse::<f64>().ok(),
         _ => None,
     };
-    let span = number.minus.map_or(number.lit.span(), |m| m.span.join(number.lit.span()).unwrap_or(m.span));
+    let (minus, lit) = (&number.minus, &number.lit);
+    let tokens = quote::quote!(#minus #lit);
     match value.map(|v| sign * v) {
         Some(alpha) if alpha > 0.0 && alpha < 1.0 => Some(Activation::LeakyRelu(alpha)),
         Some(alpha) => {
-            cx.error(span, format_args!("{expected}, found {alpha}"));
+            cx.error_spanned(tokens, format_args!("{expected}, found {alpha:?}"));
             None
         }
         None => {
-            cx.error(span, format_args!("{expected}, found `{}`", number.lit.to_token_stream()));
+            cx.error_spanned(tokens, format_args!("{expected}, found `{}`", number.lit.to_token_stream()));
             None
         }
     }

@@ -1,0 +1,5 @@
+// A key given twice is reported at the second one.
+mlp::mlp! {
+    pub struct Net { input: 2, layers: [8 tanh, 1 identity], input: 3 }
+}
+fn main() {}
