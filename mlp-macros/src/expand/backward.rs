@@ -2,7 +2,7 @@
 
 use super::{docs, field, Ctx};
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned};
 
 /// `fn backward(&self, cache, dl_dy, grads) -> dl_dx`, for `l = L, ..., 1`:
 /// `δ_l = σ_l'(z_l) ⊙ g_l`, `∂L/∂W_l += δ_l h_{l−1}ᵀ`, `∂L/∂b_l += δ_l`, `g_{l−1} = W_lᵀ δ_l`,
@@ -18,9 +18,14 @@ pub fn backward(cx: &Ctx) -> TokenStream {
         let (z, h) = (field("z", l, span), field("h", l, span));
         let prev = field("h", l - 1, if l == 1 { cx.net.input.span } else { cx.span(l - 1) });
         let (w, d) = (field("w", l, span), field("__d", l, span));
-        let g = if l == layers { quote!(dl_dy) } else { field("__g", l, span).into_token_stream() };
+        let g = if l == layers {
+            quote!(dl_dy)
+        } else {
+            let g = field("__g", l, span);
+            quote!(&#g)
+        };
         let act = cx.activation(l);
-        let delta = quote_spanned!(span=> let #d = #p::delta(&#act, &cache.#z, &cache.#h, &#g);); 
+        let delta = quote_spanned!(span=> let #d = #p::delta(&#act, &cache.#z, &cache.#h, #g);); 
         let dw = quote_spanned!(span=> #p::ger(&mut grads.#w, &#d, &cache.#prev););
         let db = cx.net.bias.then(|| {
             let b = field("b", l, span);
@@ -41,7 +46,6 @@ pub fn backward(cx: &Ctx) -> TokenStream {
         #[doc = #doc]
         #[inline]
         pub fn backward(&self, cache: &#cache_ty, dl_dy: &#output, grads: &mut #grads_ty) -> #input {
-            let dl_dy: &#output = dl_dy;
             #(#steps)*
         }
     }

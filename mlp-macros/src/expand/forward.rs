@@ -36,7 +36,6 @@ pub fn forward(cx: &Ctx) -> TokenStream {
         #[inline]
         #[must_use]
         pub fn forward(&self, x: &#input) -> #output {
-            let x: &#input = x;
             #(#steps)*
             #last
         }

@@ -1,1 +1,187 @@
-//! Snapshots of the expansion and of the checked model.
+//! Snapshots of the expansion (pretty-printed) and of the checked model, and a property test
+//! that the macro never panics, whatever tokens it is given.
+
+use crate::model::Net;
+use crate::{parse, valid};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Pretty-prints generated code, falling back to the raw tokens if they do not parse.
+fn pretty(tokens: TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => tokens.to_string(),
+    }
+}
+
+/// Parses and validates an invocation's tokens.
+fn model(tokens: TokenStream) -> syn::Result<Net> {
+    valid::validate(syn::parse2::<parse::Input>(tokens)?)
+}
+
+/// The expansion of a valid invocation, with the runtime at `::mlp`.
+fn expansion(tokens: TokenStream) -> String {
+    let net = model(tokens).expect("the snapshot inputs are valid");
+    pretty(super::expand(&net, &quote!(::mlp)))
+}
+
+/// A compact view of the checked model: what the grammar means, apart from codegen.
+fn summary(net: &Net) -> String {
+    let layers: Vec<String> =
+        net.layers.iter().map(|l| format!("{} {}", l.width.value, l.activation.display())).collect();
+    format!(
+        "{} {}: {} -> [{}], bias {}, {} params",
+        net.ident,
+        net.scalar.name(),
+        net.input.value,
+        layers.join(", "),
+        net.bias,
+        net.params()
+    )
+}
+
+macro_rules! snapshot {
+    ($name:literal, $tokens:expr) => {
+        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!($name, expansion($tokens));
+        });
+    };
+}
+
+#[test]
+fn one_linear_layer() {
+    snapshot!("one_linear_layer", quote! {
+        /// `y = W x + b`.
+        pub struct Linear { scalar: f64, input: 3, layers: [2 identity] }
+    });
+}
+
+#[test]
+fn xor() {
+    snapshot!("xor", quote! {
+        /// Learns XOR.
+        pub struct Xor {
+            scalar: f32,
+            input: 2,
+            layers: [8 tanh, 8 tanh, 1 identity],
+            bias: true,
+        }
+    });
+}
+
+#[test]
+fn six_mixed_layers() {
+    snapshot!("six_mixed_layers", quote! {
+        pub(crate) struct Mixed {
+            scalar: f64,
+            input: 4,
+            layers: [16 tanh, 16 sigmoid, 12 relu, 12 leaky_relu(0.2), 8 softplus, 3 gelu],
+        }
+    });
+}
+
+#[test]
+fn no_bias() {
+    snapshot!("no_bias", quote! {
+        struct Pure { input: 3, layers: [4 tanh, 1 sigmoid], bias: false }
+    });
+}
+
+#[test]
+fn models() {
+    let show = |tokens| summary(&model(tokens).unwrap());
+    insta::assert_snapshot!(
+        show(quote!(pub struct Xor { input: 2, layers: [8 tanh, 8 tanh, 1 identity] })),
+        @"Xor f32: 2 -> [8 tanh, 8 tanh, 1 identity], bias true, 105 params"
+    );
+    insta::assert_snapshot!(
+        show(quote!(struct N { layers: [3 leaky_relu, 2 leaky_relu(0.25)], bias: false, scalar: f64, input: 1usize, })),
+        @"N f64: 1 -> [3 leaky_relu(0.01), 2 leaky_relu(0.25)], bias false, 9 params"
+    );
+    insta::assert_snapshot!(
+        show(quote!(struct Wide { input: 784, layers: [512 relu, 512 relu, 10 identity], crate: ::my::mlp })),
+        @"Wide f32: 784 -> [512 relu, 512 relu, 10 identity], bias true, 669706 params"
+    );
+}
+
+#[test]
+fn errors_are_combined() {
+    let err = model(quote!(struct N { input: 0, layers: [8 tahn, -1 relu], bias: true, bias: false, x: 1 }))
+        .err()
+        .expect("invalid");
+    let messages: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+    insta::assert_debug_snapshot!(messages, @r#"
+    [
+        "expected an input width between 1 and 65536, found 0",
+        "unknown activation `tahn`, did you mean `tanh`?",
+        "expected a width between 1 and 65536 for layer 2, found -1",
+        "duplicate key `bias`",
+        "unknown key `x`, expected one of: scalar, input, layers, bias, crate",
+    ]
+    "#);
+}
+
+#[test]
+fn oversized_networks_are_rejected() {
+    let err = model(quote!(struct Huge { input: 65536, layers: [65536 tanh, 65536 tanh] })).err().unwrap();
+    assert_eq!(err.to_string(), "network `Huge` has more than 1073741824 parameters; reduce the widths");
+}
+
+#[test]
+fn errors_still_declare_the_struct() {
+    let out = super::mlp(quote!(pub struct Broken { input: 0, layers: [1 identity] })).to_string();
+    assert!(out.contains("compile_error"), "{out}");
+    assert!(out.contains("pub struct Broken ;"), "{out}");
+    assert!(out.contains("pub struct BrokenCache ;"), "{out}");
+}
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    /// Tokens the grammar uses, plus some it does not.
+    const PIECES: &[&str] = &[
+        "pub", "struct", "Net", "input", "layers", "scalar", "bias", "crate", ":", ",", "-", "0", "2", "8",
+        "2.5", "1e3", "99999999999999999999999", "\"s\"", "'c'", "true", "false", "f32", "f64", "f16", "tanh",
+        "tahn", "relu", "leaky_relu", "gelu", "identity", "(", ")", "[", "]", "{", "}", "::", "#", "!", "=",
+        ";", "/// doc", "<", ">", "&", "_", "pub(crate)", "self", "activation", "z", "1usize", "0.0",
+    ];
+
+    /// A sequence of pieces, possibly unbalanced (then it fails to lex, which is skipped).
+    fn soup() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.join(" "))
+    }
+
+    /// A well-formed frame with random keys and values, to reach deep into validation.
+    fn framed() -> impl Strategy<Value = String> {
+        let value = prop::collection::vec(prop::sample::select(PIECES), 0..6).prop_map(|p| p.join(" "));
+        let field = (prop::sample::select(&["input", "layers", "scalar", "bias", "crate", "hidden"][..]), value)
+            .prop_map(|(k, v)| format!("{k}: {v}"));
+        let layer = (prop::sample::select(&["0", "1", "-3", "8", "2.5", "70000"][..]), prop::sample::select(PIECES))
+            .prop_map(|(w, a)| format!("{w} {a}"));
+        let layers = prop::collection::vec(layer, 0..5).prop_map(|l| format!("layers: [{}]", l.join(", ")));
+        (prop::collection::vec(field, 0..4), layers, any::<bool>()).prop_map(|(fields, layers, first)| {
+            let mut all = fields;
+            all.insert(if first { 0 } else { all.len() }, layers);
+            format!("pub struct Net {{ {} }}", all.join(", "))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn on_any_token_soup(src in soup()) {
+            if let Ok(tokens) = src.parse::<proc_macro2::TokenStream>() {
+                let _ = super::super::mlp(tokens);
+            }
+        }
+
+        #[test]
+        fn on_any_field_values(src in framed()) {
+            if let Ok(tokens) = src.parse::<proc_macro2::TokenStream>() {
+                let out = super::super::mlp(tokens).to_string();
+                prop_assert!(!out.is_empty());
+            }
+        }
+    }
+}

@@ -1,1 +1,27 @@
-//! A crate that uses `mlp!` through `mlp-runtime` and `mlp-macros` directly, without the `mlp` facade.
+//! A library crate that uses `mlp!` through `mlp-runtime` and `mlp-macros` directly, without
+//! the `mlp` facade. Its public networks also prove that generated code is documented and
+//! lint-clean: `cargo clippy` checks this crate with `clippy::pedantic` denied.
+#![deny(warnings, missing_docs, missing_debug_implementations, unreachable_pub)]
+#![deny(clippy::all, clippy::pedantic)]
+
+mlp_macros::mlp! {
+    /// Every activation, with biases, in f64.
+    pub struct Lint {
+        scalar: f64,
+        input: 4,
+        layers: [6 tanh, 5 sigmoid, 7 relu, 5 leaky_relu(0.2), 6 softplus, 3 gelu, 2 identity],
+    }
+}
+
+mlp_macros::mlp! {
+    /// No biases, in f32.
+    pub struct LintNoBias { input: 3, layers: [4 relu, 1 sigmoid], bias: false }
+}
+
+/// Networks inside a private module, as a user would also write them.
+pub mod nested {
+    mlp_macros::mlp! {
+        /// A network in a module.
+        pub struct Nested { input: 2, layers: [1 identity], crate: mlp_runtime }
+    }
+}
