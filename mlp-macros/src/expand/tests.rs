@@ -185,3 +185,15 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn expansion_grows_with_layers_not_parameters() {
+    let size = |tokens: TokenStream| expansion(tokens).len();
+    let small = size(quote!(struct N { input: 4, layers: [4 tanh, 4 tanh, 4 identity] }));
+    let large = size(quote!(struct N { input: 784, layers: [512 tanh, 512 tanh, 10 identity] }));
+    let deeper = size(quote!(struct N { input: 4, layers: [4 tanh, 4 tanh, 4 tanh, 4 identity] }));
+    // 669,706 parameters instead of 60 change only the digits of the numbers in the code.
+    assert!(large.abs_diff(small) * 20 < small, "small {small} bytes, large {large} bytes");
+    // One more layer adds a fixed amount: the fields, docs and kernel calls of a layer.
+    assert!(deeper > small + small / 8, "3 layers {small} bytes, 4 layers {deeper} bytes");
+}
