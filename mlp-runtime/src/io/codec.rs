@@ -2,33 +2,37 @@
 
 use super::{dtype_of, tensor_name, DecodeError};
 use crate::{Network, Scalar};
-use safetensors::{tensor::TensorView, Dtype, SafeTensorError, SafeTensors};
+use safetensors::tensor::{Metadata, TensorView};
+use safetensors::{SafeTensorError, SafeTensors};
+use std::any::Any;
 use std::collections::HashMap;
 
 /// The largest header accepted, in bytes (the limit of the `safetensors` crate).
 pub(super) const MAX_HEADER_LEN: u64 = 100_000_000;
 
-/// The bytes of one scalar, little-endian.
+/// Appends the little-endian bytes of one scalar, bit for bit (NaN payloads included).
 fn scalar_bytes<T: Scalar>(x: T, out: &mut Vec<u8>) {
-    // `to_f64` is exact and `as f32` of an `f32` value is exact, so no value changes.
-    match dtype_of::<T>() {
-        Dtype::F32 => out.extend_from_slice(&(x.to_f64() as f32).to_le_bytes()),
-        _ => out.extend_from_slice(&x.to_f64().to_le_bytes()),
+    let x: &dyn Any = &x;
+    if let Some(v) = x.downcast_ref::<f32>() {
+        out.extend_from_slice(&v.to_le_bytes());
+    } else if let Some(v) = x.downcast_ref::<f64>() {
+        out.extend_from_slice(&v.to_le_bytes());
     }
 }
 
-/// Decodes little-endian scalars of `T`'s width from `bytes` into `out`.
+/// Decodes little-endian scalars of `T`'s width from `bytes` into `out`, bit for bit.
 fn push_scalars<T: Scalar>(bytes: &[u8], out: &mut Vec<T>) {
-    match dtype_of::<T>() {
-        Dtype::F32 => out.extend(
-            bytes
-                .chunks_exact(4)
-                .map(|c| T::from_f64(f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))),
-        ),
-        _ => out.extend(bytes.chunks_exact(8).map(|c| {
-            T::from_f64(f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-        })),
-    }
+    let width = core::mem::size_of::<T>();
+    out.extend(bytes.chunks_exact(width).map(|c| {
+        let mut x = T::ZERO;
+        let slot: &mut dyn Any = &mut x;
+        if let (Some(v), Ok(c)) = (slot.downcast_mut::<f32>(), c.try_into()) {
+            *v = f32::from_le_bytes(c);
+        } else if let (Some(v), Ok(c)) = (slot.downcast_mut::<f64>(), c.try_into()) {
+            *v = f64::from_le_bytes(c);
+        }
+        x
+    }));
 }
 
 /// A one-line description of the architecture, e.g. `"3 -> 5 tanh -> 2 identity"`.
@@ -47,7 +51,7 @@ fn describe<N: Network>() -> String {
 pub(super) fn encode<N: Network>(net: &N) -> Result<Vec<u8>, SafeTensorError> {
     let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(N::PARAM_INFO.len());
     net.visit(|info, values| {
-        let mut bytes = Vec::with_capacity(values.len() * core::mem::size_of::<N::Scalar>());
+        let mut bytes = Vec::with_capacity(core::mem::size_of_val(values));
         for &x in values {
             scalar_bytes(x, &mut bytes);
         }
@@ -68,17 +72,43 @@ pub(super) fn encode<N: Network>(net: &N) -> Result<Vec<u8>, SafeTensorError> {
 
 /// Checks the 8-byte header length against the file's length, so that a truncated file or
 /// an absurd header length gets an error that gives the numbers.
-fn check_header_len(bytes: &[u8]) -> Result<(), DecodeError> {
+fn check_header_len(bytes: &[u8]) -> Result<usize, DecodeError> {
     let Some(head) = bytes.first_chunk::<8>() else {
         return Err(DecodeError::TooShort { len: bytes.len() });
     };
     let header_len = u64::from_le_bytes(*head);
     if header_len > MAX_HEADER_LEN {
-        return Err(DecodeError::HeaderTooLarge { header_len, max: MAX_HEADER_LEN });
+        return Err(DecodeError::HeaderTooLarge {
+            header_len,
+            max: MAX_HEADER_LEN,
+        });
     }
     let available = bytes.len() - 8;
     if header_len > available as u64 {
-        return Err(DecodeError::HeaderTruncated { header_len, available });
+        return Err(DecodeError::HeaderTruncated {
+            header_len,
+            available,
+        });
+    }
+    // At most `available`, so it fits in `usize`.
+    Ok(header_len as usize)
+}
+
+/// Checks that the data the header lays out ends exactly at the end of the file.
+///
+/// `SafeTensors::deserialize` makes the same check, but with an addition that overflows
+/// (and panics in a debug build) when the offsets approach `usize::MAX`. Here the header is
+/// parsed and its layout validated first; a header that does not parse is left for
+/// `deserialize` to report.
+fn check_data_len(rest: &[u8], header_len: usize) -> Result<(), DecodeError> {
+    let (header, data) = rest.split_at(header_len);
+    if let Ok(meta) = serde_json::from_slice::<Metadata>(header) {
+        if meta.data_len() != data.len() {
+            return Err(DecodeError::DataLength {
+                declared: meta.data_len(),
+                available: data.len(),
+            });
+        }
     }
     Ok(())
 }
@@ -86,7 +116,8 @@ fn check_header_len(bytes: &[u8]) -> Result<(), DecodeError> {
 /// Parses and checks a whole file against `N`, returning every scalar in the order of
 /// `N::PARAM_INFO`. Nothing is written to any network.
 pub(super) fn decode<N: Network>(bytes: &[u8]) -> Result<Vec<N::Scalar>, DecodeError> {
-    check_header_len(bytes)?;
+    let header_len = check_header_len(bytes)?;
+    check_data_len(&bytes[8..], header_len)?;
     let file = SafeTensors::deserialize(bytes).map_err(DecodeError::Format)?;
     let dtype = dtype_of::<N::Scalar>();
     let mut staged = Vec::with_capacity(N::PARAM_INFO.iter().map(|i| i.len()).sum());
@@ -110,12 +141,24 @@ pub(super) fn decode<N: Network>(bytes: &[u8]) -> Result<Vec<N::Scalar>, DecodeE
         push_scalars(view.data(), &mut staged);
         names.push(name);
     }
-    let mut extra: Vec<&str> = file.names().into_iter().filter(|n| !names.iter().any(|m| m == n)).collect();
+    let mut extra: Vec<&str> = file
+        .names()
+        .into_iter()
+        .filter(|n| !names.iter().any(|m| m == n))
+        .collect();
     extra.sort_unstable();
     if let Some(&name) = extra.first() {
         // `names()` lists only tensors the file has, so the lookup succeeds.
-        let (dtype, shape) = file.tensor(name).map(|v| (v.dtype(), v.shape().to_vec())).unwrap_or((dtype, Vec::new()));
-        return Err(DecodeError::Unexpected { name: name.to_string(), dtype, shape, expected: names.join(", ") });
+        let (dtype, shape) = file
+            .tensor(name)
+            .map(|v| (v.dtype(), v.shape().to_vec()))
+            .unwrap_or((dtype, Vec::new()));
+        return Err(DecodeError::Unexpected {
+            name: name.to_string(),
+            dtype,
+            shape,
+            expected: names.join(", "),
+        });
     }
     Ok(staged)
 }

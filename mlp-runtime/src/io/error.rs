@@ -29,8 +29,17 @@ pub enum DecodeError {
         /// The number of bytes after the 8-byte header length.
         available: usize,
     },
-    /// The header or the data layout is invalid: bad UTF-8 or JSON, offsets that overlap,
-    /// leave gaps or do not end at the end of the file, a size that does not match.
+    /// The tensors the header lays out do not end exactly at the end of the file (a
+    /// truncated file, or bytes appended to it).
+    #[error("header lays out {declared} bytes of tensor data but {available} bytes follow it")]
+    DataLength {
+        /// The number of data bytes the header's offsets cover.
+        declared: usize,
+        /// The number of bytes after the header.
+        available: usize,
+    },
+    /// The header or the data layout is invalid: bad UTF-8 or JSON, offsets that overlap or
+    /// leave gaps, a size that does not match the dtype and shape.
     #[error("invalid safetensors file: {0}")]
     Format(#[source] SafeTensorError),
     /// A tensor of the network is not in the file.
@@ -44,7 +53,9 @@ pub enum DecodeError {
         shape: Vec<usize>,
     },
     /// The file holds a tensor that the network does not have.
-    #[error("unexpected tensor `{name}` ({dtype:?} {shape:?}); the network's tensors are {expected}")]
+    #[error(
+        "unexpected tensor `{name}` ({dtype:?} {shape:?}); the network's tensors are {expected}"
+    )]
     Unexpected {
         /// The name of the tensor in the file.
         name: String,

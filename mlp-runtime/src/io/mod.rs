@@ -175,8 +175,12 @@ pub fn from_bytes<N: Network>(net: &mut N, bytes: &[u8]) -> Result<(), DecodeErr
 pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), SaveError> {
     let path = path.as_ref();
     let bytes = to_bytes(net)?;
-    write_atomic(path, |file| std::io::Write::write_all(file, &bytes))
-        .map_err(|source| SaveError::Write { path: path.to_path_buf(), source })
+    write_atomic(path, |file| std::io::Write::write_all(file, &bytes)).map_err(|source| {
+        SaveError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// Loads the network's weights from the safetensors file at `path`.
@@ -185,6 +189,12 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), SaveError
 /// dtype and shape. On error `net` is unchanged.
 pub fn load<N: Network>(net: &mut N, path: impl AsRef<Path>) -> Result<(), LoadError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
-    from_bytes(net, &bytes).map_err(|source| LoadError::Decode { path: path.to_path_buf(), source })
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_bytes(net, &bytes).map_err(|source| LoadError::Decode {
+        path: path.to_path_buf(),
+        source,
+    })
 }
