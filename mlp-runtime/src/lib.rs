@@ -5,6 +5,8 @@
 //! - [`kernels`]: shape-typed products (`gemv`, `gemv_tr`, `ger`), one call per product.
 //! - [`activation`]: each activation's value and derivative, defined together.
 //! - [`Network`] and [`Parameters`]: what every generated network implements.
+//! - With the `std` feature: [`loss`], [`init`], [`optim`], [`data`] and [`train`], which
+//!   train a network, and [`error`], their errors.
 //! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
@@ -19,6 +21,19 @@ pub mod io;
 pub mod kernels;
 mod network;
 mod scalar;
+
+#[cfg(feature = "std")]
+pub mod data;
+#[cfg(feature = "std")]
+pub mod error;
+#[cfg(feature = "std")]
+pub mod init;
+#[cfg(feature = "std")]
+pub mod loss;
+#[cfg(feature = "std")]
+pub mod optim;
+#[cfg(feature = "std")]
+pub mod train;
 
 pub use activation::{Activation, DerivativeReads};
 pub use boxed::Boxed;

@@ -1,0 +1,212 @@
+//! Data sets: features and targets as `ndarray` arrays, read from CSV or given directly, with
+//! the preparation training needs (standardisation, a seeded validation split, one-hot labels).
+//!
+//! A [`Dataset`] holds `n` samples as the rows of a features array (`n × N_0`) and a targets
+//! array (`n × N_L`). For classification the targets are the one-hot encodings of the class
+//! labels, which the data set also keeps for computing accuracy.
+
+mod csv;
+mod standardize;
+
+pub use csv::{load_csv, parse_csv, Target};
+pub use standardize::Standardizer;
+
+use crate::error::{DataError, ShapeError};
+use crate::Scalar;
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Samples for training or evaluation: features, targets and, for classification, labels.
+///
+/// Every value is finite and both arrays are in standard (row-major) layout, so a sample's
+/// features and targets are contiguous slices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset<T> {
+    features: Array2<T>,
+    targets: Array2<T>,
+    labels: Option<Vec<usize>>,
+}
+
+impl<T: Scalar> Dataset<T> {
+    /// A regression data set: row `i` of `targets` is the target of row `i` of `features`.
+    ///
+    /// Fails if the arrays differ in rows, if there are none, or if a value is not finite.
+    pub fn regression(features: Array2<T>, targets: Array2<T>) -> Result<Self, DataError> {
+        check_rows(&features, "targets", targets.nrows())?;
+        check_finite("features", features.view())?;
+        check_finite("targets", targets.view())?;
+        Ok(Dataset {
+            features: standard(features),
+            targets: standard(targets),
+            labels: None,
+        })
+    }
+
+    /// A classification data set with class labels in `0..classes`; the targets are their
+    /// one-hot encodings.
+    ///
+    /// Fails if the labels and features differ in number, if there are none, if a label is out
+    /// of range, or if a feature is not finite.
+    pub fn classification(
+        features: Array2<T>,
+        labels: Vec<usize>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        check_rows(&features, "labels", labels.len())?;
+        check_finite("features", features.view())?;
+        let targets = one_hot(&labels, classes)?;
+        Ok(Dataset {
+            features: standard(features),
+            targets,
+            labels: Some(labels),
+        })
+    }
+
+    /// The features, one sample per row.
+    pub fn features(&self) -> ArrayView2<'_, T> {
+        self.features.view()
+    }
+
+    /// The targets, one sample per row (one-hot for classification).
+    pub fn targets(&self) -> ArrayView2<'_, T> {
+        self.targets.view()
+    }
+
+    /// The class labels, for a classification data set.
+    pub fn labels(&self) -> Option<&[usize]> {
+        self.labels.as_deref()
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.features.nrows()
+    }
+
+    /// Whether there are no samples (never true: a data set has at least one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of features per sample, `N_0`.
+    pub fn n_features(&self) -> usize {
+        self.features.ncols()
+    }
+
+    /// The number of target values per sample, `N_L` (the number of classes for
+    /// classification).
+    pub fn n_targets(&self) -> usize {
+        self.targets.ncols()
+    }
+
+    /// Sample `i`'s features and targets as slices, or `None` if `i` is out of range.
+    pub fn sample(&self, i: usize) -> Option<(&[T], &[T])> {
+        if i >= self.len() {
+            return None;
+        }
+        let x = self.features.row(i).to_slice()?;
+        let t = self.targets.row(i).to_slice()?;
+        Some((x, t))
+    }
+
+    /// Standardises the features with `s` (fitted on the training set), in place.
+    pub fn standardize(&mut self, s: &Standardizer<T>) -> Result<(), ShapeError> {
+        s.apply(self.features.view_mut())
+    }
+
+    /// The samples at `indices`, in that order.
+    fn select(&self, indices: &[usize]) -> Self {
+        Dataset {
+            features: self.features.select(Axis(0), indices),
+            targets: self.targets.select(Axis(0), indices),
+            labels: self
+                .labels
+                .as_ref()
+                .map(|l| indices.iter().map(|&i| l[i]).collect()),
+        }
+    }
+
+    /// Splits off a random `validation_fraction` of the samples, returning `(train, validation)`.
+    ///
+    /// The order is a Fisher–Yates shuffle driven by `ChaCha8Rng` seeded with `seed`, so the
+    /// same seed gives the same split. The validation side has
+    /// `round(validation_fraction · n)` samples; both sides need at least one.
+    pub fn split(&self, validation_fraction: f64, seed: u64) -> Result<(Self, Self), DataError> {
+        let n = self.len();
+        let n_val = if validation_fraction.is_finite() && (0.0..=1.0).contains(&validation_fraction)
+        {
+            (validation_fraction * n as f64).round() as usize
+        } else {
+            0
+        };
+        if n_val == 0 || n_val >= n {
+            return Err(DataError::BadSplit {
+                fraction: validation_fraction,
+                rows: n,
+                train: n.saturating_sub(n_val),
+                validation: n_val,
+            });
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let (val, train) = order.split_at(n_val);
+        Ok((self.select(train), self.select(val)))
+    }
+}
+
+/// The one-hot encoding of class labels: row `i` is `e_{labels[i]}`, of length `classes`.
+///
+/// ```
+/// # use mlp_runtime::data::one_hot;
+/// let t = one_hot::<f64>(&[2, 0], 3).unwrap();
+/// assert_eq!(t, ndarray::array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]);
+/// assert!(one_hot::<f64>(&[3], 3).is_err());
+/// ```
+pub fn one_hot<T: Scalar>(labels: &[usize], classes: usize) -> Result<Array2<T>, DataError> {
+    if classes == 0 {
+        return Err(DataError::NoClasses);
+    }
+    let mut t = Array2::from_elem((labels.len(), classes), T::ZERO);
+    for (row, &label) in labels.iter().enumerate() {
+        if label >= classes {
+            return Err(DataError::LabelIndexOutOfRange {
+                row,
+                label,
+                classes,
+            });
+        }
+        t[(row, label)] = T::ONE;
+    }
+    Ok(t)
+}
+
+/// Checks the features have at least one row, and as many as `what` has.
+fn check_rows<T>(features: &Array2<T>, what: &'static str, rows: usize) -> Result<(), DataError> {
+    if features.nrows() == 0 {
+        return Err(DataError::NoSamples { what: "features" });
+    }
+    Ok(ShapeError::rows(what, features.nrows(), rows)?)
+}
+
+/// Checks every value is finite, naming the first that is not.
+fn check_finite<T: Scalar>(what: &'static str, a: ArrayView2<'_, T>) -> Result<(), DataError> {
+    match a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((row, column), v)) => Err(DataError::NonFinite {
+            what,
+            row,
+            column,
+            value: v.to_f64(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The array in standard (row-major, contiguous) layout.
+fn standard<T: Clone>(a: Array2<T>) -> Array2<T> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    }
+}

@@ -1,0 +1,244 @@
+//! The errors of training and data loading, each saying what went wrong, where, and what was
+//! expected.
+
+use std::path::PathBuf;
+
+/// An array whose size along one axis is not the one an operation needs.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: expected {expected} {axis}, found {found}")]
+pub struct ShapeError {
+    /// What was checked, e.g. `"targets"` or `"training features"`.
+    pub what: &'static str,
+    /// The axis: `"rows"` or `"columns"`.
+    pub axis: &'static str,
+    /// The expected size.
+    pub expected: usize,
+    /// The size found.
+    pub found: usize,
+}
+
+impl ShapeError {
+    /// Checks that `what` has `expected` rows.
+    pub fn rows(what: &'static str, expected: usize, found: usize) -> Result<(), ShapeError> {
+        Self::check(what, "rows", expected, found)
+    }
+
+    /// Checks that `what` has `expected` columns.
+    pub fn columns(what: &'static str, expected: usize, found: usize) -> Result<(), ShapeError> {
+        Self::check(what, "columns", expected, found)
+    }
+
+    fn check(
+        what: &'static str,
+        axis: &'static str,
+        expected: usize,
+        found: usize,
+    ) -> Result<(), ShapeError> {
+        if expected == found {
+            Ok(())
+        } else {
+            Err(ShapeError {
+                what,
+                axis,
+                expected,
+                found,
+            })
+        }
+    }
+}
+
+/// Where in a CSV file a problem lies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The file, or the name given to in-memory text.
+    pub path: PathBuf,
+    /// The line, 1-based (the header is line 1).
+    pub line: usize,
+    /// The field, 1-based, counting comma-separated fields from the left.
+    pub column: usize,
+}
+
+impl core::fmt::Display for Location {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+/// A data set that cannot be read or built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file has no header line.
+    #[error("{}: the file is empty, expected a header line naming the columns", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The header is there but no sample follows it.
+    #[error("{}: no data rows after the header", path.display())]
+    NoRows {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The header has too few columns for the features and targets asked for.
+    #[error("{}:1: the header has {found} columns, expected at least {expected} (1 feature and {targets} target)", path.display(), targets = expected - 1)]
+    TooFewColumns {
+        /// The file.
+        path: PathBuf,
+        /// The fewest columns that work: one feature plus the target columns.
+        expected: usize,
+        /// The columns in the header.
+        found: usize,
+    },
+    /// A row has a different number of fields than the header.
+    #[error("{}:{line}: expected {expected} fields as in the header, found {found}", path.display())]
+    Ragged {
+        /// The file.
+        path: PathBuf,
+        /// The line, 1-based.
+        line: usize,
+        /// The number of fields in the header.
+        expected: usize,
+        /// The number of fields on this line.
+        found: usize,
+    },
+    /// A feature or target field is not a finite number.
+    #[error("{at}: column `{name}`: expected a finite number, found `{text}`")]
+    NotANumber {
+        /// Where.
+        at: Location,
+        /// The column's name from the header.
+        name: String,
+        /// The offending text.
+        text: String,
+    },
+    /// A label field is not a whole number.
+    #[error("{at}: column `{name}`: expected an integer class label, found `{text}`")]
+    NotALabel {
+        /// Where.
+        at: Location,
+        /// The column's name from the header.
+        name: String,
+        /// The offending text.
+        text: String,
+    },
+    /// A class label outside `0..classes`.
+    #[error("{at}: label {label} out of range, expected 0 to {max} for {classes} classes", max = classes - 1)]
+    LabelOutOfRange {
+        /// Where.
+        at: Location,
+        /// The label read.
+        label: i64,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// A label given in memory outside `0..classes`.
+    #[error("label {label} of row {row} out of range, expected 0 to {max} for {classes} classes", max = classes.saturating_sub(1))]
+    LabelIndexOutOfRange {
+        /// The row, 0-based.
+        row: usize,
+        /// The label.
+        label: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// A value given in memory is NaN or infinite.
+    #[error("{what}: row {row}, column {column} is {value}, expected a finite number")]
+    NonFinite {
+        /// Which array.
+        what: &'static str,
+        /// The row, 0-based.
+        row: usize,
+        /// The column, 0-based.
+        column: usize,
+        /// The value, as `f64`.
+        value: f64,
+    },
+    /// Arrays whose shapes do not fit together.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// A data set with no rows where at least one is needed.
+    #[error("{what}: expected at least 1 row, found 0")]
+    NoSamples {
+        /// Which data set.
+        what: &'static str,
+    },
+    /// A classification with zero classes.
+    #[error("expected at least 1 class, found 0")]
+    NoClasses,
+    /// A validation fraction outside `(0, 1)` or one that leaves a side empty.
+    #[error("validation fraction {fraction} of {rows} rows leaves {train} for training and {validation} for validation, expected at least 1 in each")]
+    BadSplit {
+        /// The fraction asked for.
+        fraction: f64,
+        /// The rows in the data set.
+        rows: usize,
+        /// The rows the split would train on.
+        train: usize,
+        /// The rows the split would validate on.
+        validation: usize,
+    },
+}
+
+/// What stopped training.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// The training or validation data does not fit the network.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// A data set has no rows.
+    #[error("{what}: expected at least 1 sample, found 0")]
+    NoSamples {
+        /// Which data set.
+        what: &'static str,
+    },
+    /// A setting that cannot work.
+    #[error("invalid setting `{name}`: {reason}")]
+    Config {
+        /// The setting.
+        name: &'static str,
+        /// Why it cannot work, with the value.
+        reason: String,
+    },
+    /// The loss or a weight became NaN or infinite. The network keeps the last finite weights.
+    #[error("training diverged at epoch {epoch}, batch {batch}: {cause}")]
+    Diverged {
+        /// The epoch, 1-based.
+        epoch: usize,
+        /// The batch within the epoch, 1-based.
+        batch: usize,
+        /// What became non-finite.
+        cause: Divergence,
+    },
+}
+
+/// What became non-finite when training diverged.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Divergence {
+    /// The batch's mean loss.
+    Loss(f64),
+    /// A gradient tensor, named as in [`crate::ParamInfo::name`].
+    Gradient(&'static str),
+    /// A parameter tensor after the optimizer's step.
+    Weight(&'static str),
+}
+
+impl core::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Divergence::Loss(v) => write!(f, "the loss is {v}"),
+            Divergence::Gradient(name) => write!(f, "the gradient of `{name}` is not finite"),
+            Divergence::Weight(name) => write!(f, "the step made `{name}` non-finite"),
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! The training loop: mini-batches, seeded shuffling, epochs, validation, early stopping,
+//! divergence detection and a per-epoch history.
+//!
+//! ```
+//! use mlp_runtime::{data::Dataset, loss::Mse, optim::Sgd, train::Trainer};
+//! # use mlp_runtime::Network;
+//! # fn demo<N: Network<Scalar = f64>>(net: &mut N, train: &Dataset<f64>) -> Result<(), mlp_runtime::error::TrainError> {
+//! let history = Trainer::new(Mse, Sgd::new(0.1)).epochs(100).batch_size(32).seed(7).fit(net, train, None)?;
+//! println!("final training loss {}", history.epochs.last().unwrap().train.loss);
+//! # Ok(()) }
+//! ```
+
+use crate::data::Dataset;
+use crate::error::{Divergence, ShapeError, TrainError};
+use crate::loss::Loss;
+use crate::optim::{Optimizer, Schedule};
+use crate::{Network, Parameters, Scalar, Vector};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+/// Stops training when the validation loss has not improved for `patience` epochs, and
+/// restores the weights of the best epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStopping {
+    /// The number of epochs without improvement after which training stops, at least 1.
+    pub patience: usize,
+    /// The amount by which the validation loss must fall below the best so far to count as
+    /// an improvement.
+    pub min_delta: f64,
+}
+
+/// The mean loss and, for a classifying loss, the accuracy over a set of samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// The mean loss `(1/n) Σᵢ ℓ(yᵢ, tᵢ)`.
+    pub loss: f64,
+    /// The fraction of samples the output classifies correctly ([`Loss::correct`]), or `None`
+    /// for a regression loss.
+    pub accuracy: Option<f64>,
+}
+
+/// What happened in one epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochStats {
+    /// The epoch, 1-based.
+    pub epoch: usize,
+    /// The learning rate the epoch used.
+    pub lr: f64,
+    /// The training loss and accuracy, averaged over the epoch's samples as each batch saw
+    /// them (before its step).
+    pub train: Evaluation,
+    /// The validation loss and accuracy after the epoch, if there is a validation set.
+    pub validation: Option<Evaluation>,
+    /// The time the epoch took, validation included.
+    pub duration: Duration,
+}
+
+/// The result of [`Trainer::fit`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// One entry per epoch run.
+    pub epochs: Vec<EpochStats>,
+    /// The epoch (1-based) with the lowest validation loss, whose weights the network holds when
+    /// early stopping is on.
+    pub best_epoch: Option<usize>,
+    /// Whether early stopping ended training before the last epoch.
+    pub stopped_early: bool,
+}
+
+/// Trains a network with a loss and an optimizer.
+///
+/// Each epoch visits the training samples in an order shuffled by `ChaCha8Rng` seeded with
+/// [`Trainer::seed`] (stream 1), in mini-batches of [`Trainer::batch_size`] (the last may be
+/// smaller). A batch's gradient is the mean `(1/B) Σᵢ ∂ℓᵢ/∂θ`, then the optimizer steps. The
+/// same seed, data and initial weights give a bit-identical result.
+///
+/// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
+/// infinite, training stops with [`TrainError::Diverged`] naming the epoch and batch, and the
+/// network keeps its last finite weights.
+#[derive(Clone, Debug)]
+pub struct Trainer<L, O> {
+    /// The loss.
+    pub loss: L,
+    /// The optimizer; its learning rate is the base rate of the schedule.
+    pub optimizer: O,
+    /// The number of epochs, at least 1.
+    pub epochs: usize,
+    /// The mini-batch size `B`, at least 1.
+    pub batch_size: usize,
+    /// The seed of the shuffling.
+    pub seed: u64,
+    /// Whether to shuffle the samples every epoch.
+    pub shuffle: bool,
+    /// The learning rate per epoch.
+    pub schedule: Schedule,
+    /// Early stopping on the validation loss, if any.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Whether to show a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl<L, O> Trainer<L, O> {
+    /// A trainer with 10 epochs, batches of 32, seed 0, shuffling, a constant learning rate,
+    /// no early stopping, and a progress bar when stderr is a terminal.
+    pub fn new(loss: L, optimizer: O) -> Self {
+        Trainer {
+            loss,
+            optimizer,
+            epochs: 10,
+            batch_size: 32,
+            seed: 0,
+            shuffle: true,
+            schedule: Schedule::Constant,
+            early_stopping: None,
+            progress: true,
+        }
+    }
+
+    /// Sets the number of epochs.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Sets the mini-batch size.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the seed of the shuffling.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Turns shuffling on or off.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Stops after `patience` epochs without a validation loss below the best, and restores
+    /// the best weights.
+    pub fn early_stopping(mut self, patience: usize) -> Self {
+        self.early_stopping = Some(EarlyStopping {
+            patience,
+            min_delta: 0.0,
+        });
+        self
+    }
+
+    /// Turns the progress bar on (when stderr is a terminal) or off.
+    pub fn progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+}
+
+impl<L, O> Trainer<L, O> {
+    /// Trains `net` on `train` for [`Trainer::epochs`] epochs, evaluating on `validation` after
+    /// each epoch, and returns the history.
+    ///
+    /// With early stopping, the network ends with the weights of the epoch of lowest validation
+    /// loss, whether or not training stopped early.
+    pub fn fit<N>(
+        &mut self,
+        net: &mut N,
+        train: &Dataset<N::Scalar>,
+        validation: Option<&Dataset<N::Scalar>>,
+    ) -> Result<History, TrainError>
+    where
+        N: Network,
+        L: Loss<N::Scalar>,
+        O: Optimizer<N::Scalar>,
+    {
+        self.check::<N>(train, validation)?;
+        let base_lr = self.optimizer.learning_rate();
+        let mut work = Workspace::<N>::new(train.len());
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(1);
+        let bar = progress_bar(self.progress, self.epochs);
+        let mut history = History::default();
+        let mut best_loss = f64::INFINITY;
+        let mut since_best = 0;
+
+        for epoch in 1..=self.epochs {
+            let start = Instant::now();
+            let lr = self.schedule.lr(base_lr, epoch - 1);
+            self.optimizer.set_learning_rate(lr);
+            if self.shuffle {
+                work.order.shuffle(&mut rng);
+            }
+            let result = self.run_epoch(net, train, epoch, &mut work);
+            let stats = match result {
+                Ok(train_eval) => train_eval,
+                Err(e) => {
+                    self.optimizer.set_learning_rate(base_lr);
+                    bar.abandon();
+                    return Err(e);
+                }
+            };
+            let val = match validation {
+                Some(v) => Some(evaluate_with(net, &self.loss, v)?),
+                None => None,
+            };
+            history.epochs.push(EpochStats {
+                epoch,
+                lr,
+                train: stats,
+                validation: val,
+                duration: start.elapsed(),
+            });
+            bar.set_message(progress_message(&stats, val.as_ref()));
+            bar.inc(1);
+
+            if let (Some(stop), Some(v)) = (self.early_stopping, val) {
+                if v.loss < best_loss - stop.min_delta {
+                    best_loss = v.loss;
+                    since_best = 0;
+                    history.best_epoch = Some(epoch);
+                    copy_params(net, &mut work.best);
+                } else {
+                    since_best += 1;
+                    if since_best >= stop.patience {
+                        history.stopped_early = epoch < self.epochs;
+                        break;
+                    }
+                }
+            } else if let Some(v) = val {
+                if v.loss < best_loss {
+                    best_loss = v.loss;
+                    history.best_epoch = Some(epoch);
+                }
+            }
+        }
+        if self.early_stopping.is_some() && history.best_epoch.is_some() {
+            restore_params(net, &work.best);
+        }
+        self.optimizer.set_learning_rate(base_lr);
+        bar.finish();
+        Ok(history)
+    }
+
+    /// Runs one epoch of mini-batch steps over `work.order`.
+    fn run_epoch<N>(
+        &mut self,
+        net: &mut N,
+        train: &Dataset<N::Scalar>,
+        epoch: usize,
+        work: &mut Workspace<N>,
+    ) -> Result<Evaluation, TrainError>
+    where
+        N: Network,
+        L: Loss<N::Scalar>,
+        O: Optimizer<N::Scalar>,
+    {
+        let mut loss_sum = 0.0;
+        let mut correct = 0usize;
+        let mut classified = false;
+        for (b, batch) in work.order.chunks(self.batch_size).enumerate() {
+            let diverged = |cause| TrainError::Diverged {
+                epoch,
+                batch: b + 1,
+                cause,
+            };
+            let stats = batch_gradient(
+                net,
+                &self.loss,
+                train,
+                batch,
+                &mut work.cache,
+                &mut work.grads,
+            )?;
+            let mean = stats.loss_sum / batch.len() as f64;
+            if !mean.is_finite() {
+                return Err(diverged(Divergence::Loss(mean)));
+            }
+            if let Some(name) = first_non_finite(&work.grads) {
+                return Err(diverged(Divergence::Gradient(name)));
+            }
+            copy_params(net, &mut work.backup);
+            self.optimizer.step(net, &work.grads);
+            if let Some(name) = first_non_finite(net) {
+                restore_params(net, &work.backup);
+                return Err(diverged(Divergence::Weight(name)));
+            }
+            loss_sum += stats.loss_sum;
+            if let Some(c) = stats.correct {
+                correct += c;
+                classified = true;
+            }
+        }
+        let n = train.len() as f64;
+        Ok(Evaluation {
+            loss: loss_sum / n,
+            accuracy: classified.then(|| correct as f64 / n),
+        })
+    }
+
+    /// Checks the settings and that the data fit the network.
+    fn check<N>(
+        &self,
+        train: &Dataset<N::Scalar>,
+        validation: Option<&Dataset<N::Scalar>>,
+    ) -> Result<(), TrainError>
+    where
+        N: Network,
+        O: Optimizer<N::Scalar>,
+    {
+        let config = |name, reason: &str| {
+            Err(TrainError::Config {
+                name,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.epochs == 0 {
+            return config("epochs", "expected at least 1 epoch, found 0");
+        }
+        if self.batch_size == 0 {
+            return config("batch_size", "expected a batch size of at least 1, found 0");
+        }
+        if let Some(stop) = self.early_stopping {
+            if validation.is_none() {
+                return config(
+                    "early_stopping",
+                    "early stopping watches the validation loss, but no validation set was given",
+                );
+            }
+            if stop.patience == 0 {
+                return config(
+                    "patience",
+                    "expected a patience of at least 1 epoch, found 0",
+                );
+            }
+            if !(stop.min_delta.is_finite() && stop.min_delta >= 0.0) {
+                return Err(TrainError::Config {
+                    name: "min_delta",
+                    reason: format!(
+                        "expected a finite value at least 0, found {}",
+                        stop.min_delta
+                    ),
+                });
+            }
+        }
+        self.optimizer.check()?;
+        self.schedule.check()?;
+        check_data::<N>("training", train)?;
+        if let Some(v) = validation {
+            check_data::<N>("validation", v)?;
+        }
+        Ok(())
+    }
+}
+
+/// The buffers a training run reuses at every step, so that a step allocates nothing.
+struct Workspace<N: Network> {
+    /// The forward values of the current sample.
+    cache: N::Cache,
+    /// The batch gradient.
+    grads: N::Grads,
+    /// The sample order, shuffled in place each epoch.
+    order: Vec<usize>,
+    /// The weights before the current step, restored if the step makes them non-finite.
+    backup: Vec<N::Scalar>,
+    /// The weights of the best epoch, for early stopping.
+    best: Vec<N::Scalar>,
+}
+
+impl<N: Network> Workspace<N> {
+    fn new(samples: usize) -> Self {
+        Workspace {
+            cache: N::Cache::default(),
+            grads: N::Grads::default(),
+            order: (0..samples).collect(),
+            backup: Vec::with_capacity(N::num_params()),
+            best: Vec::with_capacity(N::num_params()),
+        }
+    }
+}
+
+/// The sums over one batch.
+struct BatchStats {
+    /// `Σᵢ ℓᵢ`.
+    loss_sum: f64,
+    /// The number of samples classified correctly, for a classifying loss.
+    correct: Option<usize>,
+}
+
+/// Computes the batch gradient `grads = (1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch`,
+/// one `forward_cached` and `backward` per sample, and returns the batch's loss sum.
+///
+/// This is the one place that computes gradients, so that a batched path can replace it.
+fn batch_gradient<N, L>(
+    net: &N,
+    loss: &L,
+    data: &Dataset<N::Scalar>,
+    batch: &[usize],
+    cache: &mut N::Cache,
+    grads: &mut N::Grads,
+) -> Result<BatchStats, TrainError>
+where
+    N: Network,
+    L: Loss<N::Scalar>,
+{
+    grads.fill(N::Scalar::ZERO);
+    let mut loss_sum = 0.0;
+    let mut correct = 0;
+    let mut classified = false;
+    let mut dl_dy = N::Output::zeros();
+    for &i in batch {
+        let (x, t) = sample::<N>(data, i)?;
+        let y = net.forward_cached(&x, cache);
+        loss_sum += loss
+            .value_grad(y.as_slice(), t, dl_dy.as_mut_slice())
+            .to_f64();
+        if let Some(c) = loss.correct(y.as_slice(), t) {
+            correct += usize::from(c);
+            classified = true;
+        }
+        net.backward(cache, &dl_dy, grads);
+    }
+    grads.scale(N::Scalar::ONE / N::Scalar::from_usize(batch.len()));
+    Ok(BatchStats {
+        loss_sum,
+        correct: classified.then_some(correct),
+    })
+}
+
+/// Sample `i` as the network's input and the target slice.
+fn sample<N: Network>(
+    data: &Dataset<N::Scalar>,
+    i: usize,
+) -> Result<(N::Input, &[N::Scalar]), TrainError> {
+    let bad = ShapeError {
+        what: "sample",
+        axis: "columns",
+        expected: N::INPUT,
+        found: data.n_features(),
+    };
+    let (x, t) = data.sample(i).ok_or_else(|| bad.clone())?;
+    let x = N::Input::from_slice(x).ok_or(bad)?;
+    Ok((x, t))
+}
+
+/// Evaluates `net` on `data`: the mean loss and, for a classifying loss, the accuracy.
+pub fn evaluate<N, L>(
+    net: &N,
+    loss: &L,
+    data: &Dataset<N::Scalar>,
+) -> Result<Evaluation, TrainError>
+where
+    N: Network,
+    L: Loss<N::Scalar>,
+{
+    check_data::<N>("evaluation", data)?;
+    evaluate_with(net, loss, data)
+}
+
+/// [`evaluate`] on data already checked.
+fn evaluate_with<N, L>(
+    net: &N,
+    loss: &L,
+    data: &Dataset<N::Scalar>,
+) -> Result<Evaluation, TrainError>
+where
+    N: Network,
+    L: Loss<N::Scalar>,
+{
+    let mut loss_sum = 0.0;
+    let mut correct = 0usize;
+    let mut classified = false;
+    for i in 0..data.len() {
+        let (x, t) = sample::<N>(data, i)?;
+        let y = net.forward(&x);
+        loss_sum += loss.value(y.as_slice(), t).to_f64();
+        if let Some(c) = loss.correct(y.as_slice(), t) {
+            correct += usize::from(c);
+            classified = true;
+        }
+    }
+    let n = data.len() as f64;
+    Ok(Evaluation {
+        loss: loss_sum / n,
+        accuracy: classified.then(|| correct as f64 / n),
+    })
+}
+
+/// Checks `data` has samples shaped for `N`.
+fn check_data<N: Network>(what: &'static str, data: &Dataset<N::Scalar>) -> Result<(), TrainError> {
+    if data.is_empty() {
+        return Err(TrainError::NoSamples { what });
+    }
+    let (features, targets) = match what {
+        "training" => ("training features", "training targets"),
+        "validation" => ("validation features", "validation targets"),
+        _ => ("features", "targets"),
+    };
+    ShapeError::columns(features, N::INPUT, data.n_features())?;
+    ShapeError::columns(targets, N::OUTPUT, data.n_targets())?;
+    Ok(())
+}
+
+/// Copies every parameter into `buf`, flat in parameter order (no allocation once `buf` has
+/// the capacity).
+fn copy_params<P: Parameters>(p: &P, buf: &mut Vec<P::Scalar>) {
+    buf.clear();
+    p.visit(|_, v| buf.extend_from_slice(v));
+}
+
+/// Copies `buf`, as written by [`copy_params`], back into the parameters.
+fn restore_params<P: Parameters>(p: &mut P, buf: &[P::Scalar]) {
+    let mut offset = 0;
+    p.visit_mut(|_, v| {
+        v.copy_from_slice(&buf[offset..offset + v.len()]);
+        offset += v.len();
+    });
+}
+
+/// The name of the first tensor holding a NaN or an infinity.
+fn first_non_finite<P: Parameters>(p: &P) -> Option<&'static str> {
+    let mut found = None;
+    p.visit(|info, v| {
+        if found.is_none() && !v.iter().all(|x| x.is_finite()) {
+            found = Some(info.name);
+        }
+    });
+    found
+}
+
+/// A progress bar over the epochs, drawn on stderr only when asked and stderr is a terminal.
+fn progress_bar(show: bool, epochs: usize) -> indicatif::ProgressBar {
+    if !(show && std::io::stderr().is_terminal()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(epochs as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30.cyan/blue} epoch {pos}/{len} {msg} [{elapsed}<{eta}]",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The progress bar's message: the epoch's losses and accuracies.
+fn progress_message(train: &Evaluation, val: Option<&Evaluation>) -> String {
+    let mut msg = format!("loss {:.4}", train.loss);
+    if let Some(a) = train.accuracy {
+        msg += &format!(" acc {a:.4}");
+    }
+    if let Some(v) = val {
+        msg += &format!(" val_loss {:.4}", v.loss);
+        if let Some(a) = v.accuracy {
+            msg += &format!(" val_acc {a:.4}");
+        }
+    }
+    msg
+}

@@ -1,0 +1,263 @@
+//! Losses: gradients against central differences, values against closed forms written out
+//! independently, stability at extreme logits, and the batch mean.
+
+use crate::support::{assert_close, TestRng, FD_TOLERANCE};
+use mlp_runtime::loss::{argmax, softmax, BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy};
+use ndarray::Array2;
+
+/// Checks `value_grad`'s gradient against central differences of `value` at a few random
+/// points, with a step `h = 1e-5` (error `O(h²)`).
+fn check_gradient<L: Loss<f64>>(loss: L, target: impl Fn(&mut TestRng) -> Vec<f64>) {
+    let mut rng = TestRng::new(11);
+    for _ in 0..20 {
+        let y = rng.vec(5, -3.0, 3.0);
+        let t = target(&mut rng);
+        let mut g = vec![0.0; 5];
+        let v = loss.value_grad(&y, &t, &mut g);
+        assert_eq!(v, loss.value(&y, &t), "value_grad and value agree");
+        for k in 0..5 {
+            let h = 1e-5;
+            let (mut up, mut down) = (y.clone(), y.clone());
+            up[k] += h;
+            down[k] -= h;
+            let fd = (loss.value(&up, &t) - loss.value(&down, &t)) / (2.0 * h);
+            assert_close(g[k], fd, FD_TOLERANCE);
+        }
+    }
+}
+
+fn one_hot(rng: &mut TestRng) -> Vec<f64> {
+    let mut t = vec![0.0; 5];
+    t[(rng.next_u64() % 5) as usize] = 1.0;
+    t
+}
+
+#[test]
+fn mse_gradient_matches_central_differences() {
+    check_gradient(Mse, |rng| rng.vec(5, -2.0, 2.0));
+}
+
+#[test]
+fn cross_entropy_gradient_matches_central_differences() {
+    check_gradient(SoftmaxCrossEntropy, one_hot);
+    // Soft labels that do not sum to 1 use the general form softmax(y)·Σt − t.
+    check_gradient(SoftmaxCrossEntropy, |rng| rng.vec(5, 0.0, 1.0));
+}
+
+#[test]
+fn binary_cross_entropy_gradient_matches_central_differences() {
+    check_gradient(BinaryCrossEntropy, |rng| rng.vec(5, 0.0, 1.0));
+}
+
+#[test]
+fn mse_is_the_mean_of_squares() {
+    let (y, t) = ([1.0, -2.0, 0.5], [0.0, 1.0, 0.5]);
+    let mut g = [0.0; 3];
+    let v = Mse.value_grad(&y, &t, &mut g);
+    assert_eq!(v, (1.0 + 9.0 + 0.0) / 3.0);
+    assert_eq!(g, [2.0 * 1.0 / 3.0, 2.0 * -3.0 / 3.0, 0.0]);
+}
+
+#[test]
+fn cross_entropy_is_minus_log_softmax() {
+    let mut rng = TestRng::new(3);
+    for _ in 0..10 {
+        let y = rng.vec(4, -4.0, 4.0);
+        let c = (rng.next_u64() % 4) as usize;
+        // −ln(e^{y_c} / Σ e^{y_k}), written naively (safe for these small logits).
+        let naive = -(y[c].exp() / y.iter().map(|v| v.exp()).sum::<f64>()).ln();
+        let mut t = vec![0.0; 4];
+        t[c] = 1.0;
+        let mut g1 = vec![0.0; 4];
+        let mut g2 = vec![0.0; 4];
+        assert_close(
+            SoftmaxCrossEntropy.value_grad(&y, &t, &mut g1),
+            naive,
+            1e-14,
+        );
+        assert_close(
+            SoftmaxCrossEntropy.value_grad_class(&y, c, &mut g2),
+            naive,
+            1e-14,
+        );
+        assert_close(SoftmaxCrossEntropy.value_class(&y, c), naive, 1e-14);
+        for k in 0..4 {
+            let p = y[k].exp() / y.iter().map(|v| v.exp()).sum::<f64>();
+            let expected = p - if k == c { 1.0 } else { 0.0 };
+            assert_close(g1[k], expected, 1e-14);
+            assert_close(g2[k], expected, 1e-14);
+        }
+    }
+    // Two classes: −ln σ(y₀ − y₁) = ln(1 + e^{y₁ − y₀}).
+    assert_close(
+        SoftmaxCrossEntropy.value(&[0.3, -1.2], &[1.0, 0.0]),
+        (1.0 + (-1.5f64).exp()).ln(),
+        1e-15,
+    );
+}
+
+#[test]
+fn binary_cross_entropy_is_minus_log_likelihood() {
+    let mut rng = TestRng::new(5);
+    for _ in 0..10 {
+        let y = rng.vec(3, -5.0, 5.0);
+        let t = rng.vec(3, 0.0, 1.0);
+        let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let naive = (0..3)
+            .map(|k| -(t[k] * sig(y[k]).ln() + (1.0 - t[k]) * (1.0 - sig(y[k])).ln()))
+            .sum::<f64>()
+            / 3.0;
+        let mut g = vec![0.0; 3];
+        assert_close(BinaryCrossEntropy.value_grad(&y, &t, &mut g), naive, 1e-13);
+        for k in 0..3 {
+            assert_close(g[k], (sig(y[k]) - t[k]) / 3.0, 1e-15);
+        }
+    }
+}
+
+#[test]
+fn cross_entropy_is_finite_for_huge_logits() {
+    let y = [1e4, -1e4, 0.0];
+    let mut g = [0.0; 3];
+    // lse(y) = 1e4 (the other terms vanish), so ℓ = 1e4 − y_c.
+    assert_eq!(
+        SoftmaxCrossEntropy.value_grad(&y, &[0.0, 1.0, 0.0], &mut g),
+        2e4
+    );
+    assert_eq!(g, [1.0, -1.0, 0.0]);
+    assert_eq!(
+        SoftmaxCrossEntropy.value_grad(&y, &[1.0, 0.0, 0.0], &mut g),
+        0.0
+    );
+    assert_eq!(g, [0.0, 0.0, 0.0]);
+    let y32 = [1e4f32, -1e4, 0.0];
+    let mut g32 = [0.0f32; 3];
+    assert_eq!(SoftmaxCrossEntropy.value_grad_class(&y32, 1, &mut g32), 2e4);
+    assert_eq!(g32, [1.0, -1.0, 0.0]);
+    assert_eq!(
+        SoftmaxCrossEntropy.value_class(&[-1e4f32, -1e4], 0),
+        2f32.ln()
+    );
+}
+
+#[test]
+fn binary_cross_entropy_is_finite_for_huge_logits() {
+    let mut g = [0.0; 2];
+    // max(y, 0) − y t + ln(1 + e^{−|y|}) with e^{−1e4} = 0.
+    assert_eq!(
+        BinaryCrossEntropy.value_grad(&[1e4, -1e4], &[0.0, 0.0], &mut g),
+        (1e4 + 0.0) / 2.0
+    );
+    assert_eq!(g, [0.5, 0.0]);
+    let mut g32 = [0.0f32; 2];
+    assert_eq!(
+        BinaryCrossEntropy.value_grad(&[1e4f32, -1e4], &[1.0, 1.0], &mut g32),
+        1e4 / 2.0
+    );
+    assert_eq!(g32, [0.0, -0.5]);
+}
+
+#[test]
+fn batch_loss_is_the_mean_over_rows() {
+    let mut rng = TestRng::new(9);
+    let (b, k) = (4, 3);
+    let y = Array2::from_shape_vec((b, k), rng.vec(b * k, -2.0, 2.0)).unwrap();
+    let t = Array2::from_shape_vec((b, k), rng.vec(b * k, 0.0, 1.0)).unwrap();
+    fn check<L: Loss<f64>>(loss: L, y: &Array2<f64>, t: &Array2<f64>) {
+        let mut grads = Array2::zeros(y.dim());
+        let v = loss
+            .batch_value_grad(y.view(), t.view(), grads.view_mut())
+            .unwrap();
+        let mut sum = 0.0;
+        for i in 0..y.nrows() {
+            let mut g = vec![0.0; y.ncols()];
+            sum += loss.value_grad(
+                y.row(i).as_slice().unwrap(),
+                t.row(i).as_slice().unwrap(),
+                &mut g,
+            );
+            for (j, gj) in g.iter().enumerate() {
+                assert_close(grads[(i, j)], gj / y.nrows() as f64, 1e-15);
+            }
+        }
+        assert_close(v, sum / y.nrows() as f64, 1e-15);
+        assert_close(loss.batch_value(y.view(), t.view()).unwrap(), v, 1e-15);
+    }
+    check(Mse, &y, &t);
+    check(SoftmaxCrossEntropy, &y, &t);
+    check(BinaryCrossEntropy, &y, &t);
+    // Over a batch, MSE is the mean over all B·K entries, as PyTorch's MSELoss.
+    let all = y
+        .iter()
+        .zip(&t)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / (b * k) as f64;
+    assert_close(Mse.batch_value(y.view(), t.view()).unwrap(), all, 1e-15);
+    // A column-major view reads the same rows.
+    let yt = y.t().to_owned();
+    assert_close(Mse.batch_value(yt.t(), t.view()).unwrap(), all, 1e-15);
+}
+
+#[test]
+fn batch_loss_rejects_mismatched_shapes() {
+    let y = Array2::<f64>::zeros((3, 2));
+    let t = Array2::<f64>::zeros((2, 2));
+    let err = Mse.batch_value(y.view(), t.view()).unwrap_err();
+    assert_eq!(err.to_string(), "targets: expected 3 rows, found 2");
+    let t = Array2::<f64>::zeros((3, 4));
+    assert_eq!(
+        Mse.batch_value(y.view(), t.view()).unwrap_err().to_string(),
+        "targets: expected 2 columns, found 4"
+    );
+    let mut g = Array2::<f64>::zeros((3, 1));
+    let t = Array2::<f64>::zeros((3, 2));
+    let err = Mse
+        .batch_value_grad(y.view(), t.view(), g.view_mut())
+        .unwrap_err();
+    assert_eq!(err.to_string(), "gradients: expected 2 columns, found 1");
+    let empty = Array2::<f64>::zeros((0, 2));
+    assert_eq!(
+        Mse.batch_value(empty.view(), empty.view())
+            .unwrap_err()
+            .to_string(),
+        "outputs: expected 1 rows, found 0"
+    );
+}
+
+#[test]
+fn classifying_losses_say_whether_a_sample_is_correct() {
+    assert_eq!(Loss::<f64>::correct(&Mse, &[1.0], &[1.0]), None);
+    assert_eq!(
+        SoftmaxCrossEntropy.correct(&[0.1, 2.0, -1.0], &[0.0, 1.0, 0.0]),
+        Some(true)
+    );
+    assert_eq!(
+        SoftmaxCrossEntropy.correct(&[3.0, 2.0, -1.0], &[0.0, 1.0, 0.0]),
+        Some(false)
+    );
+    assert_eq!(
+        BinaryCrossEntropy.correct(&[0.5, -0.5], &[1.0, 0.0]),
+        Some(true)
+    );
+    assert_eq!(
+        BinaryCrossEntropy.correct(&[0.5, 0.5], &[1.0, 0.0]),
+        Some(false)
+    );
+}
+
+#[test]
+fn softmax_sums_to_one_and_argmax_takes_the_first_maximum() {
+    let mut p = [0.0; 3];
+    softmax(&[1e4, 1e4, -1e4], &mut p);
+    assert_eq!(p, [0.5, 0.5, 0.0]);
+    softmax(&[0.0, (2.0f64).ln(), 0.0], &mut p);
+    assert_close(p[1], 0.5, 1e-15);
+    assert_eq!(argmax(&[1.0, 3.0, 3.0, -1.0]), 1);
+}
+
+#[test]
+#[should_panic(expected = "output has 2 entries, target has 3")]
+fn mismatched_slices_panic_with_the_lengths() {
+    Mse.value(&[0.0, 1.0], &[0.0, 1.0, 2.0]);
+}

@@ -1,0 +1,10 @@
+//! Tests of the training runtime: losses, initialisation, optimizers, data and the trainer.
+//! One binary with a module per concern, to keep link time short.
+
+mod support;
+
+mod data;
+mod init;
+mod loss;
+mod optim;
+mod train;
