@@ -131,7 +131,13 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
 
 /// The network, cache and gradient structs, with `Default` for the latter two.
 fn structs(cx: &Ctx) -> TokenStream {
-    let Ctx { net, krate, cache, grads, .. } = cx;
+    let Ctx {
+        net,
+        krate,
+        cache,
+        grads,
+        ..
+    } = cx;
     let (ident, vis, attrs) = (&net.ident, &net.vis, &net.attrs);
     let mut params = Vec::new();
     let mut grad_fields = Vec::new();
@@ -177,7 +183,8 @@ fn structs(cx: &Ctx) -> TokenStream {
     let struct_doc = docs::net_struct(cx);
     let cache_doc = docs::cache_struct(cx);
     let grads_doc = docs::grads_struct(cx);
-    let derive = quote!(#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]);
+    let derive =
+        quote!(#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]);
     quote! {
         #(#attrs)*
         #[doc = #struct_doc]
@@ -227,7 +234,10 @@ fn inherent(cx: &Ctx) -> TokenStream {
             let b = field("b", l, cx.span(l));
             quote!(#b: #krate::__private::zeros_vector(),)
         });
-        [quote!(#w: #krate::__private::zeros_matrix(),), b.unwrap_or_default()]
+        [
+            quote!(#w: #krate::__private::zeros_matrix(),),
+            b.unwrap_or_default(),
+        ]
     });
     let forward = forward::forward(cx);
     let forward_cached = forward::forward_cached(cx);
@@ -260,7 +270,13 @@ fn inherent(cx: &Ctx) -> TokenStream {
 
 /// `Parameters` for the network and for its gradients, sharing one `PARAM_INFO`.
 fn parameters_impls(cx: &Ctx) -> TokenStream {
-    let Ctx { net, krate, t, grads, .. } = cx;
+    let Ctx {
+        net,
+        krate,
+        t,
+        grads,
+        ..
+    } = cx;
     let ident = &net.ident;
     let p = quote!(#krate::__private);
     let mut infos = Vec::new();
@@ -278,7 +294,8 @@ fn parameters_impls(cx: &Ctx) -> TokenStream {
         });
         refs.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened());));
         muts.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened_mut());));
-        pairs.push(quote!(f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), grads.#w.as_flattened());));
+        pairs
+            .push(quote!(f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), grads.#w.as_flattened());));
         if net.bias {
             let b = field("b", l, span);
             let name = b.to_string();
@@ -321,7 +338,13 @@ fn parameters_impls(cx: &Ctx) -> TokenStream {
 
 /// The body of `Network::visit_with_grads`, kept beside the other visitors.
 fn visit_with_grads(cx: &Ctx, pairs: &[TokenStream]) -> TokenStream {
-    let Ctx { net, krate, t, grads, .. } = cx;
+    let Ctx {
+        net,
+        krate,
+        t,
+        grads,
+        ..
+    } = cx;
     let ident = &net.ident;
     let p = quote!(#krate::__private);
     quote! {
@@ -342,7 +365,14 @@ fn visit_with_grads(cx: &Ctx, pairs: &[TokenStream]) -> TokenStream {
 
 /// `Network`, delegating to the inherent methods.
 fn network_impl(cx: &Ctx) -> TokenStream {
-    let Ctx { net, krate, t, cache, grads, .. } = cx;
+    let Ctx {
+        net,
+        krate,
+        t,
+        cache,
+        grads,
+        ..
+    } = cx;
     let ident = &net.ident;
     let p = quote!(#krate::__private);
     let (input, output) = (cx.vector(0), cx.vector(cx.layers()));

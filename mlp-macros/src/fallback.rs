@@ -11,7 +11,11 @@ pub fn expand(input: &TokenStream, err: syn::Error) -> TokenStream {
     let Some((public, name)) = find_struct(input) else {
         return errors;
     };
-    let vis = if public { quote!(pub) } else { TokenStream::new() };
+    let vis = if public {
+        quote!(pub)
+    } else {
+        TokenStream::new()
+    };
     let cache = format_ident!("{}Cache", name);
     let grads = format_ident!("{}Grads", name);
     quote! {
@@ -28,11 +32,16 @@ pub fn expand(input: &TokenStream, err: syn::Error) -> TokenStream {
 /// The identifier after the first top-level `struct`, and whether `pub` came before it.
 fn find_struct(input: &TokenStream) -> Option<(bool, proc_macro2::Ident)> {
     let tokens: Vec<TokenTree> = input.clone().into_iter().collect();
-    tokens.iter().enumerate().find_map(|(i, token)| match (token, tokens.get(i + 1)) {
-        (TokenTree::Ident(kw), Some(TokenTree::Ident(name))) if kw == "struct" => {
-            let public = tokens[..i].iter().any(|t| matches!(t, TokenTree::Ident(p) if p == "pub"));
-            Some((public, name.clone()))
-        }
-        _ => None,
-    })
+    tokens
+        .iter()
+        .enumerate()
+        .find_map(|(i, token)| match (token, tokens.get(i + 1)) {
+            (TokenTree::Ident(kw), Some(TokenTree::Ident(name))) if kw == "struct" => {
+                let public = tokens[..i]
+                    .iter()
+                    .any(|t| matches!(t, TokenTree::Ident(p) if p == "pub"));
+                Some((public, name.clone()))
+            }
+            _ => None,
+        })
 }

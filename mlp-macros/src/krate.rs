@@ -20,11 +20,13 @@ pub fn krate(explicit: Option<&Path>, span: Span) -> syn::Result<TokenStream> {
             }
         })
     };
-    found("mlp", quote!(::mlp)).or_else(|| found("mlp-runtime", quote!(::mlp_runtime))).ok_or_else(|| {
-        syn::Error::new(
-            span,
-            "cannot find the `mlp` crate: add `mlp` (or `mlp-runtime` and `mlp-macros`) to \
+    found("mlp", quote!(::mlp))
+        .or_else(|| found("mlp-runtime", quote!(::mlp_runtime)))
+        .ok_or_else(|| {
+            syn::Error::new(
+                span,
+                "cannot find the `mlp` crate: add `mlp` (or `mlp-runtime` and `mlp-macros`) to \
              [dependencies], or name its path with `crate: path::to::mlp`",
-        )
-    })
+            )
+        })
 }

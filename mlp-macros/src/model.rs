@@ -76,8 +76,15 @@ pub enum Activation {
 
 impl Activation {
     /// The names accepted in `layers`, for errors and suggestions.
-    pub const NAMES: &'static [&'static str] =
-        &["identity", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "gelu"];
+    pub const NAMES: &'static [&'static str] = &[
+        "identity",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "leaky_relu",
+        "softplus",
+        "gelu",
+    ];
 
     /// The slope `leaky_relu` takes when none is given, as PyTorch's `LeakyReLU`.
     pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
@@ -117,17 +124,23 @@ impl Scalar {
 impl Net {
     /// The widths `N_0, N_1, ..., N_L`.
     pub fn widths(&self) -> Vec<usize> {
-        std::iter::once(self.input.value).chain(self.layers.iter().map(|l| l.width.value)).collect()
+        std::iter::once(self.input.value)
+            .chain(self.layers.iter().map(|l| l.width.value))
+            .collect()
     }
 
     /// The output width `N_L`.
     pub fn output(&self) -> usize {
-        self.layers.last().map_or(self.input.value, |l| l.width.value)
+        self.layers
+            .last()
+            .map_or(self.input.value, |l| l.width.value)
     }
 
     /// The number of scalar parameters.
     pub fn params(&self) -> usize {
         let w = self.widths();
-        w.windows(2).map(|p| p[1] * p[0] + if self.bias { p[1] } else { 0 }).sum()
+        w.windows(2)
+            .map(|p| p[1] * p[0] + if self.bias { p[1] } else { 0 })
+            .sum()
     }
 }

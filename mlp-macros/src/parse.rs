@@ -8,7 +8,9 @@ use proc_macro2::{Span, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{braced, bracketed, parenthesized, token, Attribute, Ident, Lit, Path, Token, Visibility};
+use syn::{
+    braced, bracketed, parenthesized, token, Attribute, Ident, Lit, Path, Token, Visibility,
+};
 
 /// The whole input:
 ///
@@ -55,7 +57,12 @@ impl Parse for NetSyntax {
         let content;
         braced!(content in input);
         let fields = content.parse_terminated(Field::parse, Token![,])?;
-        Ok(NetSyntax { attrs, vis, ident, fields })
+        Ok(NetSyntax {
+            attrs,
+            vis,
+            ident,
+            fields,
+        })
     }
 }
 
@@ -170,7 +177,10 @@ impl Parse for Width {
         if !input.peek(syn::Lit) {
             return Err(input.error("expected a width, an integer literal such as `8`"));
         }
-        Ok(Width { minus, lit: input.parse()? })
+        Ok(Width {
+            minus,
+            lit: input.parse()?,
+        })
     }
 }
 
@@ -219,6 +229,9 @@ impl Parse for Number {
         if !input.peek(syn::Lit) {
             return Err(input.error("expected a number"));
         }
-        Ok(Number { minus, lit: input.parse()? })
+        Ok(Number {
+            minus,
+            lit: input.parse()?,
+        })
     }
 }

@@ -78,10 +78,16 @@ pub fn validate(input: Input) -> syn::Result<Net> {
 
     let missing_span = syntax.ident.span();
     if !seen.iter().any(|k| k == "input") {
-        cx.error(missing_span, "missing key `input`, the input width, e.g. `input: 2`");
+        cx.error(
+            missing_span,
+            "missing key `input`, the input width, e.g. `input: 2`",
+        );
     }
     if !seen.iter().any(|k| k == "layers") {
-        cx.error(missing_span, "missing key `layers`, the layers in order, e.g. `layers: [8 tanh, 1 identity]`");
+        cx.error(
+            missing_span,
+            "missing key `layers`, the layers in order, e.g. `layers: [8 tanh, 1 identity]`",
+        );
     }
 
     let net = match (width_in, layers) {
@@ -111,7 +117,10 @@ fn check_scalar(cx: &mut Ctxt, ident: &syn::Ident) -> Option<Scalar> {
         "f32" => Some(Scalar::F32),
         "f64" => Some(Scalar::F64),
         other => {
-            cx.error(ident.span(), format_args!("unsupported scalar `{other}`, expected `f32` or `f64`"));
+            cx.error(
+                ident.span(),
+                format_args!("unsupported scalar `{other}`, expected `f32` or `f64`"),
+            );
             None
         }
     }
@@ -158,11 +167,17 @@ fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width>
             Lit::Bool(b) => format!("`{}`", b.value),
             other => format!("`{}`", other.to_token_stream()),
         };
-        cx.error_spanned(tokens, format_args!("{}, found {found}", role.expected("integer")));
+        cx.error_spanned(
+            tokens,
+            format_args!("{}, found {found}", role.expected("integer")),
+        );
         return None;
     };
     if !matches!(int.suffix(), "" | "usize") {
-        cx.error(span, format_args!("{}, found `{int}`", role.expected("unsuffixed integer")));
+        cx.error(
+            span,
+            format_args!("{}, found `{int}`", role.expected("unsuffixed integer")),
+        );
         return None;
     }
     let digits = int.base10_digits();
@@ -182,7 +197,10 @@ fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width>
 /// `layers: [...]` must list at least one valid layer.
 fn check_layers(cx: &mut Ctxt, list: &parse::Layers) -> Option<Vec<Layer>> {
     if list.layers.is_empty() {
-        cx.error(list.bracket.span.join(), "expected at least one layer in `layers`, e.g. `[8 tanh, 1 identity]`");
+        cx.error(
+            list.bracket.span.join(),
+            "expected at least one layer in `layers`, e.g. `[8 tanh, 1 identity]`",
+        );
         return None;
     }
     let mut layers = Vec::new();
@@ -191,9 +209,11 @@ fn check_layers(cx: &mut Ctxt, list: &parse::Layers) -> Option<Vec<Layer>> {
         let width = check_width(cx, &layer.width, Role::Layer(i + 1));
         let activation = check_activation(cx, &layer.activation);
         match (width, activation) {
-            (Some(width), Some(activation)) => {
-                layers.push(Layer { width, activation, activation_span: layer.activation.name.span() })
-            }
+            (Some(width), Some(activation)) => layers.push(Layer {
+                width,
+                activation,
+                activation_span: layer.activation.name.span(),
+            }),
             _ => ok = false,
         }
     }
@@ -214,14 +234,20 @@ fn check_activation(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activati
         _ => {
             let message = match closest(&name, Activation::NAMES) {
                 Some(best) => format!("unknown activation `{name}`, did you mean `{best}`?"),
-                None => format!("unknown activation `{name}`, expected one of: {}", Activation::NAMES.join(", ")),
+                None => format!(
+                    "unknown activation `{name}`, expected one of: {}",
+                    Activation::NAMES.join(", ")
+                ),
             };
             cx.error(syntax.name.span(), message);
             return None;
         }
     };
     if let Some(params) = &syntax.params {
-        cx.error(params.paren.span.join(), format_args!("activation `{name}` takes no parameters"));
+        cx.error(
+            params.paren.span.join(),
+            format_args!("activation `{name}` takes no parameters"),
+        );
         return None;
     }
     Some(activation)
@@ -234,7 +260,10 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activati
     };
     let expected = "expected one slope α with 0 < α < 1, e.g. `leaky_relu(0.01)`";
     if params.values.len() != 1 {
-        cx.error(params.paren.span.join(), format_args!("{expected}, found {} parameters", params.values.len()));
+        cx.error(
+            params.paren.span.join(),
+            format_args!("{expected}, found {} parameters", params.values.len()),
+        );
         return None;
     }
     let number = &params.values[0];
@@ -253,7 +282,10 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activati
             None
         }
         None => {
-            cx.error_spanned(tokens, format_args!("{expected}, found `{}`", number.lit.to_token_stream()));
+            cx.error_spanned(
+                tokens,
+                format_args!("{expected}, found `{}`", number.lit.to_token_stream()),
+            );
             None
         }
     }
@@ -271,15 +303,17 @@ fn unknown_key(cx: &mut Ctxt, key: &syn::Ident) {
 
 /// Rejects networks too large to be reasonable at compile time.
 fn check_size(cx: &mut Ctxt, net: &Net) {
-    let params = net
-        .widths()
-        .windows(2)
-        .try_fold(0usize, |acc, p| p[0].checked_mul(p[1])?.checked_add(p[1])?.checked_add(acc));
+    let params = net.widths().windows(2).try_fold(0usize, |acc, p| {
+        p[0].checked_mul(p[1])?.checked_add(p[1])?.checked_add(acc)
+    });
     match params {
         Some(n) if n <= MAX_PARAMS => {}
         _ => cx.error(
             net.ident.span(),
-            format_args!("network `{}` has more than {MAX_PARAMS} parameters; reduce the widths", net.ident),
+            format_args!(
+                "network `{}` has more than {MAX_PARAMS} parameters; reduce the widths",
+                net.ident
+            ),
         ),
     }
 }

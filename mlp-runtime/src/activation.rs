@@ -197,6 +197,7 @@ impl<T: Scalar> Activation<T> for Gelu {
         let c = T::from_f64(GELU_C);
         let a = T::from_f64(GELU_A);
         let t = (c * (z + a * z * z * z)).tanh();
-        half * (T::ONE + t) + half * z * (T::ONE - t * t) * c * (T::ONE + T::from_f64(3.0) * a * z * z)
+        half * (T::ONE + t)
+            + half * z * (T::ONE - t * t) * c * (T::ONE + T::from_f64(3.0) * a * z * z)
     }
 }

@@ -17,7 +17,8 @@ pub type Boxed<A> = A;
 
 /// A boxed `OUT×IN` matrix of zeros, built directly on the heap (never on the stack).
 #[inline]
-pub fn zeros_matrix<T: crate::Scalar, const IN: usize, const OUT: usize>() -> Boxed<[[T; IN]; OUT]> {
+pub fn zeros_matrix<T: crate::Scalar, const IN: usize, const OUT: usize>() -> Boxed<[[T; IN]; OUT]>
+{
     #[cfg(feature = "alloc")]
     {
         let rows: Box<[[T; IN]]> = alloc::vec![[T::ZERO; IN]; OUT].into_boxed_slice();

@@ -18,7 +18,10 @@ use crate::{Activation, Scalar};
 /// assert_eq!(y, naive);
 /// ```
 #[inline]
-pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(w: &[[T; IN]; OUT], x: &[T; IN]) -> [T; OUT] {
+pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+    x: &[T; IN],
+) -> [T; OUT] {
     let mut y = [T::ZERO; OUT];
     for (yi, row) in y.iter_mut().zip(w) {
         *yi = dot(row, x);
@@ -38,7 +41,10 @@ pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(w: &[[T; IN]; OUT], x:
 /// assert_eq!(x, naive);
 /// ```
 #[inline]
-pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(w: &[[T; IN]; OUT], d: &[T; OUT]) -> [T; IN] {
+pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+    d: &[T; OUT],
+) -> [T; IN] {
     let mut x = [T::ZERO; IN];
     for (row, &di) in w.iter().zip(d) {
         for (xj, &wij) in x.iter_mut().zip(row) {
@@ -59,7 +65,11 @@ pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(w: &[[T; IN]; OUT],
 ///                [-1.0 * 1.0, -1.0 * 2.0, -1.0 * 3.0]]);
 /// ```
 #[inline]
-pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(g: &mut [[T; IN]; OUT], d: &[T; OUT], x: &[T; IN]) {
+pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
+    g: &mut [[T; IN]; OUT],
+    d: &[T; OUT],
+    x: &[T; IN],
+) {
     for (row, &di) in g.iter_mut().zip(d) {
         for (gij, &xj) in row.iter_mut().zip(x) {
             *gij += di * xj;
@@ -183,7 +193,11 @@ pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const
 
 /// Applies `h = σ(z)` element-wise.
 #[inline]
-fn activate_cached<T: Scalar, A: Activation<T>, const N: usize>(act: &A, z: &[T; N], h: &mut [T; N]) {
+fn activate_cached<T: Scalar, A: Activation<T>, const N: usize>(
+    act: &A,
+    z: &[T; N],
+    h: &mut [T; N],
+) {
     for (hi, &zi) in h.iter_mut().zip(z) {
         *hi = act.f(zi);
     }
@@ -200,7 +214,12 @@ fn activate_cached<T: Scalar, A: Activation<T>, const N: usize>(act: &A, z: &[T;
 /// assert_eq!(d, [(1.0 - h[0] * h[0]) * 2.0, (1.0 - h[1] * h[1]) * 0.5]);
 /// ```
 #[inline]
-pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(act: &A, z: &[T; N], h: &[T; N], g: &[T; N]) -> [T; N] {
+pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(
+    act: &A,
+    z: &[T; N],
+    h: &[T; N],
+    g: &[T; N],
+) -> [T; N] {
     let mut d = [T::ZERO; N];
     for i in 0..N {
         d[i] = act.df(z[i], h[i]) * g[i];

@@ -170,7 +170,12 @@ pub trait Network: Parameters {
 
     /// Adds this sample's `∂L/∂W_l` and `∂L/∂b_l` into `grads` and returns `∂L/∂x`, given
     /// `dl_dy = ∂L/∂y` and the cache of the matching [`Network::forward_cached`] call.
-    fn backward(&self, cache: &Self::Cache, dl_dy: &Self::Output, grads: &mut Self::Grads) -> Self::Input;
+    fn backward(
+        &self,
+        cache: &Self::Cache,
+        dl_dy: &Self::Output,
+        grads: &mut Self::Grads,
+    ) -> Self::Input;
 
     /// Calls `f(info, parameter, gradient)` for every tensor in the fixed order, so that an
     /// optimizer can update the parameters from the gradients.

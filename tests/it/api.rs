@@ -29,8 +29,19 @@ fn trait_consts_agree_with_inherent_ones() {
     assert_eq!(<Xor as Parameters>::num_params(), Xor::PARAMS);
     let specs = <Xor as Network>::LAYER_SPECS;
     assert_eq!(specs.len(), 3);
-    assert_eq!((specs[0].fan_in, specs[0].fan_out, specs[0].activation, specs[0].bias), (2, 8, "tanh", true));
-    assert_eq!((specs[2].fan_in, specs[2].fan_out, specs[2].activation), (8, 1, "identity"));
+    assert_eq!(
+        (
+            specs[0].fan_in,
+            specs[0].fan_out,
+            specs[0].activation,
+            specs[0].bias
+        ),
+        (2, 8, "tanh", true)
+    );
+    assert_eq!(
+        (specs[2].fan_in, specs[2].fan_out, specs[2].activation),
+        (8, 1, "identity")
+    );
 }
 
 #[test]
@@ -55,7 +66,17 @@ fn params_are_visited_in_a_fixed_order_with_shapes() {
     net.b3[0] = -1.0;
     let mut seen = Vec::new();
     net.visit(|info, p| seen.push((info.name, p.len(), p.iter().sum::<f32>())));
-    assert_eq!(seen, [("w1", 16, 0.0), ("b1", 8, 0.0), ("w2", 64, 7.0), ("b2", 8, 0.0), ("w3", 8, 0.0), ("b3", 1, -1.0)]);
+    assert_eq!(
+        seen,
+        [
+            ("w1", 16, 0.0),
+            ("b1", 8, 0.0),
+            ("w2", 64, 7.0),
+            ("b2", 8, 0.0),
+            ("w3", 8, 0.0),
+            ("b3", 1, -1.0)
+        ]
+    );
     // Row-major: w2[3][5] is the 3 * 8 + 5-th scalar of w2.
     net.visit(|info, p| {
         if info.name == "w2" {
@@ -70,7 +91,9 @@ fn visit_with_grads_pairs_each_parameter_with_its_gradient() {
     let mut grads = XorGrads::default();
     grads.fill(0.5);
     grads.b2[1] = 2.0;
-    net.visit_with_grads(&grads, |_, p, g| p.iter_mut().zip(g).for_each(|(p, g)| *p -= 0.1 * g));
+    net.visit_with_grads(&grads, |_, p, g| {
+        p.iter_mut().zip(g).for_each(|(p, g)| *p -= 0.1 * g)
+    });
     assert_eq!(net.w1[0][0], -0.05);
     assert_eq!(net.b2[1], -0.2);
 }
@@ -109,7 +132,13 @@ fn f32_forward_and_backward_match_the_f64_reference() {
     let reference = Reference::of(&net);
     let x64 = x.map(f64::from);
     let (_, hs) = reference.forward(&x64);
-    assert_close("f32 forward", &[f64::from(y[0])], &hs[3], F32_TOLERANCE, 1e-6);
+    assert_close(
+        "f32 forward",
+        &[f64::from(y[0])],
+        &hs[3],
+        F32_TOLERANCE,
+        1e-6,
+    );
     let mut grads = Xor32Grads::default();
     let dx = net.backward(&cache, &[1.0], &mut grads);
     let (_, ref_dx) = reference.backward(&x64, &[1.0]);
@@ -128,7 +157,11 @@ fn large_networks_live_on_the_heap_on_a_small_stack() {
         .spawn(|| {
             let mut net = Wide::zeros();
             net.w1[3][4] = 0.5;
-            net.visit_mut(|_, p| p.iter_mut().enumerate().for_each(|(k, x)| *x += 1e-4 * ((k % 7) as f64 - 3.0)));
+            net.visit_mut(|_, p| {
+                p.iter_mut()
+                    .enumerate()
+                    .for_each(|(k, x)| *x += 1e-4 * ((k % 7) as f64 - 3.0))
+            });
             let copy = net.clone();
             assert_eq!(copy, net);
             let mut cache = WideCache::default();
@@ -137,12 +170,16 @@ fn large_networks_live_on_the_heap_on_a_small_stack() {
             let y = net.forward_cached(&x, &mut cache);
             let _ = net.backward(&cache, &y, &mut grads);
             let before = net.w2[0][0];
-            net.visit_with_grads(&grads, |_, p, g| p.iter_mut().zip(g).for_each(|(p, g)| *p -= 0.01 * g));
+            net.visit_with_grads(&grads, |_, p, g| {
+                p.iter_mut().zip(g).for_each(|(p, g)| *p -= 0.01 * g)
+            });
             assert_ne!(net.w2[0][0], before, "a training step changes the weights");
             assert_eq!(net.forward(&x), net.forward_cached(&x, &mut cache));
             drop(copy);
             drop(grads);
         })
         .unwrap();
-    handle.join().expect("a 1024-wide f64 network fits a 2 MiB stack");
+    handle
+        .join()
+        .expect("a 1024-wide f64 network fits a 2 MiB stack");
 }

@@ -24,7 +24,12 @@ fn set_flat<N: Parameters<Scalar = f64>>(net: &mut N, v: &[f64]) {
 
 /// `L = Σ cᵢ yᵢ`, so that `∂L/∂y = c`.
 fn loss<N: Network<Scalar = f64>>(net: &N, x: &N::Input, c: &[f64]) -> f64 {
-    net.forward(x).as_slice().iter().zip(c).map(|(y, c)| y * c).sum()
+    net.forward(x)
+        .as_slice()
+        .iter()
+        .zip(c)
+        .map(|(y, c)| y * c)
+        .sum()
 }
 
 /// The five-point central difference `f'(0) ≈ (f(−2h) − 8 f(−h) + 8 f(h) − f(2h)) / 12h`,
@@ -47,7 +52,13 @@ fn check<N: Network<Scalar = f64>>(seed: u64) {
         // Forward, both ways, against the reference.
         let (zs, hs) = reference.forward(x.as_slice());
         let y = net.forward(&x);
-        assert_close("forward", y.as_slice(), hs.last().unwrap(), F64_TOLERANCE, 1e-300);
+        assert_close(
+            "forward",
+            y.as_slice(),
+            hs.last().unwrap(),
+            F64_TOLERANCE,
+            1e-300,
+        );
         let mut cache = N::Cache::default();
         let y_cached = net.forward_cached(&x, &mut cache);
         assert_eq!(y, y_cached, "forward and forward_cached differ");
@@ -66,7 +77,13 @@ fn check<N: Network<Scalar = f64>>(seed: u64) {
         }
         let got = flat(&grads);
         assert_close("∂L/∂θ vs Jacobians", &got, &want, 1e-10, 1e-12);
-        assert_close("∂L/∂x vs Jacobians", dl_dx.as_slice(), &ref_dx, 1e-10, 1e-12);
+        assert_close(
+            "∂L/∂x vs Jacobians",
+            dl_dx.as_slice(),
+            &ref_dx,
+            1e-10,
+            1e-12,
+        );
 
         // Backward against central differences (fourth order), parameter by parameter.
         let theta = flat(&net);
@@ -91,12 +108,24 @@ fn check<N: Network<Scalar = f64>>(seed: u64) {
                 })
             })
             .collect();
-        assert_close("∂L/∂x vs finite differences", dl_dx.as_slice(), &fd_x, FD_TOLERANCE, 1e-4);
+        assert_close(
+            "∂L/∂x vs finite differences",
+            dl_dx.as_slice(),
+            &fd_x,
+            FD_TOLERANCE,
+            1e-4,
+        );
 
         // Backward accumulates: a second call doubles the gradients.
         let _ = net.backward(&cache, &c, &mut grads);
         let twice = flat(&grads);
-        assert_close("accumulation", &twice, &got.iter().map(|g| 2.0 * g).collect::<Vec<_>>(), 1e-15, 1e-300);
+        assert_close(
+            "accumulation",
+            &twice,
+            &got.iter().map(|g| 2.0 * g).collect::<Vec<_>>(),
+            1e-15,
+            1e-300,
+        );
     }
 }
 

@@ -39,13 +39,18 @@ impl TestRng {
 
 /// Fills every parameter with a uniform value in `[-scale, scale)`.
 pub fn randomize<N: Parameters>(net: &mut N, rng: &mut TestRng, scale: f64) {
-    net.visit_mut(|_, p| p.iter_mut().for_each(|x| *x = N::Scalar::from_f64(rng.uniform(-scale, scale))));
+    net.visit_mut(|_, p| {
+        p.iter_mut()
+            .for_each(|x| *x = N::Scalar::from_f64(rng.uniform(-scale, scale)))
+    });
 }
 
 /// A random input vector.
 pub fn random_vector<T: Scalar, V: mlp::Vector<T>>(rng: &mut TestRng, scale: f64) -> V {
     let mut v = V::zeros();
-    v.as_mut_slice().iter_mut().for_each(|x| *x = T::from_f64(rng.uniform(-scale, scale)));
+    v.as_mut_slice()
+        .iter_mut()
+        .for_each(|x| *x = T::from_f64(rng.uniform(-scale, scale)));
     v
 }
 
@@ -58,6 +63,9 @@ pub struct RefLayer {
     /// The activation as written in `mlp!`.
     pub activation: String,
 }
+
+/// One layer's `(∂L/∂W, ∂L/∂b)`.
+pub type LayerGrads = (Vec<Vec<f64>>, Vec<f64>);
 
 /// An independent reference MLP, read out of any generated network.
 pub struct Reference {
@@ -73,7 +81,10 @@ pub fn sigma(name: &str, z: f64) -> f64 {
         "sigmoid" => 1.0 / (1.0 + (-z).exp()),
         "relu" => z.max(0.0),
         "softplus" => (1.0 + z.exp()).ln(),
-        "gelu" => 0.5 * z * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (z + 0.044715 * z.powi(3))).tanh()),
+        "gelu" => {
+            0.5 * z
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (z + 0.044715 * z.powi(3))).tanh())
+        }
         leaky if leaky.starts_with("leaky_relu(") => {
             let alpha: f64 = leaky["leaky_relu(".len()..leaky.len() - 1].parse().unwrap();
             if z > 0.0 {
@@ -158,7 +169,7 @@ impl Reference {
 
     /// The gradients by explicit Jacobians: `∂L/∂x = J_1ᵀ ⋯ J_Lᵀ g` with
     /// `J_l = diag(σ'(z_l)) W_l`; returns `(∂L/∂W_l, ∂L/∂b_l)` per layer and `∂L/∂x`.
-    pub fn backward(&self, x: &[f64], dl_dy: &[f64]) -> (Vec<(Vec<Vec<f64>>, Vec<f64>)>, Vec<f64>) {
+    pub fn backward(&self, x: &[f64], dl_dy: &[f64]) -> (Vec<LayerGrads>, Vec<f64>) {
         let (zs, hs) = self.forward(x);
         let mut g = dl_dy.to_vec();
         let mut grads = Vec::new();
@@ -168,12 +179,25 @@ impl Reference {
                 .w
                 .iter()
                 .zip(&zs[l])
-                .map(|(row, &z)| row.iter().map(|w| sigma_prime(&layer.activation, z) * w).collect())
+                .map(|(row, &z)| {
+                    row.iter()
+                        .map(|w| sigma_prime(&layer.activation, z) * w)
+                        .collect()
+                })
                 .collect();
-            let delta: Vec<f64> = zs[l].iter().zip(&g).map(|(&z, g)| sigma_prime(&layer.activation, z) * g).collect();
-            let dw: Vec<Vec<f64>> = delta.iter().map(|d| hs[l].iter().map(|h| d * h).collect()).collect();
+            let delta: Vec<f64> = zs[l]
+                .iter()
+                .zip(&g)
+                .map(|(&z, g)| sigma_prime(&layer.activation, z) * g)
+                .collect();
+            let dw: Vec<Vec<f64>> = delta
+                .iter()
+                .map(|d| hs[l].iter().map(|h| d * h).collect())
+                .collect();
             grads.push((dw, delta.clone()));
-            g = (0..hs[l].len()).map(|j| jac.iter().zip(&g).map(|(row, gi)| row[j] * gi).sum()).collect();
+            g = (0..hs[l].len())
+                .map(|j| jac.iter().zip(&g).map(|(row, gi)| row[j] * gi).sum())
+                .collect();
         }
         grads.reverse();
         (grads, g)
@@ -191,6 +215,9 @@ pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64, floor: f64)
     assert_eq!(got.len(), want.len(), "{what}: lengths differ");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         let e = rel_err(*g, *w, floor);
-        assert!(e <= tol, "{what}[{i}]: got {g:e}, want {w:e}, relative error {e:e} > {tol:e}");
+        assert!(
+            e <= tol,
+            "{what}[{i}]: got {g:e}, want {w:e}, relative error {e:e} > {tol:e}"
+        );
     }
 }

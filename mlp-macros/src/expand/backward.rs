@@ -16,7 +16,15 @@ pub fn backward(cx: &Ctx) -> TokenStream {
     let steps = (1..=layers).rev().map(|l| {
         let span = cx.span(l);
         let (z, h) = (field("z", l, span), field("h", l, span));
-        let prev = field("h", l - 1, if l == 1 { cx.net.input.span } else { cx.span(l - 1) });
+        let prev = field(
+            "h",
+            l - 1,
+            if l == 1 {
+                cx.net.input.span
+            } else {
+                cx.span(l - 1)
+            },
+        );
         let (w, d) = (field("w", l, span), field("__d", l, span));
         let g = if l == layers {
             quote!(dl_dy)
@@ -25,7 +33,7 @@ pub fn backward(cx: &Ctx) -> TokenStream {
             quote!(&#g)
         };
         let act = cx.activation(l);
-        let delta = quote_spanned!(span=> let #d = #p::delta(&#act, &cache.#z, &cache.#h, #g);); 
+        let delta = quote_spanned!(span=> let #d = #p::delta(&#act, &cache.#z, &cache.#h, #g););
         let dw = quote_spanned!(span=> #p::ger(&mut grads.#w, &#d, &cache.#prev););
         let db = cx.net.bias.then(|| {
             let b = field("b", l, span);

@@ -11,10 +11,16 @@ fn math(activation: &Activation) -> (String, String) {
         Activation::Sigmoid => ("1 / (1 + e^(−z))", "h (1 − h)"),
         Activation::Relu => ("max(z, 0)", "[z > 0]"),
         Activation::LeakyRelu(alpha) => {
-            return (format!("z if z > 0, else {alpha:?} z"), format!("1 if z > 0, else {alpha:?}"));
+            return (
+                format!("z if z > 0, else {alpha:?} z"),
+                format!("1 if z > 0, else {alpha:?}"),
+            );
         }
         Activation::Softplus => ("ln(1 + e^z)", "1 / (1 + e^(−z))"),
-        Activation::Gelu => ("½ z (1 + tanh u), u = √(2/π) (z + 0.044715 z³)", "½ (1 + tanh u) + ½ z (1 − tanh² u) √(2/π) (1 + 0.134145 z²)"),
+        Activation::Gelu => (
+            "½ z (1 + tanh u), u = √(2/π) (z + 0.044715 z³)",
+            "½ (1 + tanh u) + ½ z (1 − tanh² u) √(2/π) (1 + 0.134145 z²)",
+        ),
     };
     (f.to_owned(), df.to_owned())
 }
@@ -39,13 +45,24 @@ pub fn weight_field(cx: &Ctx, l: usize) -> (String, String) {
 /// The docs of `b_l` in the network and in the gradients.
 pub fn bias_field(cx: &Ctx, l: usize) -> (String, String) {
     let n = cx.widths[l];
-    (format!(" `b_{l}` ({n}): the bias of `z_{l}`."), format!(" `∂L/∂b_{l}` ({n}), accumulated as `δ_{l}`."))
+    (
+        format!(" `b_{l}` ({n}): the bias of `z_{l}`."),
+        format!(" `∂L/∂b_{l}` ({n}), accumulated as `δ_{l}`."),
+    )
 }
 
 /// The doc of the cache's `z_l`.
 pub fn cache_z(cx: &Ctx, l: usize) -> String {
-    let bias = if cx.net.bias { format!(" + b_{l}") } else { String::new() };
-    format!(" `z_{l} = W_{l} h_{}{bias}` ({}), the pre-activation of layer {l}.", l - 1, cx.widths[l])
+    let bias = if cx.net.bias {
+        format!(" + b_{l}")
+    } else {
+        String::new()
+    };
+    format!(
+        " `z_{l} = W_{l} h_{}{bias}` ({}), the pre-activation of layer {l}.",
+        l - 1,
+        cx.widths[l]
+    )
 }
 
 /// The doc of the cache's `h_l`.
@@ -54,18 +71,31 @@ pub fn cache_h(cx: &Ctx, l: usize) -> String {
         format!(" `h_0 = x` ({}), the input.", cx.widths[0])
     } else {
         let name = cx.net.layers[l - 1].activation.display();
-        format!(" `h_{l} = {name}(z_{l})` ({}), the output of layer {l}.", cx.widths[l])
+        format!(
+            " `h_{l} = {name}(z_{l})` ({}), the output of layer {l}.",
+            cx.widths[l]
+        )
     }
 }
 
 /// The table of layers.
 fn table(cx: &Ctx) -> String {
-    let mut s = String::from("\n\n| layer | `W_l` | `b_l` | `σ_l` | `σ_l(z)` | `σ_l'` |\n|---|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "\n\n| layer | `W_l` | `b_l` | `σ_l` | `σ_l(z)` | `σ_l'` |\n|---|---|---|---|---|---|\n",
+    );
     for (i, layer) in cx.net.layers.iter().enumerate() {
         let l = i + 1;
         let (f, df) = math(&layer.activation);
-        let b = if cx.net.bias { cx.widths[l].to_string() } else { "—".to_owned() };
-        s += &format!("| {l} | {} | {b} | `{}` | `{f}` | `{df}` |\n", shape(cx, l), layer.activation.display());
+        let b = if cx.net.bias {
+            cx.widths[l].to_string()
+        } else {
+            "—".to_owned()
+        };
+        s += &format!(
+            "| {l} | {} | {b} | `{}` | `{f}` | `{df}` |\n",
+            shape(cx, l),
+            layer.activation.display()
+        );
     }
     s
 }
@@ -74,7 +104,11 @@ fn table(cx: &Ctx) -> String {
 fn forward_math(cx: &Ctx) -> String {
     let mut s = String::from("\n\n```text\nh_0 = x");
     for l in 1..=cx.layers() {
-        let bias = if cx.net.bias { format!(" + b_{l}") } else { String::new() };
+        let bias = if cx.net.bias {
+            format!(" + b_{l}")
+        } else {
+            String::new()
+        };
         s += &format!(
             "\nz_{l} = W_{l} h_{}{bias}   ({} · {} → {})\nh_{l} = {}(z_{l})",
             l - 1,
@@ -94,7 +128,9 @@ fn backward_math(cx: &Ctx) -> String {
     let mut s = format!("\n\n```text\ng_{layers} = ∂L/∂y   ({})", cx.widths[layers]);
     for l in (1..=layers).rev() {
         let (_, df) = math(&cx.net.layers[l - 1].activation);
-        let df = df.replace('h', &format!("h_{l}")).replace('z', &format!("z_{l}"));
+        let df = df
+            .replace('h', &format!("h_{l}"))
+            .replace('z', &format!("z_{l}"));
         s += &format!(
             "\nδ_{l} = σ_{l}'(z_{l}) ⊙ g_{l},  σ_{l}' = {df}   ({})\n∂L/∂W_{l} += δ_{l} h_{}ᵀ   ({})",
             cx.widths[l],
@@ -104,7 +140,13 @@ fn backward_math(cx: &Ctx) -> String {
         if cx.net.bias {
             s += &format!("\n∂L/∂b_{l} += δ_{l}   ({})", cx.widths[l]);
         }
-        s += &format!("\ng_{} = W_{l}ᵀ δ_{l}   ({}ᵀ · {} → {})", l - 1, shape(cx, l), cx.widths[l], cx.widths[l - 1]);
+        s += &format!(
+            "\ng_{} = W_{l}ᵀ δ_{l}   ({}ᵀ · {} → {})",
+            l - 1,
+            shape(cx, l),
+            cx.widths[l],
+            cx.widths[l - 1]
+        );
     }
     s += "\n∂L/∂x = g_0\n```";
     s
@@ -153,7 +195,11 @@ pub fn grads_struct(cx: &Ctx) -> String {
 pub fn consts(cx: &Ctx) -> [String; 5] {
     [
         format!(" The input width `N_0 = {}`.", cx.widths[0]),
-        format!(" The output width `N_{} = {}`.", cx.layers(), cx.widths[cx.layers()]),
+        format!(
+            " The output width `N_{} = {}`.",
+            cx.layers(),
+            cx.widths[cx.layers()]
+        ),
         format!(" The number of layers `L = {}`.", cx.layers()),
         format!(" The number of scalar parameters, {}.", cx.net.params()),
         " A network whose weights and biases are all zero, allocated on the heap.".to_owned(),
@@ -162,7 +208,11 @@ pub fn consts(cx: &Ctx) -> [String; 5] {
 
 /// The doc of `forward`.
 pub fn forward(cx: &Ctx) -> String {
-    format!(" Computes `y = h_{}` for one sample, without allocating.{}", cx.layers(), forward_math(cx))
+    format!(
+        " Computes `y = h_{}` for one sample, without allocating.{}",
+        cx.layers(),
+        forward_math(cx)
+    )
 }
 
 /// The doc of `forward_cached`.
@@ -181,7 +231,11 @@ pub fn backward(cx: &Ctx) -> String {
         " Adds this sample's `∂L/∂W_l`{} into `grads` and returns `∂L/∂x`, given \
           `dl_dy = ∂L/∂y` and the `cache` filled by [`Self::forward_cached`] for the same \
           sample. A mini-batch sums per-sample calls, then scales by `1/B`.{}",
-        if cx.net.bias { " and `∂L/∂b_l`" } else { "" },
+        if cx.net.bias {
+            " and `∂L/∂b_l`"
+        } else {
+            ""
+        },
         backward_math(cx)
     )
 }

@@ -27,8 +27,11 @@ fn expansion(tokens: TokenStream) -> String {
 
 /// A compact view of the checked model: what the grammar means, apart from codegen.
 fn summary(net: &Net) -> String {
-    let layers: Vec<String> =
-        net.layers.iter().map(|l| format!("{} {}", l.width.value, l.activation.display())).collect();
+    let layers: Vec<String> = net
+        .layers
+        .iter()
+        .map(|l| format!("{} {}", l.width.value, l.activation.display()))
+        .collect();
     format!(
         "{} {}: {} -> [{}], bias {}, {} params",
         net.ident,
@@ -50,41 +53,53 @@ macro_rules! snapshot {
 
 #[test]
 fn one_linear_layer() {
-    snapshot!("one_linear_layer", quote! {
-        /// `y = W x + b`.
-        pub struct Linear { scalar: f64, input: 3, layers: [2 identity] }
-    });
+    snapshot!(
+        "one_linear_layer",
+        quote! {
+            /// `y = W x + b`.
+            pub struct Linear { scalar: f64, input: 3, layers: [2 identity] }
+        }
+    );
 }
 
 #[test]
 fn xor() {
-    snapshot!("xor", quote! {
-        /// Learns XOR.
-        pub struct Xor {
-            scalar: f32,
-            input: 2,
-            layers: [8 tanh, 8 tanh, 1 identity],
-            bias: true,
+    snapshot!(
+        "xor",
+        quote! {
+            /// Learns XOR.
+            pub struct Xor {
+                scalar: f32,
+                input: 2,
+                layers: [8 tanh, 8 tanh, 1 identity],
+                bias: true,
+            }
         }
-    });
+    );
 }
 
 #[test]
 fn six_mixed_layers() {
-    snapshot!("six_mixed_layers", quote! {
-        pub(crate) struct Mixed {
-            scalar: f64,
-            input: 4,
-            layers: [16 tanh, 16 sigmoid, 12 relu, 12 leaky_relu(0.2), 8 softplus, 3 gelu],
+    snapshot!(
+        "six_mixed_layers",
+        quote! {
+            pub(crate) struct Mixed {
+                scalar: f64,
+                input: 4,
+                layers: [16 tanh, 16 sigmoid, 12 relu, 12 leaky_relu(0.2), 8 softplus, 3 gelu],
+            }
         }
-    });
+    );
 }
 
 #[test]
 fn no_bias() {
-    snapshot!("no_bias", quote! {
-        struct Pure { input: 3, layers: [4 tanh, 1 sigmoid], bias: false }
-    });
+    snapshot!(
+        "no_bias",
+        quote! {
+            struct Pure { input: 3, layers: [4 tanh, 1 sigmoid], bias: false }
+        }
+    );
 }
 
 #[test]
@@ -106,9 +121,10 @@ fn models() {
 
 #[test]
 fn errors_are_combined() {
-    let err = model(quote!(struct N { input: 0, layers: [8 tahn, -1 relu], bias: true, bias: false, x: 1 }))
-        .err()
-        .expect("invalid");
+    let err = model(
+        quote!(struct N { input: 0, layers: [8 tahn, -1 relu], bias: true, bias: false, x: 1 }),
+    )
+    .expect_err("invalid");
     let messages: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
     insta::assert_debug_snapshot!(messages, @r#"
     [
@@ -123,8 +139,12 @@ fn errors_are_combined() {
 
 #[test]
 fn oversized_networks_are_rejected() {
-    let err = model(quote!(struct Huge { input: 65536, layers: [65536 tanh, 65536 tanh] })).err().unwrap();
-    assert_eq!(err.to_string(), "network `Huge` has more than 1073741824 parameters; reduce the widths");
+    let err =
+        model(quote!(struct Huge { input: 65536, layers: [65536 tanh, 65536 tanh] })).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "network `Huge` has more than 1073741824 parameters; reduce the widths"
+    );
 }
 
 #[test]
@@ -140,10 +160,58 @@ mod never_panics {
 
     /// Tokens the grammar uses, plus some it does not.
     const PIECES: &[&str] = &[
-        "pub", "struct", "Net", "input", "layers", "scalar", "bias", "crate", ":", ",", "-", "0", "2", "8",
-        "2.5", "1e3", "99999999999999999999999", "\"s\"", "'c'", "true", "false", "f32", "f64", "f16", "tanh",
-        "tahn", "relu", "leaky_relu", "gelu", "identity", "(", ")", "[", "]", "{", "}", "::", "#", "!", "=",
-        ";", "/// doc", "<", ">", "&", "_", "pub(crate)", "self", "activation", "z", "1usize", "0.0",
+        "pub",
+        "struct",
+        "Net",
+        "input",
+        "layers",
+        "scalar",
+        "bias",
+        "crate",
+        ":",
+        ",",
+        "-",
+        "0",
+        "2",
+        "8",
+        "2.5",
+        "1e3",
+        "99999999999999999999999",
+        "\"s\"",
+        "'c'",
+        "true",
+        "false",
+        "f32",
+        "f64",
+        "f16",
+        "tanh",
+        "tahn",
+        "relu",
+        "leaky_relu",
+        "gelu",
+        "identity",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "::",
+        "#",
+        "!",
+        "=",
+        ";",
+        "/// doc",
+        "<",
+        ">",
+        "&",
+        "_",
+        "pub(crate)",
+        "self",
+        "activation",
+        "z",
+        "1usize",
+        "0.0",
     ];
 
     /// A sequence of pieces, possibly unbalanced (then it fails to lex, which is skipped).
@@ -153,17 +221,27 @@ mod never_panics {
 
     /// A well-formed frame with random keys and values, to reach deep into validation.
     fn framed() -> impl Strategy<Value = String> {
-        let value = prop::collection::vec(prop::sample::select(PIECES), 0..6).prop_map(|p| p.join(" "));
-        let field = (prop::sample::select(&["input", "layers", "scalar", "bias", "crate", "hidden"][..]), value)
+        let value =
+            prop::collection::vec(prop::sample::select(PIECES), 0..6).prop_map(|p| p.join(" "));
+        let field = (
+            prop::sample::select(&["input", "layers", "scalar", "bias", "crate", "hidden"][..]),
+            value,
+        )
             .prop_map(|(k, v)| format!("{k}: {v}"));
-        let layer = (prop::sample::select(&["0", "1", "-3", "8", "2.5", "70000"][..]), prop::sample::select(PIECES))
+        let layer = (
+            prop::sample::select(&["0", "1", "-3", "8", "2.5", "70000"][..]),
+            prop::sample::select(PIECES),
+        )
             .prop_map(|(w, a)| format!("{w} {a}"));
-        let layers = prop::collection::vec(layer, 0..5).prop_map(|l| format!("layers: [{}]", l.join(", ")));
-        (prop::collection::vec(field, 0..4), layers, any::<bool>()).prop_map(|(fields, layers, first)| {
-            let mut all = fields;
-            all.insert(if first { 0 } else { all.len() }, layers);
-            format!("pub struct Net {{ {} }}", all.join(", "))
-        })
+        let layers =
+            prop::collection::vec(layer, 0..5).prop_map(|l| format!("layers: [{}]", l.join(", ")));
+        (prop::collection::vec(field, 0..4), layers, any::<bool>()).prop_map(
+            |(fields, layers, first)| {
+                let mut all = fields;
+                all.insert(if first { 0 } else { all.len() }, layers);
+                format!("pub struct Net {{ {} }}", all.join(", "))
+            },
+        )
     }
 
     proptest! {
@@ -193,7 +271,13 @@ fn expansion_grows_with_layers_not_parameters() {
     let large = size(quote!(struct N { input: 784, layers: [512 tanh, 512 tanh, 10 identity] }));
     let deeper = size(quote!(struct N { input: 4, layers: [4 tanh, 4 tanh, 4 tanh, 4 identity] }));
     // 669,706 parameters instead of 60 change only the digits of the numbers in the code.
-    assert!(large.abs_diff(small) * 20 < small, "small {small} bytes, large {large} bytes");
+    assert!(
+        large.abs_diff(small) * 20 < small,
+        "small {small} bytes, large {large} bytes"
+    );
     // One more layer adds a fixed amount: the fields, docs and kernel calls of a layer.
-    assert!(deeper > small + small / 8, "3 layers {small} bytes, 4 layers {deeper} bytes");
+    assert!(
+        deeper > small + small / 8,
+        "3 layers {small} bytes, 4 layers {deeper} bytes"
+    );
 }

@@ -25,7 +25,11 @@ fn the_runtime_is_found_by_its_own_name() {
     let y = Network::forward_cached(&net, &[0.0, 0.0], &mut cache);
     let mut grads = DirectGrads::default();
     let dx = net.backward(&cache, &y, &mut grads);
-    assert_eq!(dx, [0.0, 0.0], "zero first-layer weights pass no gradient to x");
+    assert_eq!(
+        dx,
+        [0.0, 0.0],
+        "zero first-layer weights pass no gradient to x"
+    );
 }
 
 #[test]
