@@ -90,7 +90,7 @@ pub enum DataError {
         path: PathBuf,
     },
     /// The header has too few columns for the features and targets asked for.
-    #[error("{}:1: the header has {found} columns, expected at least {expected} (1 feature and {targets} target)", path.display(), targets = expected - 1)]
+    #[error("{}:1: the header has {found} columns, expected at least {expected} (at least 1 feature, then {targets} for the target)", path.display(), targets = expected - 1)]
     TooFewColumns {
         /// The file.
         path: PathBuf,

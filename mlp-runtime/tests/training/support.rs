@@ -106,3 +106,66 @@ pub fn flat<P: mlp_runtime::Parameters>(p: &P) -> Vec<f64> {
     p.visit(|_, s| v.extend(s.iter().map(|x| x.to_f64())));
     v
 }
+
+/// Counts the allocations of the calling thread, so that a test can check a loop allocates
+/// nothing per step (tests run on several threads at once).
+pub mod alloc_counter {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    struct Counting;
+
+    fn bump() {
+        // `try_with` fails only while the thread is being torn down; those allocations do not
+        // matter here.
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+    }
+
+    // SAFETY: every call is forwarded to `System` with the same arguments.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            bump();
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            bump();
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            bump();
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    /// The number of allocations this thread has made so far.
+    pub fn allocations() -> usize {
+        COUNT.with(Cell::get)
+    }
+}
+
+/// `n` points of three Gaussian-ish blobs in the plane, labelled by blob.
+pub fn blobs(n: usize, seed: u64) -> Dataset<f64> {
+    let mut rng = TestRng::new(seed);
+    let centres = [(-2.0, 0.0), (2.0, 0.0), (0.0, 2.5)];
+    let labels: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let x = Array2::from_shape_fn((n, 2), |(i, j)| {
+        let c = centres[labels[i]];
+        let noise = rng.uniform(-1.0, 1.0) + rng.uniform(-1.0, 1.0);
+        if j == 0 {
+            c.0 + noise
+        } else {
+            c.1 + noise
+        }
+    });
+    Dataset::classification(x, labels, 3).unwrap()
+}
