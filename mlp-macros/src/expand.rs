@@ -1,13 +1,14 @@
 //! Code generation from the checked model: the struct, its cache and gradients, and the
 //! trait impls. The passes themselves are in `forward`, `backward`, and their docs in `docs`.
 
+mod activation;
 mod backward;
 mod docs;
 mod forward;
 #[cfg(test)]
 mod tests;
 
-use crate::model::{Activation, Net, Scalar};
+use crate::model::{Builtin, Kind, Net, Scalar};
 use crate::{fallback, krate, parse, valid};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -67,33 +68,64 @@ impl Ctx<'_> {
         self.net.layers[l - 1].width.span
     }
 
-    /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh`.
+    /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh` or, for an
+    /// activation defined in the call, `NetSwish { a: 0.1f32 }`.
     pub fn activation(&self, l: usize) -> TokenStream {
         let krate = self.krate;
         let layer = &self.net.layers[l - 1];
         let span = layer.activation_span;
         let p = quote_spanned!(span=> #krate::__private);
-        match layer.activation {
-            Activation::Identity => quote_spanned!(span=> #p::Identity),
-            Activation::Tanh => quote_spanned!(span=> #p::Tanh),
-            Activation::Sigmoid => quote_spanned!(span=> #p::Sigmoid),
-            Activation::Relu => quote_spanned!(span=> #p::Relu),
-            Activation::Softplus => quote_spanned!(span=> #p::Softplus),
-            Activation::Gelu => quote_spanned!(span=> #p::Gelu),
-            Activation::LeakyRelu(alpha) => {
-                let alpha = self.float(alpha);
-                quote_spanned!(span=> #p::LeakyRelu(#alpha))
+        let args = &layer.activation.args;
+        match &layer.activation.kind {
+            Kind::Builtin(builtin) => match builtin {
+                Builtin::Identity => quote_spanned!(span=> #p::Identity),
+                Builtin::Tanh => quote_spanned!(span=> #p::Tanh),
+                Builtin::Sigmoid => quote_spanned!(span=> #p::Sigmoid),
+                Builtin::Relu => quote_spanned!(span=> #p::Relu),
+                Builtin::Softplus => quote_spanned!(span=> #p::Softplus),
+                Builtin::Gelu => quote_spanned!(span=> #p::Gelu),
+                Builtin::LeakyRelu => {
+                    let alpha = self.float(args[0]);
+                    quote_spanned!(span=> #p::LeakyRelu(#alpha))
+                }
+            },
+            Kind::Custom(custom) => {
+                let ty = &custom.type_name;
+                if custom.params.is_empty() {
+                    quote_spanned!(span=> #ty)
+                } else {
+                    let names = custom.params.iter().map(|(name, _)| name);
+                    let values = args.iter().map(|&v| self.float(v));
+                    quote_spanned!(span=> #ty { #(#names: #values),* })
+                }
             }
         }
     }
 
-    /// A float literal suffixed with the network's scalar type.
-    pub fn float(&self, value: f64) -> Literal {
-        match self.net.scalar {
-            // The model keeps constants in f64; the f32 network rounds them once, here.
+    /// A float constant of the network's scalar type: a suffixed literal, `(-(0.5f32))` for a
+    /// negative one, and the type's `INFINITY` or `NAN` for the others.
+    pub fn float(&self, value: f64) -> TokenStream {
+        let t = &self.t;
+        if value.is_nan() {
+            return quote!(#t::NAN);
+        }
+        if value.is_infinite() {
+            return if value > 0.0 {
+                quote!(#t::INFINITY)
+            } else {
+                quote!(#t::NEG_INFINITY)
+            };
+        }
+        let magnitude = match self.net.scalar {
+            // The model keeps constants in f64; an f32 network rounds them once, here.
             #[allow(clippy::cast_possible_truncation)]
-            Scalar::F32 => Literal::f32_suffixed(value as f32),
-            Scalar::F64 => Literal::f64_suffixed(value),
+            Scalar::F32 => Literal::f32_suffixed(value.abs() as f32),
+            Scalar::F64 => Literal::f64_suffixed(value.abs()),
+        };
+        if value.is_sign_negative() {
+            quote!((-#magnitude))
+        } else {
+            quote!(#magnitude)
         }
     }
 }
@@ -117,11 +149,13 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         cache: format_ident!("{}Cache", net.ident),
         grads: format_ident!("{}Grads", net.ident),
     };
+    let activations = activation::activations(&cx);
     let structs = structs(&cx);
     let inherent = inherent(&cx);
     let params = parameters_impls(&cx);
     let network = network_impl(&cx);
     quote! {
+        #activations
         #structs
         #inherent
         #params

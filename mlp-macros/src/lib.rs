@@ -1,10 +1,15 @@
 //! The `mlp!` procedural macro. Use it through the [`mlp`](https://docs.rs/mlp) crate.
 
+mod ctxt;
+mod custom;
 mod expand;
 mod fallback;
 mod krate;
+mod kw;
+mod lower;
 mod model;
 mod parse;
+mod symbolic;
 mod valid;
 
 /// Declares a multi-layer perceptron and derives its forward and backward passes.

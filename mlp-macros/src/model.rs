@@ -2,7 +2,9 @@
 //!
 //! Every value here has been validated, so code generation cannot fail.
 
+use crate::symbolic::{Func, Graph, Id, Names, Node};
 use proc_macro2::Span;
+use std::rc::Rc;
 use syn::{Attribute, Ident, Path, Visibility};
 
 /// A validated network declaration.
@@ -24,6 +26,8 @@ pub struct Net {
     pub bias: bool,
     /// The path to the runtime crate given with `crate: path`, if any.
     pub krate: Option<Path>,
+    /// The activations defined with `activation name(z) = ...;`, in order.
+    pub customs: Vec<Rc<Custom>>,
 }
 
 /// A layer width with the span of the token that gave it.
@@ -55,9 +59,28 @@ pub enum Scalar {
     F64,
 }
 
-/// A built-in activation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
+/// An activation at its use in `layers`: what it is, with the values of its parameters.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    /// Built in, or defined with `activation name(z) = ...;`.
+    pub kind: Kind,
+    /// The value of each parameter at this use (the slope of `leaky_relu`, a custom
+    /// activation's constants), defaults filled in.
+    pub args: Vec<f64>,
+}
+
+/// Where an activation comes from.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// One the runtime implements by hand.
+    Builtin(Builtin),
+    /// One the user wrote as an expression; the macro derives it.
+    Custom(Rc<Custom>),
+}
+
+/// The activations the runtime implements by hand (`mlp_runtime::activation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
     /// `σ(z) = z`.
     Identity,
     /// `σ(z) = tanh z`.
@@ -66,15 +89,101 @@ pub enum Activation {
     Sigmoid,
     /// `σ(z) = max(z, 0)`.
     Relu,
-    /// `σ(z) = z if z > 0 else α z`.
-    LeakyRelu(f64),
+    /// `σ(z) = max(z, α z)` for `0 < α < 1`.
+    LeakyRelu,
     /// `σ(z) = ln(1 + e^z)`.
     Softplus,
     /// GELU, tanh approximation.
     Gelu,
 }
 
-impl Activation {
+/// A user-defined activation, differentiated by the macro.
+#[derive(Debug)]
+pub struct Custom {
+    /// The name used in `layers`.
+    pub name: Ident,
+    /// The generated type implementing the runtime's `Activation` trait.
+    pub type_name: Ident,
+    /// The parameters' names and defaults.
+    pub params: Vec<(Ident, Option<f64>)>,
+    /// `σ` and `σ'`, derived.
+    pub derived: Derived,
+}
+
+/// An activation's value and derivative as expression graphs, and what the derivative reads.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    /// The graph holding both expressions.
+    pub graph: Graph,
+    /// `σ(z)`, in terms of `Var` and `Param`s.
+    pub f: Id,
+    /// `σ'(z)`, in terms of `Var`, `Out` (`h = σ(z)`, wherever `σ(z)` itself appears) and
+    /// `Param`s.
+    pub df: Id,
+    /// The parameters' names, for the docs.
+    pub params: Vec<String>,
+}
+
+/// Which cached quantity a derivative reads (as the runtime's `DerivativeReads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// A constant derivative.
+    Nothing,
+    /// The pre-activation `z` (and possibly `h`).
+    Input,
+    /// Only the output `h`.
+    Output,
+}
+
+impl Derived {
+    /// Differentiates `f`, and rewrites the derivative to read `h` wherever it contains `f`.
+    pub fn new(mut graph: Graph, f: Id, params: Vec<String>) -> Self {
+        let df = graph.derive(f);
+        let df = if matches!(graph.node(f), Node::Var | Node::Const(_) | Node::Param(_)) {
+            df
+        } else {
+            let h = graph.out();
+            graph.substitute(df, f, h)
+        };
+        Derived {
+            graph,
+            f,
+            df,
+            params,
+        }
+    }
+
+    /// What the derivative reads.
+    pub fn reads(&self) -> Reads {
+        if self.graph.reads(self.df, Node::Var) {
+            Reads::Input
+        } else if self.graph.reads(self.df, Node::Out) {
+            Reads::Output
+        } else {
+            Reads::Nothing
+        }
+    }
+
+    /// `σ(z)` and `σ'(z)` as formulas for the docs, in `z` and `h`.
+    pub fn formulas(&self) -> (String, String) {
+        self.formulas_with("z", "h")
+    }
+
+    /// `σ(z)` and `σ'(z)` as formulas with the variable and the output renamed, e.g. `z_2`.
+    pub fn formulas_with(&self, var: &str, out: &str) -> (String, String) {
+        let names = Names {
+            var: var.to_owned(),
+            out: out.to_owned(),
+            params: self.params.clone(),
+        };
+        (
+            self.graph.display(self.f, &names),
+            self.graph.display(self.df, &names),
+        )
+    }
+}
+
+impl Builtin {
     /// The names accepted in `layers`, for errors and suggestions.
     pub const NAMES: &'static [&'static str] = &[
         "identity",
@@ -89,24 +198,104 @@ impl Activation {
     /// The slope `leaky_relu` takes when none is given, as PyTorch's `LeakyReLU`.
     pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
 
-    /// The activation as written in `mlp!`, e.g. `leaky_relu(0.1)`.
+    /// The built-in activation with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "identity" => Builtin::Identity,
+            "tanh" => Builtin::Tanh,
+            "sigmoid" => Builtin::Sigmoid,
+            "relu" => Builtin::Relu,
+            "leaky_relu" => Builtin::LeakyRelu,
+            "softplus" => Builtin::Softplus,
+            "gelu" => Builtin::Gelu,
+            _ => return None,
+        })
+    }
+
+    /// The name used in `layers`.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// The activation as an expression in `z`, with the same math as the runtime's
+    /// hand-written implementation (which evaluates it in a numerically stable form).
+    pub fn derived(self) -> Derived {
+        let mut g = Graph::default();
+        let z = g.var();
+        let f = match self {
+            Builtin::Identity => z,
+            Builtin::Tanh => g.unary(Func::Tanh, z),
+            Builtin::Sigmoid => g.unary(Func::Sigmoid, z),
+            Builtin::Relu => {
+                let zero = g.num(0.0);
+                g.max(z, zero)
+            }
+            Builtin::LeakyRelu => {
+                let alpha = g.param(0);
+                let az = g.mul(alpha, z);
+                g.max(z, az)
+            }
+            Builtin::Softplus => {
+                let one = g.num(1.0);
+                let e = g.unary(Func::Exp, z);
+                let s = g.add(one, e);
+                g.unary(Func::Ln, s)
+            }
+            Builtin::Gelu => {
+                // ½ z (1 + tanh(√(2/π) (z + 0.044715 z³)))
+                let (half, one) = (g.num(0.5), g.num(1.0));
+                let (c, a) = (g.num((2.0 / std::f64::consts::PI).sqrt()), g.num(0.044_715));
+                let z3 = g.powi(z, 3);
+                let az3 = g.mul(a, z3);
+                let inner = g.add(z, az3);
+                let u = g.mul(c, inner);
+                let t = g.unary(Func::Tanh, u);
+                let one_t = g.add(one, t);
+                let hz = g.mul(half, z);
+                g.mul(hz, one_t)
+            }
+        };
+        let params = if self == Builtin::LeakyRelu {
+            vec!["α".to_owned()]
+        } else {
+            vec![]
+        };
+        Derived::new(g, f, params)
+    }
+}
+
+impl Activation {
+    /// The activation as written in `mlp!`, e.g. `tanh` or `leaky_relu(0.1)`.
     pub fn display(&self) -> String {
-        match self {
-            Activation::LeakyRelu(alpha) => format!("leaky_relu({alpha:?})"),
-            other => other.name().to_owned(),
+        let name = self.name();
+        if self.args.is_empty() {
+            return name;
         }
+        let args: Vec<String> = self.args.iter().map(|a| format!("{a:?}")).collect();
+        format!("{name}({})", args.join(", "))
     }
 
     /// The bare name, e.g. `leaky_relu`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Activation::Identity => "identity",
-            Activation::Tanh => "tanh",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu(_) => "leaky_relu",
-            Activation::Softplus => "softplus",
-            Activation::Gelu => "gelu",
+    pub fn name(&self) -> String {
+        match &self.kind {
+            Kind::Builtin(b) => b.name().to_owned(),
+            Kind::Custom(c) => c.name.to_string(),
+        }
+    }
+
+    /// `σ(z)` and `σ'(z)` for the docs of one layer, in `var` and `out` (e.g. `z_2`, `h_2`),
+    /// with this use's parameter values in place of the parameters' names.
+    pub fn formulas_with(&self, var: &str, out: &str) -> (String, String) {
+        let mut derived = self.derived();
+        derived.params = self.args.iter().map(|a| format!("{a:?}")).collect();
+        derived.formulas_with(var, out)
+    }
+
+    /// The value and the derivative, as expression graphs.
+    pub fn derived(&self) -> Derived {
+        match &self.kind {
+            Kind::Builtin(b) => b.derived(),
+            Kind::Custom(c) => c.derived.clone(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! unknown keys, any activation name) and keeps the tokens, so that `valid` can report each
 //! semantic mistake at its own token, all of them at once.
 
+use crate::kw;
 use proc_macro2::{Span, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -12,23 +13,90 @@ use syn::{
     braced, bracketed, parenthesized, token, Attribute, Ident, Lit, Path, Token, Visibility,
 };
 
-/// The whole input:
+/// The whole input: activation definitions, then one network.
 ///
 /// ```text
+/// activation name(z) = expression;
+/// activation name(z; a = 0.1, b) = expression;
 /// #[attrs] pub struct Name { key: value, ... }
 /// ```
 pub struct Input {
+    /// `activation ...;` items, in order.
+    pub activations: Vec<ActivationDef>,
     /// The network declaration.
     pub net: NetSyntax,
 }
 
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut activations = Vec::new();
+        while input.peek(kw::activation) {
+            activations.push(input.parse()?);
+        }
         let net = input.parse()?;
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the network declaration"));
         }
-        Ok(Input { net })
+        Ok(Input { activations, net })
+    }
+}
+
+/// `activation name(z; a = 0.1, b) = expression;`: a user-defined activation.
+pub struct ActivationDef {
+    /// The activation's name, used in `layers`.
+    pub name: Ident,
+    /// The variable the expression is written in, conventionally `z`.
+    pub var: Ident,
+    /// Constant parameters, each with an optional default value.
+    pub params: Vec<ParamDef>,
+    /// `σ(z)`.
+    pub expr: syn::Expr,
+}
+
+/// `a = 0.1` or `a`: a constant parameter of an activation.
+pub struct ParamDef {
+    /// The parameter's name, usable in the expression.
+    pub name: Ident,
+    /// The default value, if any.
+    pub default: Option<Number>,
+}
+
+impl Parse for ActivationDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        input.parse::<kw::activation>()?;
+        let name = input.call(Ident::parse_any)?;
+        let content;
+        parenthesized!(content in input);
+        let var = content.call(Ident::parse_any)?;
+        let mut params = Vec::new();
+        if content.parse::<Option<Token![;]>>()?.is_some() {
+            let list = content.parse_terminated(ParamDef::parse, Token![,])?;
+            params.extend(list);
+        }
+        if !content.is_empty() {
+            return Err(content.error("expected `;` and constant parameters, e.g. `(z; a = 0.1)`"));
+        }
+        input.parse::<Token![=]>()?;
+        let expr = input.parse()?;
+        input.parse::<Token![;]>()?;
+        Ok(ActivationDef {
+            name,
+            var,
+            params,
+            expr,
+        })
+    }
+}
+
+impl Parse for ParamDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name = input.call(Ident::parse_any)?;
+        let default = if input.parse::<Option<Token![=]>>()?.is_some() {
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(ParamDef { name, default })
     }
 }
 
@@ -50,6 +118,7 @@ impl Parse for NetSyntax {
         let vis = input.parse()?;
         let lookahead = input.lookahead1();
         if !lookahead.peek(Token![struct]) {
+            lookahead.peek(kw::activation);
             return Err(lookahead.error());
         }
         input.parse::<Token![struct]>()?;
@@ -192,7 +261,7 @@ pub struct ActivationSyntax {
     pub params: Option<Params>,
 }
 
-/// `(0.1)`: the parameters of an activation.
+/// `(0.1)`: the parameters of an activation at its use in `layers`.
 pub struct Params {
     /// The parentheses.
     pub paren: token::Paren,

@@ -1,9 +1,11 @@
 //! Turns the syntax tree into the checked [`model::Net`], reporting every mistake at once.
 
-use crate::model::{Activation, Layer, Net, Scalar, Width};
+use crate::ctxt::Ctxt;
+use crate::custom::{self, float_value, not_a_float, Definitions};
+use crate::model::{Activation, Builtin, Custom, Kind, Layer, Net, Scalar, Width};
 use crate::parse::{self, ActivationSyntax, Input, Value};
-use proc_macro2::Span;
 use quote::ToTokens;
+use std::rc::Rc;
 use syn::Lit;
 
 /// The largest width a layer may have.
@@ -15,42 +17,11 @@ pub const MAX_PARAMS: usize = 1 << 30;
 /// The keys a network declaration accepts.
 const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
 
-/// Collects errors so that all of them are reported together (serde's `Ctxt`).
-#[must_use = "call `Ctxt::finish` to report the collected errors"]
-#[derive(Default)]
-struct Ctxt {
-    errors: Option<syn::Error>,
-}
-
-impl Ctxt {
-    /// Records an error at `span`.
-    fn error(&mut self, span: Span, message: impl std::fmt::Display) {
-        let error = syn::Error::new(span, message);
-        match &mut self.errors {
-            Some(errors) => errors.combine(error),
-            None => self.errors = Some(error),
-        }
-    }
-
-    /// Records an error spanning `tokens`, e.g. a minus sign and the literal after it.
-    fn error_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
-        let error = syn::Error::new_spanned(tokens, message);
-        match &mut self.errors {
-            Some(errors) => errors.combine(error),
-            None => self.errors = Some(error),
-        }
-    }
-
-    /// Returns the combined errors, if any.
-    fn finish(self) -> syn::Result<()> {
-        self.errors.map_or(Ok(()), Err)
-    }
-}
-
 /// Checks a parsed invocation and builds the model.
 pub fn validate(input: Input) -> syn::Result<Net> {
     let mut cx = Ctxt::default();
     let syntax = input.net;
+    let defined = custom::check_definitions(&mut cx, &input.activations, &syntax.ident);
 
     let mut seen: Vec<String> = Vec::new();
     let mut scalar = None;
@@ -69,7 +40,7 @@ pub fn validate(input: Input) -> syn::Result<Net> {
         match &field.value {
             Value::Scalar(ident) => scalar = check_scalar(&mut cx, ident),
             Value::Input(width) => width_in = check_width(&mut cx, width, Role::Input),
-            Value::Layers(list) => layers = check_layers(&mut cx, list),
+            Value::Layers(list) => layers = check_layers(&mut cx, list, &defined),
             Value::Bias(lit) => bias = Some(lit.value),
             Value::Crate(path) => krate = Some(path.clone()),
             Value::Unknown => unknown_key(&mut cx, &field.key),
@@ -100,6 +71,7 @@ pub fn validate(input: Input) -> syn::Result<Net> {
             layers,
             bias: bias.unwrap_or(true),
             krate,
+            customs: defined.customs,
         }),
         _ => None,
     };
@@ -195,7 +167,7 @@ fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width>
 }
 
 /// `layers: [...]` must list at least one valid layer.
-fn check_layers(cx: &mut Ctxt, list: &parse::Layers) -> Option<Vec<Layer>> {
+fn check_layers(cx: &mut Ctxt, list: &parse::Layers, defined: &Definitions) -> Option<Vec<Layer>> {
     if list.layers.is_empty() {
         cx.error(
             list.bracket.span.join(),
@@ -207,7 +179,7 @@ fn check_layers(cx: &mut Ctxt, list: &parse::Layers) -> Option<Vec<Layer>> {
     let mut ok = true;
     for (i, layer) in list.layers.iter().enumerate() {
         let width = check_width(cx, &layer.width, Role::Layer(i + 1));
-        let activation = check_activation(cx, &layer.activation);
+        let activation = check_activation(cx, &layer.activation, defined);
         match (width, activation) {
             (Some(width), Some(activation)) => layers.push(Layer {
                 width,
@@ -220,43 +192,117 @@ fn check_layers(cx: &mut Ctxt, list: &parse::Layers) -> Option<Vec<Layer>> {
     ok.then_some(layers)
 }
 
-/// A known activation name with the parameters it takes.
-fn check_activation(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activation> {
+/// A known activation, built in or defined above the struct, with the parameters it takes.
+fn check_activation(
+    cx: &mut Ctxt,
+    syntax: &ActivationSyntax,
+    defined: &Definitions,
+) -> Option<Activation> {
     let name = syntax.name.to_string();
-    let activation = match name.as_str() {
-        "identity" => Activation::Identity,
-        "tanh" => Activation::Tanh,
-        "sigmoid" => Activation::Sigmoid,
-        "relu" => Activation::Relu,
-        "softplus" => Activation::Softplus,
-        "gelu" => Activation::Gelu,
-        "leaky_relu" => return check_leaky_relu(cx, syntax),
-        _ => {
-            let message = match closest(&name, Activation::NAMES) {
-                Some(best) => format!("unknown activation `{name}`, did you mean `{best}`?"),
-                None => format!(
-                    "unknown activation `{name}`, expected one of: {}",
-                    Activation::NAMES.join(", ")
-                ),
-            };
-            cx.error(syntax.name.span(), message);
-            return None;
-        }
+    let customs = &defined.customs;
+    if defined.failed.contains(&name) {
+        return None;
+    }
+    if let Some(builtin) = Builtin::from_name(&name) {
+        let args = match builtin {
+            Builtin::LeakyRelu => vec![check_leaky_relu(cx, syntax)?],
+            _ => {
+                if let Some(params) = &syntax.params {
+                    cx.error(
+                        params.paren.span.join(),
+                        format_args!("activation `{name}` takes no parameters"),
+                    );
+                    return None;
+                }
+                vec![]
+            }
+        };
+        return Some(Activation {
+            kind: Kind::Builtin(builtin),
+            args,
+        });
+    }
+    if let Some(custom) = customs.iter().find(|c| c.name == syntax.name) {
+        let args = check_custom_args(cx, syntax, custom)?;
+        return Some(Activation {
+            kind: Kind::Custom(Rc::clone(custom)),
+            args,
+        });
+    }
+    let mut names: Vec<String> = Builtin::NAMES.iter().map(|&n| n.to_owned()).collect();
+    names.extend(customs.iter().map(|c| c.name.to_string()));
+    let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+    let message = match closest(&name, &candidates) {
+        Some(best) => format!("unknown activation `{name}`, did you mean `{best}`?"),
+        None => format!(
+            "unknown activation `{name}`, expected one of: {}",
+            names.join(", ")
+        ),
     };
-    if let Some(params) = &syntax.params {
+    cx.error(syntax.name.span(), message);
+    None
+}
+
+/// The values of a custom activation's parameters at one use: given ones in order, then
+/// the defaults.
+fn check_custom_args(
+    cx: &mut Ctxt,
+    syntax: &ActivationSyntax,
+    custom: &Custom,
+) -> Option<Vec<f64>> {
+    let given: Vec<&parse::Number> = syntax.params.iter().flat_map(|p| p.values.iter()).collect();
+    if given.len() > custom.params.len() {
+        let span = syntax
+            .params
+            .as_ref()
+            .map_or(syntax.name.span(), |p| p.paren.span.join());
         cx.error(
-            params.paren.span.join(),
-            format_args!("activation `{name}` takes no parameters"),
+            span,
+            format_args!(
+                "activation `{}` takes {} parameter{}, found {}",
+                custom.name,
+                custom.params.len(),
+                if custom.params.len() == 1 { "" } else { "s" },
+                given.len()
+            ),
         );
         return None;
     }
-    Some(activation)
+    let mut args = Vec::new();
+    let mut ok = true;
+    for (i, (param, default)) in custom.params.iter().enumerate() {
+        match (given.get(i), default) {
+            (Some(number), _) => match float_value(number) {
+                Some(value) => args.push(value),
+                None => {
+                    not_a_float(
+                        cx,
+                        number,
+                        &format!("`{param}` of activation `{}`", custom.name),
+                    );
+                    ok = false;
+                }
+            },
+            (None, Some(value)) => args.push(*value),
+            (None, None) => {
+                cx.error(
+                    syntax.name.span(),
+                    format_args!(
+                        "activation `{}` needs a value for `{param}`, e.g. `{}(0.1)`",
+                        custom.name, custom.name
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(args)
 }
 
-/// `leaky_relu` or `leaky_relu(α)` with `0 < α < 1`.
-fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activation> {
+/// The slope of `leaky_relu` or `leaky_relu(α)`, with `0 < α < 1`.
+fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<f64> {
     let Some(params) = &syntax.params else {
-        return Some(Activation::LeakyRelu(Activation::DEFAULT_LEAKY_SLOPE));
+        return Some(Builtin::DEFAULT_LEAKY_SLOPE);
     };
     let expected = "expected one slope α with 0 < α < 1, e.g. `leaky_relu(0.01)`";
     if params.values.len() != 1 {
@@ -276,7 +322,7 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<Activati
     let (minus, lit) = (&number.minus, &number.lit);
     let tokens = quote::quote!(#minus #lit);
     match value.map(|v| sign * v) {
-        Some(alpha) if alpha > 0.0 && alpha < 1.0 => Some(Activation::LeakyRelu(alpha)),
+        Some(alpha) if alpha > 0.0 && alpha < 1.0 => Some(alpha),
         Some(alpha) => {
             cx.error_spanned(tokens, format_args!("{expected}, found {alpha:?}"));
             None
@@ -319,7 +365,7 @@ fn check_size(cx: &mut Ctxt, net: &Net) {
 }
 
 /// The candidate within edit distance 2 of `name` (or sharing a prefix of 3), if any.
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (edit_distance(name, c), *c))
@@ -359,7 +405,7 @@ mod tests {
 
     #[test]
     fn closest_suggests_only_near_names() {
-        let names = crate::model::Activation::NAMES;
+        let names = crate::model::Builtin::NAMES;
         assert_eq!(closest("sigmod", names), Some("sigmoid"));
         assert_eq!(closest("leaky", names), Some("leaky_relu"));
         assert_eq!(closest("convolution", names), None);

@@ -75,9 +75,14 @@ impl<T: Scalar> Activation<T> for Tanh {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sigmoid;
 
-/// The logistic function, stable for any argument.
+/// The logistic function `1 / (1 + e^(−z))`, evaluated without overflow for any `z`.
+///
+/// ```
+/// assert_eq!(mlp_runtime::activation::sigmoid(0.0f64), 0.5);
+/// assert!(mlp_runtime::activation::sigmoid(-1000.0f32) >= 0.0);
+/// ```
 #[inline(always)]
-pub(crate) fn logistic<T: Scalar>(z: T) -> T {
+pub fn sigmoid<T: Scalar>(z: T) -> T {
     if z >= T::ZERO {
         T::ONE / (T::ONE + (-z).exp())
     } else {
@@ -91,11 +96,29 @@ impl<T: Scalar> Activation<T> for Sigmoid {
     const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Output;
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        logistic(z)
+        sigmoid(z)
     }
     #[inline(always)]
     fn df(&self, _z: T, h: T) -> T {
         h * (T::ONE - h)
+    }
+}
+
+/// The sign of `x`: `1`, `−1`, or `0` for `±0` (and NaN for NaN), the derivative of `|x|`
+/// as PyTorch takes it.
+///
+/// ```
+/// use mlp_runtime::activation::sign;
+/// assert_eq!((sign(2.5f64), sign(-0.1f64), sign(0.0f64)), (1.0, -1.0, 0.0));
+/// ```
+#[inline(always)]
+pub fn sign<T: Scalar>(x: T) -> T {
+    if x > T::ZERO {
+        T::ONE
+    } else if x < T::ZERO {
+        -T::ONE
+    } else {
+        x * T::ZERO
     }
 }
 
@@ -168,7 +191,7 @@ impl<T: Scalar> Activation<T> for Softplus {
     }
     #[inline(always)]
     fn df(&self, z: T, _h: T) -> T {
-        logistic(z)
+        sigmoid(z)
     }
 }
 

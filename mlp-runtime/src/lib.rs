@@ -43,11 +43,13 @@ pub use scalar::Scalar;
 /// What generated code calls. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::activation::{Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh};
+    pub use crate::activation::{
+        sigmoid, sign, Activation, DerivativeReads, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh,
+    };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
     pub use crate::kernels::{
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };
-    pub use crate::{LayerSpec, Network, ParamInfo, ParamKind, Parameters};
+    pub use crate::{LayerSpec, Network, ParamInfo, ParamKind, Parameters, Scalar};
     pub use core::{clone::Clone, default::Default, fmt, option::Option, primitive::usize};
 }

@@ -301,7 +301,7 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
         let mut sum = T::ZERO;
         for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
             sum += bce_term(y, t);
-            *g = (crate::activation::logistic(y) - t) / k;
+            *g = (crate::activation::sigmoid(y) - t) / k;
         }
         sum / k
     }

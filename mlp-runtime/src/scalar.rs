@@ -73,10 +73,16 @@ pub trait Scalar:
     fn is_finite(self) -> bool;
     /// `self^n` for an integer power.
     fn powi(self, n: i32) -> Self;
+    /// `self^e` for a real power.
+    fn powf(self, e: Self) -> Self;
+    /// The sine.
+    fn sin(self) -> Self;
+    /// The cosine.
+    fn cos(self) -> Self;
 }
 
 macro_rules! impl_scalar {
-    ($t:ident, $name:literal, $exp:ident, $ln:ident, $ln1p:ident, $tanh:ident, $sqrt:ident, $fma:ident, $pow:ident) => {
+    ($t:ident, $name:literal, $exp:ident, $ln:ident, $ln1p:ident, $tanh:ident, $sqrt:ident, $fma:ident, $pow:ident, $sin:ident, $cos:ident) => {
         impl Scalar for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -160,9 +166,30 @@ macro_rules! impl_scalar {
                 #[cfg(not(feature = "std"))]
                 return libm::$pow(self, n as $t);
             }
+            #[inline(always)]
+            fn powf(self, e: Self) -> Self {
+                #[cfg(feature = "std")]
+                return $t::powf(self, e);
+                #[cfg(not(feature = "std"))]
+                return libm::$pow(self, e);
+            }
+            #[inline(always)]
+            fn sin(self) -> Self {
+                #[cfg(feature = "std")]
+                return $t::sin(self);
+                #[cfg(not(feature = "std"))]
+                return libm::$sin(self);
+            }
+            #[inline(always)]
+            fn cos(self) -> Self {
+                #[cfg(feature = "std")]
+                return $t::cos(self);
+                #[cfg(not(feature = "std"))]
+                return libm::$cos(self);
+            }
         }
     };
 }
 
-impl_scalar!(f32, "f32", expf, logf, log1pf, tanhf, sqrtf, fmaf, powf);
-impl_scalar!(f64, "f64", exp, log, log1p, tanh, sqrt, fma, pow);
+impl_scalar!(f32, "f32", expf, logf, log1pf, tanhf, sqrtf, fmaf, powf, sinf, cosf);
+impl_scalar!(f64, "f64", exp, log, log1p, tanh, sqrt, fma, pow, sin, cos);

@@ -5,24 +5,7 @@ use crate::model::Activation;
 
 /// The value and derivative of an activation, as formulas in `z` and `h = σ(z)`.
 fn math(activation: &Activation) -> (String, String) {
-    let (f, df) = match activation {
-        Activation::Identity => ("z", "1"),
-        Activation::Tanh => ("tanh z", "1 − h²"),
-        Activation::Sigmoid => ("1 / (1 + e^(−z))", "h (1 − h)"),
-        Activation::Relu => ("max(z, 0)", "[z > 0]"),
-        Activation::LeakyRelu(alpha) => {
-            return (
-                format!("z if z > 0, else {alpha:?} z"),
-                format!("1 if z > 0, else {alpha:?}"),
-            );
-        }
-        Activation::Softplus => ("ln(1 + e^z)", "1 / (1 + e^(−z))"),
-        Activation::Gelu => (
-            "½ z (1 + tanh u), u = √(2/π) (z + 0.044715 z³)",
-            "½ (1 + tanh u) + ½ z (1 − tanh² u) √(2/π) (1 + 0.134145 z²)",
-        ),
-    };
-    (f.to_owned(), df.to_owned())
+    activation.formulas_with("z", "h")
 }
 
 /// `N_l×N_{l−1}` with the real numbers.
@@ -127,10 +110,8 @@ fn backward_math(cx: &Ctx) -> String {
     let layers = cx.layers();
     let mut s = format!("\n\n```text\ng_{layers} = ∂L/∂y   ({})", cx.widths[layers]);
     for l in (1..=layers).rev() {
-        let (_, df) = math(&cx.net.layers[l - 1].activation);
-        let df = df
-            .replace('h', &format!("h_{l}"))
-            .replace('z', &format!("z_{l}"));
+        let activation = &cx.net.layers[l - 1].activation;
+        let (_, df) = activation.formulas_with(&format!("z_{l}"), &format!("h_{l}"));
         s += &format!(
             "\nδ_{l} = σ_{l}'(z_{l}) ⊙ g_{l},  σ_{l}' = {df}   ({})\n∂L/∂W_{l} += δ_{l} h_{}ᵀ   ({})",
             cx.widths[l],

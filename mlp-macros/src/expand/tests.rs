@@ -103,6 +103,20 @@ fn no_bias() {
 }
 
 #[test]
+fn custom_activations() {
+    snapshot!(
+        "custom_activations",
+        quote! {
+            activation softsign(z) = z / (1.0 + z.abs());
+            activation swish(z) = z * sigmoid(z);
+            activation leaky(z; a = 0.1) = max(z, a * z);
+            /// Activations derived by the macro.
+            pub struct Net { input: 4, layers: [16 swish, 16 softsign, 8 leaky(0.2), 1 identity] }
+        }
+    );
+}
+
+#[test]
 fn models() {
     let show = |tokens| summary(&model(tokens).unwrap());
     insta::assert_snapshot!(

@@ -1,0 +1,171 @@
+//! The activations defined in the call: a type each, implementing the runtime's `Activation`
+//! with the derived `σ` and `σ'` as straight-line code, each shared subexpression once.
+
+use super::Ctx;
+use crate::model::{Custom, Reads};
+use crate::symbolic::{Func, Graph, Id, Node};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+/// The types of every activation defined in the call.
+pub fn activations(cx: &Ctx) -> TokenStream {
+    cx.net
+        .customs
+        .iter()
+        .map(|custom| activation(cx, custom))
+        .collect()
+}
+
+/// `struct {Net}{Name}` and its `Activation` impl.
+fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
+    let Ctx { krate, t, .. } = cx;
+    let p = quote!(#krate::__private);
+    let vis = &cx.net.vis;
+    let ty = &custom.type_name;
+    let name = custom.name.to_string();
+    let derived = &custom.derived;
+    let (f_text, df_text) = derived.formulas();
+    let doc = format!(
+        " The activation `{name}` of [`{}`], differentiated by `mlp!`:\n\n```text\nσ(z)  = {f_text}\nσ'(z) = {df_text}\n```\n\n\
+         where `h = σ(z)`{}.",
+        cx.net.ident,
+        if custom.params.is_empty() { "" } else { " and the fields are its constant parameters" }
+    );
+    let fields = custom.params.iter().map(|(param, default)| {
+        let doc = match default {
+            Some(value) => format!(" The parameter `{param}` (default {value:?})."),
+            None => format!(" The parameter `{param}`."),
+        };
+        quote!(#[doc = #doc] pub #param: #t,)
+    });
+    let item = if custom.params.is_empty() {
+        quote!(#vis struct #ty;)
+    } else {
+        quote!(#vis struct #ty { #(#fields)* })
+    };
+    let reads = match derived.reads() {
+        Reads::Nothing => quote!(Nothing),
+        Reads::Input => quote!(Input),
+        Reads::Output => quote!(Output),
+    };
+    let graph = &derived.graph;
+    let (z, h) = (format_ident!("__z"), format_ident!("__h"));
+    let f_body = body(cx, graph, derived.f, custom, &z, &h);
+    let df_body = body(cx, graph, derived.df, custom, &z, &h);
+    let z_df = if graph.reads(derived.df, Node::Var) {
+        z.clone()
+    } else {
+        format_ident!("_")
+    };
+    let h_df = if graph.reads(derived.df, Node::Out) {
+        h.clone()
+    } else {
+        format_ident!("_")
+    };
+    let z_f = if graph.reads(derived.f, Node::Var) {
+        z
+    } else {
+        format_ident!("_")
+    };
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq)]
+        #item
+
+        #[automatically_derived]
+        impl #p::Activation<#t> for #ty {
+            const NAME: &'static str = #name;
+            const DERIVATIVE_READS: #p::DerivativeReads = #p::DerivativeReads::#reads;
+            #[inline(always)]
+            fn f(&self, #z_f: #t) -> #t {
+                #f_body
+            }
+            #[inline(always)]
+            fn df(&self, #z_df: #t, #h_df: #t) -> #t {
+                #df_body
+            }
+        }
+    }
+}
+
+/// `let __tK = ...;` for every inner node of `root`, children first, then the root.
+fn body(cx: &Ctx, graph: &Graph, root: Id, custom: &Custom, z: &Ident, h: &Ident) -> TokenStream {
+    let krate = cx.krate;
+    let t = &cx.t;
+    let p = quote!(#krate::__private);
+    let name = |id: Id| format_ident!("__t{}", id);
+    let operand = |id: Id| -> TokenStream {
+        match graph.node(id) {
+            Node::Const(bits) => cx.float(f64::from_bits(bits)),
+            Node::Var => quote!(#z),
+            Node::Out => quote!(#h),
+            Node::Param(i) => {
+                let param = &custom.params[i].0;
+                quote!(self.#param)
+            }
+            _ => {
+                let local = name(id);
+                quote!(#local)
+            }
+        }
+    };
+    let mut lets = Vec::new();
+    for id in graph.topological(root) {
+        let o = |k: Id| operand(k);
+        let value = match graph.node(id) {
+            Node::Const(_) | Node::Var | Node::Out | Node::Param(_) => continue,
+            Node::Add(a, b) => {
+                let (a, b) = (o(a), o(b));
+                quote!(#a + #b)
+            }
+            Node::Sub(a, b) => {
+                let (a, b) = (o(a), o(b));
+                quote!(#a - #b)
+            }
+            Node::Mul(a, b) => {
+                let (a, b) = (o(a), o(b));
+                quote!(#a * #b)
+            }
+            Node::Div(a, b) => {
+                let (a, b) = (o(a), o(b));
+                quote!(#a / #b)
+            }
+            Node::Powi(a, n) => {
+                let a = o(a);
+                quote!(<#t as #p::Scalar>::powi(#a, #n))
+            }
+            Node::Powf(a, b) => {
+                let (a, b) = (o(a), o(b));
+                quote!(<#t as #p::Scalar>::powf(#a, #b))
+            }
+            Node::Max(a, b) => {
+                let (a, b) = (o(a), o(b));
+                quote!(<#t as #p::Scalar>::max(#a, #b))
+            }
+            Node::Min(a, b) => {
+                let (a, b) = (o(a), o(b));
+                quote!(<#t as #p::Scalar>::min(#a, #b))
+            }
+            Node::Select { a, b, t: then, e } => {
+                let (a, b, then, e) = (o(a), o(b), o(then), o(e));
+                quote!(if #a > #b { #then } else { #e })
+            }
+            Node::Unary(func, a) => {
+                let a = o(a);
+                match func {
+                    Func::Neg => quote!(-#a),
+                    Func::Sigmoid => quote!(#p::sigmoid(#a)),
+                    Func::Sign => quote!(#p::sign(#a)),
+                    other => {
+                        let method = format_ident!("{}", other.name());
+                        quote!(<#t as #p::Scalar>::#method(#a))
+                    }
+                }
+            }
+        };
+        let local = name(id);
+        lets.push(quote!(let #local: #t = #value;));
+    }
+    let result = operand(root);
+    quote!(#(#lets)* #result)
+}

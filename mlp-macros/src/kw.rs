@@ -1,0 +1,3 @@
+//! The keywords of the `mlp!` grammar.
+
+syn::custom_keyword!(activation);

@@ -1,0 +1,216 @@
+//! The differentiator against its rules, against central differences on random expressions,
+//! and the built-in activations' expressions against the runtime's hand-written code.
+
+use super::{Graph, Id, Names, Node};
+use crate::ctxt::Ctxt;
+use crate::lower::{lower, Scope};
+use crate::model::{Builtin, Derived, Reads};
+use mlp_runtime::activation as rt;
+use mlp_runtime::DerivativeReads;
+use proptest::prelude::*;
+
+/// Lowers `src`, an expression in `z` with a parameter `a`, and derives it.
+fn derived(src: &str) -> Derived {
+    let expr: syn::Expr = syn::parse_str(src).expect("valid Rust");
+    let (name, var, params) = (
+        quote::format_ident!("f"),
+        quote::format_ident!("z"),
+        [quote::format_ident!("a")],
+    );
+    let scope = Scope {
+        activation: &name,
+        var: &var,
+        params: &params,
+    };
+    let mut cx = Ctxt::default();
+    let mut graph = Graph::default();
+    let f = lower(&mut cx, &mut graph, &scope, &expr);
+    cx.finish().expect("supported expression");
+    Derived::new(graph, f.unwrap(), vec!["a".to_owned()])
+}
+
+/// `σ'` as the docs print it.
+fn d(src: &str) -> String {
+    derived(src).formulas().1
+}
+
+#[test]
+fn each_rule_of_differentiation() {
+    insta::assert_snapshot!(d("z + 3.0 * z"), @"4");
+    insta::assert_snapshot!(d("z - 2.0"), @"1");
+    insta::assert_snapshot!(d("z * z * z"), @"3 · z²");
+    insta::assert_snapshot!(d("exp(z) * sin(z)"), @"exp(z) · cos(z) + h");
+    insta::assert_snapshot!(d("z / (1.0 + z.abs())"), @"(1 − signum(z) · h) / (1 + abs(z))");
+    insta::assert_snapshot!(d("-z"), @"-1");
+    insta::assert_snapshot!(d("z.powi(3)"), @"3 · z²");
+    insta::assert_snapshot!(d("z.powi(-2)"), @"-2 · z⁻³");
+    insta::assert_snapshot!(d("z.powf(1.5)"), @"1.5 · z^0.5");
+    insta::assert_snapshot!(d("z.powf(a)"), @"a · z^(a − 1)");
+    insta::assert_snapshot!(d("exp(2.0 * z)"), @"2 · h");
+    insta::assert_snapshot!(d("ln(z)"), @"1 / z");
+    insta::assert_snapshot!(d("sqrt(z)"), @"0.5 / h");
+    insta::assert_snapshot!(d("tanh(z)"), @"1 − h²");
+    insta::assert_snapshot!(d("sigmoid(z)"), @"h · (1 − h)");
+    insta::assert_snapshot!(d("z * sigmoid(z)"), @"sigmoid(z) + z · (sigmoid(z) · (1 − sigmoid(z)))");
+    insta::assert_snapshot!(d("sin(z)"), @"cos(z)");
+    insta::assert_snapshot!(d("cos(z)"), @"−sin(z)");
+    insta::assert_snapshot!(d("abs(z)"), @"signum(z)");
+    insta::assert_snapshot!(d("max(z, a * z)"), @"(1 if z > z · a else a)");
+    insta::assert_snapshot!(d("min(z, 0.0)"), @"(0 if z > 0 else 1)");
+    insta::assert_snapshot!(d("max(z, 0.0) * 2.0"), @"2 · (1 if z > 0 else 0)");
+}
+
+#[test]
+fn constants_fold_and_identities_vanish() {
+    let show = |src: &str| derived(src).formulas().0;
+    assert_eq!(show("z * 1.0 + 0.0"), "z");
+    assert_eq!(show("(2.0 + 3.0) * z"), "5 · z");
+    assert_eq!(show("-(-z)"), "z");
+    assert_eq!(show("(z - z) * exp(z)"), "0");
+    assert_eq!(show("z / 1.0 - 0.0 * tanh(z)"), "z");
+    assert_eq!(show("exp(0.0) * z.powi(1)"), "z");
+    assert_eq!(d("(z - z) * exp(z)"), "0");
+}
+
+#[test]
+fn shared_subexpressions_are_one_node() {
+    let derived = derived("tanh(z) * tanh(z) + tanh(z) / (1.0 + tanh(z))");
+    let g = &derived.graph;
+    let tanhs = g
+        .topological(derived.f)
+        .into_iter()
+        .filter(|&id| matches!(g.node(id), Node::Unary(super::Func::Tanh, _)));
+    assert_eq!(tanhs.count(), 1, "tanh(z) is computed once");
+}
+
+#[test]
+fn derivatives_read_the_cheaper_cached_value() {
+    assert_eq!(derived("tanh(z)").reads(), Reads::Output);
+    assert_eq!(derived("sigmoid(z)").reads(), Reads::Output);
+    assert_eq!(derived("exp(z)").reads(), Reads::Output);
+    assert_eq!(derived("z * sigmoid(z)").reads(), Reads::Input);
+    assert_eq!(derived("2.0 * z + 1.0").reads(), Reads::Nothing);
+}
+
+/// Each built-in activation as an expression, evaluated and derived symbolically, against
+/// the runtime's hand-written value, derivative and `DERIVATIVE_READS`.
+#[test]
+fn builtin_expressions_match_the_runtime() {
+    fn check<A: mlp_runtime::Activation<f64>>(builtin: Builtin, runtime: A, params: &[f64]) {
+        let derived = builtin.derived();
+        let reads = match derived.reads() {
+            Reads::Nothing => DerivativeReads::Nothing,
+            Reads::Input => DerivativeReads::Input,
+            Reads::Output => DerivativeReads::Output,
+        };
+        assert_eq!(reads, A::DERIVATIVE_READS, "{builtin:?} reads");
+        for i in 0..=4000 {
+            let z = -20.0 + 0.01 * f64::from(i) + 1e-7;
+            let h = runtime.f(z);
+            let f = derived.graph.eval(derived.f, z, f64::NAN, params);
+            let df = derived.graph.eval(derived.df, z, f, params);
+            let tol = 1e-13 * (1.0 + f.abs());
+            assert!((f - h).abs() <= tol, "{builtin:?}({z}) = {f}, runtime {h}");
+            let want = runtime.df(z, h);
+            assert!(
+                (df - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                "{builtin:?}'({z}) = {df}, runtime {want}"
+            );
+        }
+    }
+    check(Builtin::Identity, rt::Identity, &[]);
+    check(Builtin::Tanh, rt::Tanh, &[]);
+    check(Builtin::Sigmoid, rt::Sigmoid, &[]);
+    check(Builtin::Relu, rt::Relu, &[]);
+    check(Builtin::LeakyRelu, rt::LeakyRelu(0.2), &[0.2]);
+    check(Builtin::Softplus, rt::Softplus, &[]);
+    check(Builtin::Gelu, rt::Gelu, &[]);
+}
+
+/// Random expressions from the supported grammar, as Rust source.
+fn expression() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        4 => Just("z".to_owned()),
+        1 => Just("a".to_owned()),
+        2 => (-3.0f64..3.0).prop_map(|c| format!("{c:.3}").replace("-", "(-") + if c < 0.0 { ")" } else { "" }),
+    ];
+    leaf.prop_recursive(4, 24, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} + {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} - {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} * {b})")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("({a} / (1.5 + ({b}).abs()))")),
+            inner.clone().prop_map(|a| format!("(-{a})")),
+            inner.clone().prop_map(|a| format!("exp(0.3 * {a})")),
+            inner.clone().prop_map(|a| format!("ln(1.0 + {a} * {a})")),
+            inner.clone().prop_map(|a| format!("sqrt(2.0 + sin({a}))")),
+            inner.clone().prop_map(|a| format!("tanh({a})")),
+            inner.clone().prop_map(|a| format!("{a}.sigmoid()")),
+            inner.clone().prop_map(|a| format!("cos({a})")),
+            inner.clone().prop_map(|a| format!("abs({a})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("max({a}, {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}.min({b})")),
+            (inner.clone(), -3i32..4).prop_map(|(a, n)| format!("(1.0 + ({a}).abs()).powi({n})")),
+            inner
+                .clone()
+                .prop_map(|a| format!("(1.0 + {a} * {a}).powf(0.7)")),
+        ]
+    })
+}
+
+/// The symbolic derivative of `f` at `z`, and a fourth-order central difference, or `None`
+/// where the difference cannot be trusted: a kink (the two one-sided slopes disagree) or a
+/// non-finite or huge value nearby.
+fn both(derived: &Derived, z: f64, a: f64) -> Option<(f64, f64)> {
+    let g = &derived.graph;
+    let f = |x: f64| g.eval(derived.f, x, f64::NAN, &[a]);
+    let step = 1e-4;
+    let values: Vec<f64> = [-2.0, -1.0, 0.0, 1.0, 2.0]
+        .iter()
+        .map(|k| f(z + k * step))
+        .collect();
+    if values.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
+        return None;
+    }
+    let left = (values[2] - values[1]) / step;
+    let right = (values[3] - values[2]) / step;
+    if (left - right).abs() > 1e-2 * (1.0 + left.abs()) {
+        return None;
+    }
+    let fd = (values[0] - 8.0 * values[1] + 8.0 * values[3] - values[4]) / (12.0 * step);
+    let df = g.eval(derived.df, z, values[2], &[a]);
+    Some((df, fd))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn derivatives_agree_with_central_differences(src in expression(), z in -2.0f64..2.0, a in 0.1f64..0.9) {
+        let derived = derived(&src);
+        if let Some((df, fd)) = both(&derived, z, a) {
+            let err = (df - fd).abs() / (1.0 + fd.abs());
+            prop_assert!(err < 1e-7, "d/dz {src} at z = {z}: symbolic {df}, central difference {fd}");
+        }
+    }
+}
+
+#[test]
+fn the_printer_parenthesises_by_precedence() {
+    let mut g = Graph::default();
+    let z = g.var();
+    let one = g.num(1.0);
+    let s = g.sub(one, z);
+    let t = g.add(z, one);
+    let m = g.mul(s, t);
+    let n = g.neg(m);
+    let names = Names {
+        var: "z_1".to_owned(),
+        out: "h_1".to_owned(),
+        params: vec![],
+    };
+    assert_eq!(g.display(n, &names), "−((1 − z_1) · (z_1 + 1))");
+    let id: Id = g.div(t, s);
+    assert_eq!(g.display(id, &names), "(z_1 + 1) / (1 − z_1)");
+}
