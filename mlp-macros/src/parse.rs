@@ -100,7 +100,8 @@ impl Parse for ParamDef {
     }
 }
 
-/// `#[attrs] pub struct Name { key: value, ... }`
+/// `#[attrs] pub struct Name { key: value, ... }`, or the one-line arrow form
+/// `#[attrs] pub struct Name = 2 -> 8 tanh -> 1 identity;`.
 pub struct NetSyntax {
     /// Doc comments and other attributes, passed through to the struct.
     pub attrs: Vec<Attribute>,
@@ -123,9 +124,16 @@ impl Parse for NetSyntax {
         }
         input.parse::<Token![struct]>()?;
         let ident = input.parse()?;
-        let content;
-        braced!(content in input);
-        let fields = content.parse_terminated(Field::parse, Token![,])?;
+        let lookahead = input.lookahead1();
+        let fields = if lookahead.peek(token::Brace) {
+            let content;
+            braced!(content in input);
+            content.parse_terminated(Field::parse, Token![,])?
+        } else if lookahead.peek(Token![=]) {
+            arrow_form(input)?
+        } else {
+            return Err(lookahead.error());
+        };
         Ok(NetSyntax {
             attrs,
             vis,
@@ -133,6 +141,33 @@ impl Parse for NetSyntax {
             fields,
         })
     }
+}
+
+/// The one-line form `= 2 -> 8 tanh -> 1 identity;`, read as the fields
+/// `input: 2, layers: [8 tanh, 1 identity]` (scalar `f32`, with biases).
+fn arrow_form(input: ParseStream) -> syn::Result<Punctuated<Field, Token![,]>> {
+    let eq = input.parse::<Token![=]>()?;
+    let width: Width = input.parse()?;
+    let mut layers = Punctuated::new();
+    while input.peek(Token![->]) {
+        input.parse::<Token![->]>()?;
+        layers.push(input.parse::<LayerSyntax>()?);
+    }
+    if !input.peek(Token![;]) {
+        return Err(input.error("expected `-> width activation` or `;`"));
+    }
+    input.parse::<Token![;]>()?;
+    let bracket = token::Bracket(eq.span);
+    let mut fields = Punctuated::new();
+    fields.push(Field {
+        key: Ident::new("input", width.span()),
+        value: Value::Input(width),
+    });
+    fields.push(Field {
+        key: Ident::new("layers", eq.span),
+        value: Value::Layers(Layers { bracket, layers }),
+    });
+    Ok(fields)
 }
 
 /// `key: value`
@@ -214,7 +249,11 @@ pub struct LayerSyntax {
 impl Parse for LayerSyntax {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let width = input.parse()?;
-        if input.is_empty() || input.peek(Token![,]) {
+        if input.is_empty()
+            || input.peek(Token![,])
+            || input.peek(Token![->])
+            || input.peek(Token![;])
+        {
             return Err(input.error("expected an activation after the width, e.g. `8 tanh`"));
         }
         let activation = input.parse()?;

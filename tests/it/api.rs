@@ -183,3 +183,27 @@ fn large_networks_live_on_the_heap_on_a_small_stack() {
         .join()
         .expect("a 1024-wide f64 network fits a 2 MiB stack");
 }
+
+mlp! {
+    /// The one-line arrow form.
+    pub struct Arrow = 2 -> 8 tanh -> 8 tanh -> 1 identity;
+}
+
+#[test]
+fn the_arrow_form_declares_the_same_network() {
+    assert_eq!(
+        (Arrow::INPUT, Arrow::OUTPUT, Arrow::LAYERS, Arrow::PARAMS),
+        (2, 1, 3, Xor::PARAMS)
+    );
+    assert_eq!(
+        <Arrow as Network>::LAYER_SPECS,
+        <Xor as Network>::LAYER_SPECS
+    );
+    let mut arrow = Arrow::zeros();
+    let mut xor = Xor::zeros();
+    arrow.w1[1][0] = 0.5;
+    xor.w1[1][0] = 0.5;
+    arrow.b3[0] = 0.25;
+    xor.b3[0] = 0.25;
+    assert_eq!(arrow.forward(&[1.0, 2.0]), xor.forward(&[1.0, 2.0]));
+}

@@ -131,6 +131,10 @@ fn models() {
         show(quote!(struct Wide { input: 784, layers: [512 relu, 512 relu, 10 identity], crate: ::my::mlp })),
         @"Wide f32: 784 -> [512 relu, 512 relu, 10 identity], bias true, 669706 params"
     );
+    insta::assert_snapshot!(
+        show(quote!(pub struct Arrow = 3 -> 5 tanh -> 4 leaky_relu(0.2) -> 1 identity;)),
+        @"Arrow f32: 3 -> [5 tanh, 4 leaky_relu(0.2), 1 identity], bias true, 49 params"
+    );
 }
 
 #[test]
