@@ -175,20 +175,17 @@ fn structs(cx: &Ctx) -> TokenStream {
     let (ident, vis, attrs) = (&net.ident, &net.vis, &net.attrs);
     let mut params = Vec::new();
     let mut grad_fields = Vec::new();
-    let mut zeros = Vec::new();
     for l in 1..=cx.layers() {
         let span = cx.span(l);
         let (w, m) = (field("w", l, span), cx.matrix(l));
         let (w_doc, dw_doc) = docs::weight_field(cx, l);
         params.push(quote!(#[doc = #w_doc] pub #w: #krate::__private::Boxed<#m>,));
         grad_fields.push(quote!(#[doc = #dw_doc] pub #w: #krate::__private::Boxed<#m>,));
-        zeros.push(quote!(#w: #krate::__private::zeros_matrix(),));
         if net.bias {
             let (b, v) = (field("b", l, span), cx.vector(l));
             let (b_doc, db_doc) = docs::bias_field(cx, l);
             params.push(quote!(#[doc = #b_doc] pub #b: #krate::__private::Boxed<#v>,));
             grad_fields.push(quote!(#[doc = #db_doc] pub #b: #krate::__private::Boxed<#v>,));
-            zeros.push(quote!(#b: #krate::__private::zeros_vector(),));
         }
     }
     let mut cache_fields = Vec::new();
@@ -214,6 +211,7 @@ fn structs(cx: &Ctx) -> TokenStream {
         });
         [z.unwrap_or_default(), quote!(#h: [0.0; #n],)]
     });
+    let zeros = zero_fields(cx);
     let struct_doc = docs::net_struct(cx);
     let cache_doc = docs::cache_struct(cx);
     let grads_doc = docs::grads_struct(cx);
@@ -249,30 +247,37 @@ fn structs(cx: &Ctx) -> TokenStream {
         #[automatically_derived]
         impl ::core::default::Default for #grads {
             fn default() -> Self {
-                Self { #(#zeros)* }
+                Self { #zeros }
             }
         }
     }
 }
 
+/// `w1: zeros_matrix(), b1: zeros_vector(), ...`: the fields of a zero network or gradient.
+fn zero_fields(cx: &Ctx) -> TokenStream {
+    let krate = cx.krate;
+    (1..=cx.layers())
+        .flat_map(|l| {
+            let w = field("w", l, cx.span(l));
+            let b = cx.net.bias.then(|| {
+                let b = field("b", l, cx.span(l));
+                quote!(#b: #krate::__private::zeros_vector(),)
+            });
+            [
+                quote!(#w: #krate::__private::zeros_matrix(),),
+                b.unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
 /// The inherent consts and methods, usable without importing a trait.
 fn inherent(cx: &Ctx) -> TokenStream {
     let ident = &cx.net.ident;
-    let krate = cx.krate;
     let (input, output) = (cx.widths[0], cx.net.output());
     let layers = cx.layers();
     let params = cx.net.params();
-    let zeros = (1..=layers).flat_map(|l| {
-        let w = field("w", l, cx.span(l));
-        let b = cx.net.bias.then(|| {
-            let b = field("b", l, cx.span(l));
-            quote!(#b: #krate::__private::zeros_vector(),)
-        });
-        [
-            quote!(#w: #krate::__private::zeros_matrix(),),
-            b.unwrap_or_default(),
-        ]
-    });
+    let zeros = zero_fields(cx);
     let forward = forward::forward(cx);
     let forward_cached = forward::forward_cached(cx);
     let backward = backward::backward(cx);
@@ -292,7 +297,7 @@ fn inherent(cx: &Ctx) -> TokenStream {
             #[doc = #d_zeros]
             #[must_use]
             pub fn zeros() -> Self {
-                Self { #(#zeros)* }
+                Self { #zeros }
             }
 
             #forward

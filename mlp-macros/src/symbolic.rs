@@ -592,37 +592,4 @@ impl Graph {
             .into_iter()
             .any(|id| self.nodes[id] == leaf)
     }
-
-    /// Evaluates `e` in `f64` at `z`, with the output `h` and the parameters given.
-    #[cfg(test)]
-    pub fn eval(&self, e: Id, z: f64, h: f64, params: &[f64]) -> f64 {
-        let mut values: HashMap<Id, f64> = HashMap::new();
-        for id in self.topological(e) {
-            let v = |k: Id| values[&k];
-            let value = match self.nodes[id] {
-                Node::Const(bits) => f64::from_bits(bits),
-                Node::Var => z,
-                Node::Out => h,
-                Node::Param(i) => params[i],
-                Node::Add(a, b) => v(a) + v(b),
-                Node::Sub(a, b) => v(a) - v(b),
-                Node::Mul(a, b) => v(a) * v(b),
-                Node::Div(a, b) => v(a) / v(b),
-                Node::Powi(a, n) => v(a).powi(n),
-                Node::Powf(a, b) => v(a).powf(v(b)),
-                Node::Max(a, b) => v(a).max(v(b)),
-                Node::Min(a, b) => v(a).min(v(b)),
-                Node::Select { a, b, t, e } => {
-                    if v(a) > v(b) {
-                        v(t)
-                    } else {
-                        v(e)
-                    }
-                }
-                Node::Unary(f, a) => f.eval(v(a)),
-            };
-            values.insert(id, value);
-        }
-        values[&e]
-    }
 }
