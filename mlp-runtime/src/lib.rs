@@ -7,6 +7,7 @@
 //! - [`Network`] and [`Parameters`]: what every generated network implements.
 //! - With the `std` feature: [`loss`], [`init`], [`optim`], [`data`] and [`train`], which
 //!   train a network, and [`error`], their errors.
+//! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
 //! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
@@ -24,6 +25,8 @@ mod scalar;
 
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
+pub mod diagnostics;
 #[cfg(feature = "std")]
 pub mod error;
 #[cfg(feature = "std")]

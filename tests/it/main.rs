@@ -7,3 +7,4 @@ mod custom;
 mod gradients;
 mod hygiene;
 mod pytorch;
+mod variance;
