@@ -7,6 +7,7 @@
 //! - [`Network`] and [`Parameters`]: what every generated network implements.
 //! - With the `std` feature: [`loss`], [`init`], [`optim`], [`data`] and [`train`], which
 //!   train a network, and [`error`], their errors.
+//! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
 //! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
@@ -24,6 +25,8 @@ mod scalar;
 
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
+pub mod diagnostics;
 #[cfg(feature = "std")]
 pub mod error;
 #[cfg(feature = "std")]
@@ -48,11 +51,13 @@ pub use scalar::Scalar;
 /// What generated code calls. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::activation::{Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh};
+    pub use crate::activation::{
+        sigmoid, sign, Activation, DerivativeReads, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh,
+    };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
     pub use crate::kernels::{
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };
-    pub use crate::{LayerSpec, Network, ParamInfo, ParamKind, Parameters};
+    pub use crate::{LayerSpec, Network, ParamInfo, ParamKind, Parameters, Scalar};
     pub use core::{clone::Clone, default::Default, fmt, option::Option, primitive::usize};
 }
