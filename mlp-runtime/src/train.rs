@@ -171,7 +171,9 @@ impl<L, O> Trainer<L, O> {
     /// each epoch, and returns the history.
     ///
     /// With early stopping, the network ends with the weights of the epoch of lowest validation
-    /// loss, whether or not training stopped early.
+    /// loss, whether or not training stopped early. The optimizer keeps its state (momentum,
+    /// moments) between calls, so a second call continues training; call
+    /// [`Optimizer::reset`] to start afresh. Its learning rate is set back to the base rate.
     pub fn fit<N>(
         &mut self,
         net: &mut N,
@@ -185,10 +187,33 @@ impl<L, O> Trainer<L, O> {
     {
         self.check::<N>(train, validation)?;
         let base_lr = self.optimizer.learning_rate();
+        let bar = progress_bar(self.progress, self.epochs);
+        let result = self.run_epochs(net, train, validation, base_lr, &bar);
+        self.optimizer.set_learning_rate(base_lr);
+        match result {
+            Ok(_) => bar.finish_and_clear(),
+            Err(_) => bar.abandon(),
+        }
+        result
+    }
+
+    /// The loop over the epochs of [`Trainer::fit`], on checked settings and data.
+    fn run_epochs<N>(
+        &mut self,
+        net: &mut N,
+        train: &Dataset<N::Scalar>,
+        validation: Option<&Dataset<N::Scalar>>,
+        base_lr: f64,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<History, TrainError>
+    where
+        N: Network,
+        L: Loss<N::Scalar>,
+        O: Optimizer<N::Scalar>,
+    {
         let mut work = Workspace::<N>::new(train.len());
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(1);
-        let bar = progress_bar(self.progress, self.epochs);
         let mut history = History::default();
         let mut best_loss = f64::INFINITY;
         let mut since_best = 0;
@@ -200,15 +225,7 @@ impl<L, O> Trainer<L, O> {
             if self.shuffle {
                 work.order.shuffle(&mut rng);
             }
-            let result = self.run_epoch(net, train, epoch, &mut work);
-            let stats = match result {
-                Ok(train_eval) => train_eval,
-                Err(e) => {
-                    self.optimizer.set_learning_rate(base_lr);
-                    bar.abandon();
-                    return Err(e);
-                }
-            };
+            let stats = self.run_epoch(net, train, epoch, &mut work)?;
             let val = match validation {
                 Some(v) => Some(evaluate_with(net, &self.loss, v)?),
                 None => None,
@@ -220,7 +237,9 @@ impl<L, O> Trainer<L, O> {
                 validation: val,
                 duration: start.elapsed(),
             });
-            bar.set_message(progress_message(&stats, val.as_ref()));
+            if !bar.is_hidden() {
+                bar.set_message(progress_message(&stats, val.as_ref()));
+            }
             bar.inc(1);
 
             if let (Some(stop), Some(v)) = (self.early_stopping, val) {
@@ -246,8 +265,6 @@ impl<L, O> Trainer<L, O> {
         if self.early_stopping.is_some() && history.best_epoch.is_some() {
             restore_params(net, &work.best);
         }
-        self.optimizer.set_learning_rate(base_lr);
-        bar.finish();
         Ok(history)
     }
 
@@ -441,14 +458,14 @@ fn sample<N: Network>(
     data: &Dataset<N::Scalar>,
     i: usize,
 ) -> Result<(N::Input, &[N::Scalar]), TrainError> {
-    let bad = ShapeError {
+    let bad = || ShapeError {
         what: "sample",
         axis: "columns",
         expected: N::INPUT,
         found: data.n_features(),
     };
-    let (x, t) = data.sample(i).ok_or_else(|| bad.clone())?;
-    let x = N::Input::from_slice(x).ok_or(bad)?;
+    let (x, t) = data.sample(i).ok_or_else(bad)?;
+    let x = N::Input::from_slice(x).ok_or_else(bad)?;
     Ok((x, t))
 }
 
