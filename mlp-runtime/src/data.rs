@@ -129,8 +129,8 @@ impl<T: Scalar> Dataset<T> {
 
     /// Splits off a random `validation_fraction` of the samples, returning `(train, validation)`.
     ///
-    /// The order is a Fisher–Yates shuffle driven by `ChaCha8Rng` seeded with `seed`, so the
-    /// same seed gives the same split. The validation side has
+    /// The order is a Fisher–Yates shuffle driven by `ChaCha8Rng` seeded with `seed` (stream 2),
+    /// so the same seed gives the same split. The validation side has
     /// `round(validation_fraction · n)` samples; both sides need at least one.
     pub fn split(&self, validation_fraction: f64, seed: u64) -> Result<(Self, Self), DataError> {
         let n = self.len();
@@ -149,7 +149,11 @@ impl<T: Scalar> Dataset<T> {
             });
         }
         let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Stream 2: initialisation draws from stream 0 and the trainer's shuffling from
+        // stream 1, so one seed can serve all three without reusing random bits.
+        rng.set_stream(2);
+        order.shuffle(&mut rng);
         let (val, train) = order.split_at(n_val);
         Ok((self.select(train), self.select(val)))
     }
