@@ -1,5 +1,7 @@
 //! Tests of the training runtime: losses, initialisation, optimizers, data and the trainer.
 //! One binary with a module per concern, to keep link time short.
+//! Everything here needs the `std` feature.
+#![cfg(feature = "std")]
 
 mod support;
 
