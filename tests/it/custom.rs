@@ -134,7 +134,7 @@ fn custom_activations_work_in_f32() {
     let want = 0.75 / (1.0 + (-0.75f64).exp());
     assert!((f64::from(swish.f(z)) - want).abs() < 1e-7);
     let mut net = Small::zeros();
-    net.b1 = Box::new([1.0, -1.0, 0.5, 0.0]);
+    *net.b1 = [1.0, -1.0, 0.5, 0.0];
     net.w2[0] = [1.0, 1.0, 1.0, 1.0];
     let y = net.forward(&[0.3, 0.4])[0];
     let expect: f32 = [1.0f32, -1.0, 0.5, 0.0].iter().map(|&b| swish.f(b)).sum();
