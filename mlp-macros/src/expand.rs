@@ -5,6 +5,7 @@ mod activation;
 mod backward;
 mod docs;
 mod forward;
+mod jacobian;
 #[cfg(test)]
 mod tests;
 
@@ -154,12 +155,14 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
     let inherent = inherent(&cx);
     let params = parameters_impls(&cx);
     let network = network_impl(&cx);
+    let jacobian = jacobian::jacobian(&cx);
     quote! {
         #activations
         #structs
         #inherent
         #params
         #network
+        #jacobian
     }
 }
 

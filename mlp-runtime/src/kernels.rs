@@ -236,3 +236,86 @@ fn dot<T: Scalar, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
     }
     s
 }
+
+/// Computes `s = σ'(z)` element-wise, where `h = σ(z)` comes from the cache: the diagonal
+/// of `∂h/∂z`.
+///
+/// ```
+/// use mlp_runtime::{activation::Tanh, kernels::derivative};
+/// let z = [0.3, -1.2];
+/// let h = [f64::tanh(0.3), f64::tanh(-1.2)];
+/// assert_eq!(derivative(&Tanh, &z, &h), [1.0 - h[0] * h[0], 1.0 - h[1] * h[1]]);
+/// ```
+#[inline]
+pub fn derivative<T: Scalar, A: Activation<T>, const N: usize>(
+    act: &A,
+    z: &[T; N],
+    h: &[T; N],
+) -> [T; N] {
+    let mut s = [T::ZERO; N];
+    for ((si, &zi), &hi) in s.iter_mut().zip(z).zip(h) {
+        *si = act.df(zi, hi);
+    }
+    s
+}
+
+/// Computes `C = diag(s) A`, A and C: M×N, overwriting `C`: row `i` of `A` scaled by `sᵢ`.
+///
+/// ```
+/// let a = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+/// let s = [2.0, -0.5];
+/// let mut c = [[f64::NAN; 3]; 2];
+/// mlp_runtime::kernels::scale_rows(&mut c, &s, &a);
+/// assert_eq!(c, [[2.0 * 1.0, 2.0 * 2.0, 2.0 * 3.0],
+///                [-0.5 * 4.0, -0.5 * 5.0, -0.5 * 6.0]]);
+/// ```
+#[inline]
+pub fn scale_rows<T: Scalar, const N: usize, const M: usize>(
+    c: &mut [[T; N]; M],
+    s: &[T; M],
+    a: &[[T; N]; M],
+) {
+    for ((c_row, &si), a_row) in c.iter_mut().zip(s).zip(a) {
+        for (cij, &aij) in c_row.iter_mut().zip(a_row) {
+            *cij = si * aij;
+        }
+    }
+}
+
+/// Computes `C = A diag(s) B`, A: M×K, B: K×N, C: M×N, overwriting `C`:
+/// `C[i][j] = Σ_k (A[i][k] s[k]) B[k][j]`.
+///
+/// The loops run `i`, `k`, `j`, so the inner loop walks a row of `B` and a row of `C`
+/// (both contiguous in row-major storage).
+///
+/// ```
+/// let a = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]; // 3×2
+/// let s = [0.5, -2.0];
+/// let b = [[1.0, 0.0, 2.0, -1.0], [0.5, 3.0, 1.0, 2.0]]; // 2×4
+/// let mut c = [[f64::NAN; 4]; 3];
+/// mlp_runtime::kernels::gemm_diag(&mut c, &a, &s, &b);
+/// let mut naive = [[0.0; 4]; 3];
+/// for i in 0..3 {
+///     for j in 0..4 {
+///         naive[i][j] = a[i][0] * s[0] * b[0][j] + a[i][1] * s[1] * b[1][j];
+///     }
+/// }
+/// assert_eq!(c, naive);
+/// ```
+#[inline]
+pub fn gemm_diag<T: Scalar, const K: usize, const M: usize, const N: usize>(
+    c: &mut [[T; N]; M],
+    a: &[[T; K]; M],
+    s: &[T; K],
+    b: &[[T; N]; K],
+) {
+    for (c_row, a_row) in c.iter_mut().zip(a) {
+        c_row.fill(T::ZERO);
+        for ((&aik, &sk), b_row) in a_row.iter().zip(s).zip(b) {
+            let f = aik * sk;
+            for (cij, &bkj) in c_row.iter_mut().zip(b_row) {
+                *cij += f * bkj;
+            }
+        }
+    }
+}

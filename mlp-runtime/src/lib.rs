@@ -9,6 +9,8 @@
 //!   train a network, and [`error`], their errors.
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
 //! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
+//! - [`Jacobian`]: `∂y/∂x` of a generated network, whole or as products `J v`.
+//! - [`export`] (with `std`): a trained network as Rust source, for firmware.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
@@ -19,6 +21,7 @@ pub mod activation;
 mod boxed;
 #[cfg(feature = "std")]
 pub mod io;
+mod jacobian;
 pub mod kernels;
 mod network;
 mod scalar;
@@ -29,6 +32,8 @@ pub mod data;
 pub mod diagnostics;
 #[cfg(feature = "std")]
 pub mod error;
+#[cfg(feature = "std")]
+pub mod export;
 #[cfg(feature = "std")]
 pub mod init;
 #[cfg(feature = "std")]
@@ -45,6 +50,7 @@ pub use ndarray;
 
 pub use activation::{Activation, DerivativeReads};
 pub use boxed::Boxed;
+pub use jacobian::{Jacobian, Matrix};
 pub use network::{LayerSpec, Network, ParamInfo, ParamKind, Parameters, Vector};
 pub use scalar::Scalar;
 
@@ -59,6 +65,7 @@ pub mod __private {
     pub use crate::kernels::{
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };
-    pub use crate::{LayerSpec, Network, ParamInfo, ParamKind, Parameters, Scalar};
+    pub use crate::kernels::{derivative, gemm_diag, scale_rows};
+    pub use crate::{Jacobian, LayerSpec, Network, ParamInfo, ParamKind, Parameters, Scalar};
     pub use core::{clone::Clone, default::Default, fmt, option::Option, primitive::usize};
 }

@@ -6,5 +6,6 @@ mod api;
 mod custom;
 mod gradients;
 mod hygiene;
+mod jacobian;
 mod pytorch;
 mod variance;
