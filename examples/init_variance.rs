@@ -163,18 +163,32 @@ fn widths() -> Vec<usize> {
         .collect()
 }
 
-/// Prints one Markdown table: a row per layer, a column per scheme.
-fn print_table(title: &str, rows: &[Vec<f64>], first: usize) {
+/// Prints one Markdown table: a row per layer `first..=L`, a column per scheme, each cell
+/// "measured (predicted)".
+fn print_table(title: &str, measured: &[Vec<f64>], predicted: &[Vec<f64>], first: usize) {
     println!("\n{title}\n");
     print!("| l | N_l |");
     SCHEMES.iter().for_each(|s| print!(" {} |", s.label));
-    print!("\n|---|---|");
-    SCHEMES.iter().for_each(|_| print!("---|"));
+    print!("\n|---:|---:|");
+    SCHEMES.iter().for_each(|_| print!("---:|"));
     println!();
     for (l, n) in widths().into_iter().enumerate().skip(first) {
         print!("| {l} | {n} |");
-        rows.iter().for_each(|r| print!(" {:.3e} |", r[l]));
+        for (m, p) in measured.iter().zip(predicted) {
+            print!(" {} ({}) |", number(m[l]), number(p[l]));
+        }
         println!();
+    }
+}
+
+/// Three significant digits, in scientific notation outside `[0.001, 10000)`.
+fn number(v: f64) -> String {
+    let a = v.abs();
+    if (1e-3..1e4).contains(&a) {
+        let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.2e}")
     }
 }
 
@@ -207,33 +221,37 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
 
     let pick =
         |f: fn(&Measured) -> &Vec<f64>| measured.iter().map(|m| f(m).clone()).collect::<Vec<_>>();
-    print_table("Var[h_l] / Var[x], measured:", &pick(|m| &m.forward), 1);
+    let forward: Vec<Vec<f64>> = predicted.iter().map(|p| p.forward.clone()).collect();
+    let backward: Vec<Vec<f64>> = predicted.iter().map(|p| p.backward.clone()).collect();
+    // ∂L/∂W_l = δ_l h_{l−1}ᵀ, so Var[∂L/∂W_l] = Var[δ_l] Var[h_{l−1}] = B_l · Var[x] F_{l−1}
+    // with Var[∂L/∂y] = 1 and tanh' ≈ 1.
+    let weight_grad: Vec<Vec<f64>> = predicted
+        .iter()
+        .map(|p| {
+            (0..p.forward.len())
+                .map(|l| {
+                    if l == 0 {
+                        0.0
+                    } else {
+                        VAR_X * p.forward[l - 1] * p.backward[l]
+                    }
+                })
+                .collect()
+        })
+        .collect();
     print_table(
-        "Var[h_l] / Var[x], predicted Π N_{k−1} Var[W_k]:",
-        &predicted
-            .iter()
-            .map(|p| p.forward.clone())
-            .collect::<Vec<_>>(),
+        "Var[h_l] / Var[x], measured (predicted Π_{k≤l} N_{k−1} Var[W_k]):",
+        &pick(|m| &m.forward),
+        &forward,
         1,
     );
     print_table(
-        "Var[∂L/∂h_l] / Var[∂L/∂y], measured:",
+        "Var[∂L/∂h_l] / Var[∂L/∂y], measured (predicted Π_{k>l} N_k Var[W_k]):",
         &pick(|m| &m.backward),
+        &backward,
         0,
     );
-    print_table(
-        "Var[∂L/∂h_l] / Var[∂L/∂y], predicted Π N_k Var[W_k]:",
-        &predicted
-            .iter()
-            .map(|p| p.backward.clone())
-            .collect::<Vec<_>>(),
-        0,
-    );
-    print_table(
-        "Var[∂L/∂W_l] per sample, measured:",
-        &pick(|m| &m.weight_grad),
-        1,
-    );
+    print_table("Var[∂L/∂W_l] per sample, measured (predicted Var[x] · Π_{k<l} N_{k−1} Var[W_k] · Π_{k>l} N_k Var[W_k]):", &pick(|m| &m.weight_grad), &weight_grad, 1);
 
     let png = out.join("init_variance.png");
     let svg = out.join("init_variance.svg");
