@@ -3,6 +3,7 @@
 
 mod activation;
 mod backward;
+mod batch;
 mod docs;
 mod forward;
 mod jacobian;
@@ -156,6 +157,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
     let params = parameters_impls(&cx);
     let network = network_impl(&cx);
     let jacobian = jacobian::jacobian(&cx);
+    let batch = batch::batch(&cx);
     quote! {
         #activations
         #structs
@@ -163,6 +165,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         #params
         #network
         #jacobian
+        #batch
     }
 }
 

@@ -1,5 +1,8 @@
 //! Activation functions, each defined together with its derivative.
 //!
+//! `tanh`, `sigmoid`, `gelu` and the exponential in `softplus` use [`crate::math`], which has
+//! no branches or libm calls, so that a layer's activation loop vectorises.
+//!
 //! An activation is a type implementing [`Activation`]: its value `σ(z)`, its derivative
 //! `σ'(z)`, and [`Activation::DERIVATIVE_READS`], which says whether the derivative is
 //! computed from the cached pre-activation `z` or from the cached output `h = σ(z)`.
@@ -61,7 +64,7 @@ impl<T: Scalar> Activation<T> for Tanh {
     const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Output;
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        z.tanh()
+        crate::math::tanh(z)
     }
     #[inline(always)]
     fn df(&self, _z: T, h: T) -> T {
@@ -83,12 +86,7 @@ pub struct Sigmoid;
 /// ```
 #[inline(always)]
 pub fn sigmoid<T: Scalar>(z: T) -> T {
-    if z >= T::ZERO {
-        T::ONE / (T::ONE + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (T::ONE + e)
-    }
+    crate::math::logistic(z)
 }
 
 impl<T: Scalar> Activation<T> for Sigmoid {
@@ -187,7 +185,7 @@ impl<T: Scalar> Activation<T> for Softplus {
     const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Input;
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        z.max(T::ZERO) + (-z.abs()).exp().ln_1p()
+        z.max(T::ZERO) + crate::math::exp(-z.abs()).ln_1p()
     }
     #[inline(always)]
     fn df(&self, z: T, _h: T) -> T {
@@ -212,14 +210,14 @@ impl<T: Scalar> Activation<T> for Gelu {
     fn f(&self, z: T) -> T {
         let half = T::from_f64(0.5);
         let u = T::from_f64(GELU_C) * (z + T::from_f64(GELU_A) * z * z * z);
-        half * z * (T::ONE + u.tanh())
+        half * z * (T::ONE + crate::math::tanh(u))
     }
     #[inline(always)]
     fn df(&self, z: T, _h: T) -> T {
         let half = T::from_f64(0.5);
         let c = T::from_f64(GELU_C);
         let a = T::from_f64(GELU_A);
-        let t = (c * (z + a * z * z * z)).tanh();
+        let t = crate::math::tanh(c * (z + a * z * z * z));
         half * (T::ONE + t)
             + half * z * (T::ONE - t * t) * c * (T::ONE + T::from_f64(3.0) * a * z * z)
     }

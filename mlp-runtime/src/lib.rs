@@ -5,6 +5,9 @@
 //! - [`kernels`]: shape-typed products (`gemv`, `gemv_tr`, `ger`), one call per product.
 //! - [`activation`]: each activation's value and derivative, defined together.
 //! - [`Network`] and [`Parameters`]: what every generated network implements.
+//! - [`math`]: `exp`, `tanh` and the logistic function, written to vectorise.
+//! - With the `std` feature: [`batch`] and [`BatchNetwork`], the batched path (one matrix
+//!   product per layer and pass), which the trainer uses.
 //! - With the `std` feature: [`loss`], [`init`], [`optim`], [`data`] and [`train`], which
 //!   train a network, and [`error`], their errors.
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
@@ -18,11 +21,14 @@
 extern crate alloc;
 
 pub mod activation;
+#[cfg(feature = "std")]
+pub mod batch;
 mod boxed;
 #[cfg(feature = "std")]
 pub mod io;
 mod jacobian;
 pub mod kernels;
+pub mod math;
 mod network;
 mod scalar;
 
@@ -49,6 +55,8 @@ pub mod train;
 pub use ndarray;
 
 pub use activation::{Activation, DerivativeReads};
+#[cfg(feature = "std")]
+pub use batch::{BatchError, BatchNetwork};
 pub use boxed::Boxed;
 pub use jacobian::{Jacobian, Matrix};
 pub use network::{LayerSpec, Network, ParamInfo, ParamKind, Parameters, Vector};
@@ -68,4 +76,31 @@ pub mod __private {
     pub use crate::kernels::{derivative, gemm_diag, scale_rows};
     pub use crate::{Jacobian, LayerSpec, Network, ParamInfo, ParamKind, Parameters, Scalar};
     pub use core::{clone::Clone, default::Default, fmt, option::Option, primitive::usize};
+
+    /// Expands the batched items of a network where the runtime has them (with `std`).
+    pub use crate::__mlp_if_batch as if_batch;
+    /// The batched path, and what its generated signatures name.
+    #[cfg(feature = "std")]
+    pub use {
+        crate::batch::{self, Batch, BatchError, BatchNetwork},
+        alloc::vec::Vec,
+        core::result::Result,
+        ndarray::{Array2, ArrayView2},
+    };
+}
+
+/// Expands its input: the runtime has the batched path (`std`).
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mlp_if_batch {
+    ($($tt:tt)*) => { $($tt)* };
+}
+
+/// Expands to nothing: the runtime has no batched path without `std`.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mlp_if_batch {
+    ($($tt:tt)*) => {};
 }

@@ -3,8 +3,7 @@
 //!
 //! ```
 //! use mlp_runtime::{data::Dataset, loss::Mse, optim::Sgd, train::Trainer};
-//! # use mlp_runtime::Network;
-//! # fn demo<N: Network<Scalar = f64>>(net: &mut N, train: &Dataset<f64>) -> Result<(), mlp_runtime::error::TrainError> {
+//! # fn demo<N: mlp_runtime::BatchNetwork<Scalar = f64>>(net: &mut N, train: &Dataset<f64>) -> Result<(), mlp_runtime::error::TrainError> {
 //! let history = Trainer::new(Mse, Sgd::new(0.1)).epochs(100).batch_size(32).seed(7).fit(net, train, None)?;
 //! println!("final training loss {}", history.epochs.last().unwrap().train.loss);
 //! # Ok(()) }
@@ -14,7 +13,8 @@ use crate::data::Dataset;
 use crate::error::{Divergence, ShapeError, TrainError};
 use crate::loss::Loss;
 use crate::optim::{Optimizer, Schedule};
-use crate::{Network, Parameters, Scalar, Vector};
+use crate::{BatchError, BatchNetwork, Network, Parameters, Scalar, Vector};
+use ndarray::{s, Array2};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -181,7 +181,7 @@ impl<L, O> Trainer<L, O> {
         validation: Option<&Dataset<N::Scalar>>,
     ) -> Result<History, TrainError>
     where
-        N: Network,
+        N: BatchNetwork,
         L: Loss<N::Scalar>,
         O: Optimizer<N::Scalar>,
     {
@@ -207,7 +207,7 @@ impl<L, O> Trainer<L, O> {
         bar: &indicatif::ProgressBar,
     ) -> Result<History, TrainError>
     where
-        N: Network,
+        N: BatchNetwork,
         L: Loss<N::Scalar>,
         O: Optimizer<N::Scalar>,
     {
@@ -277,7 +277,7 @@ impl<L, O> Trainer<L, O> {
         work: &mut Workspace<N>,
     ) -> Result<Evaluation, TrainError>
     where
-        N: Network,
+        N: BatchNetwork,
         L: Loss<N::Scalar>,
         O: Optimizer<N::Scalar>,
     {
@@ -296,6 +296,7 @@ impl<L, O> Trainer<L, O> {
                 train,
                 batch,
                 &mut work.cache,
+                &mut work.dl_dy,
                 &mut work.grads,
             )?;
             let mean = stats.loss_sum / batch.len() as f64;
@@ -380,9 +381,11 @@ impl<L, O> Trainer<L, O> {
 }
 
 /// The buffers a training run reuses at every step, so that a step allocates nothing.
-struct Workspace<N: Network> {
-    /// The forward values of the current sample.
-    cache: N::Cache,
+struct Workspace<N: BatchNetwork> {
+    /// The forward values of the current batch.
+    cache: N::BatchCache,
+    /// `∂ℓ_s/∂y_s` for each sample of the current batch, one per row.
+    dl_dy: Array2<N::Scalar>,
     /// The batch gradient.
     grads: N::Grads,
     /// The sample order, shuffled in place each epoch.
@@ -393,10 +396,11 @@ struct Workspace<N: Network> {
     best: Vec<N::Scalar>,
 }
 
-impl<N: Network> Workspace<N> {
+impl<N: BatchNetwork> Workspace<N> {
     fn new(samples: usize) -> Self {
         Workspace {
-            cache: N::Cache::default(),
+            cache: N::BatchCache::default(),
+            dl_dy: Array2::from_elem((0, N::OUTPUT), N::Scalar::ZERO),
             grads: N::Grads::default(),
             order: (0..samples).collect(),
             backup: Vec::with_capacity(N::num_params()),
@@ -413,44 +417,79 @@ struct BatchStats {
     correct: Option<usize>,
 }
 
-/// Computes the batch gradient `grads = (1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch`,
-/// one `forward_cached` and `backward` per sample, and returns the batch's loss sum.
+/// Computes the batch gradient `grads = (1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch` on
+/// the batched path (one matrix product per layer and pass), and returns the batch's loss sum.
 ///
-/// This is the one place that computes gradients, so that a batched path can replace it.
+/// This is the one place that computes gradients. The samples are gathered straight into the
+/// batch cache; the loss reads each output row and writes `∂ℓ/∂y` into `dl_dy`, which grows
+/// to the largest batch once and is then reused.
 fn batch_gradient<N, L>(
     net: &N,
     loss: &L,
     data: &Dataset<N::Scalar>,
     batch: &[usize],
-    cache: &mut N::Cache,
+    cache: &mut N::BatchCache,
+    dl_dy: &mut Array2<N::Scalar>,
     grads: &mut N::Grads,
 ) -> Result<BatchStats, TrainError>
 where
-    N: Network,
+    N: BatchNetwork,
     L: Loss<N::Scalar>,
 {
     grads.fill(N::Scalar::ZERO);
+    if dl_dy.nrows() < batch.len() {
+        *dl_dy = Array2::from_elem((batch.len(), N::OUTPUT), N::Scalar::ZERO);
+    }
+    let mut dl_dy = dl_dy.slice_mut(s![..batch.len(), ..]);
     let mut loss_sum = 0.0;
     let mut correct = 0;
     let mut classified = false;
-    let mut dl_dy = N::Output::zeros();
-    for &i in batch {
-        let (x, t) = sample::<N>(data, i)?;
-        let y = net.forward_cached(&x, cache);
-        loss_sum += loss
-            .value_grad(y.as_slice(), t, dl_dy.as_mut_slice())
-            .to_f64();
-        if let Some(c) = loss.correct(y.as_slice(), t) {
+    let y = net
+        .forward_batch_rows(data.features(), batch, cache)
+        .map_err(batch_error)?;
+    let mut yi = N::Output::zeros();
+    for ((&i, y_row), mut g_row) in batch.iter().zip(y.rows()).zip(dl_dy.rows_mut()) {
+        yi.as_mut_slice()
+            .iter_mut()
+            .zip(y_row)
+            .for_each(|(d, &v)| *d = v);
+        let (_, t) = sample::<N>(data, i)?;
+        let g = g_row.as_slice_mut().ok_or(ShapeError {
+            what: "output gradient",
+            axis: "columns",
+            expected: N::OUTPUT,
+            found: 0,
+        })?;
+        loss_sum += loss.value_grad(yi.as_slice(), t, g).to_f64();
+        if let Some(c) = loss.correct(yi.as_slice(), t) {
             correct += usize::from(c);
             classified = true;
         }
-        net.backward(cache, &dl_dy, grads);
     }
+    net.backward_batch(cache, dl_dy.view(), grads)
+        .map_err(batch_error)?;
     grads.scale(N::Scalar::ONE / N::Scalar::from_usize(batch.len()));
     Ok(BatchStats {
         loss_sum,
         correct: classified.then_some(correct),
     })
+}
+
+/// A batch error as a training error (the data were checked before, so this does not occur).
+fn batch_error(e: BatchError) -> TrainError {
+    match e {
+        BatchError::Shape(s) => TrainError::Shape(s),
+        BatchError::RowIndex { what, index, rows } => TrainError::Shape(ShapeError {
+            what,
+            axis: "rows",
+            expected: rows,
+            found: index + 1,
+        }),
+        other => TrainError::Config {
+            name: "batch",
+            reason: other.to_string(),
+        },
+    }
 }
 
 /// Sample `i` as the network's input and the target slice.

@@ -3,6 +3,7 @@
 mod support;
 
 mod api;
+mod batch;
 mod custom;
 mod gradients;
 mod hygiene;

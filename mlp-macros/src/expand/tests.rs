@@ -6,12 +6,28 @@ use crate::{parse, valid};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// Pretty-prints generated code, falling back to the raw tokens if they do not parse.
+/// Pretty-prints generated code, falling back to the raw tokens if they do not parse. The
+/// items inside the runtime's `if_batch!` gate are printed as items, in its place.
 fn pretty(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
-        Ok(file) => prettyplease::unparse(&file),
+        Ok(mut file) => {
+            file.items = file.items.into_iter().flat_map(ungate).collect();
+            prettyplease::unparse(&file)
+        }
         Err(_) => tokens.to_string(),
     }
+}
+
+/// The items of an `if_batch! { ... }` invocation, or the item itself.
+fn ungate(item: syn::Item) -> Vec<syn::Item> {
+    if let syn::Item::Macro(m) = &item {
+        if m.mac.path.segments.last().is_some_and(|s| s.ident == "if_batch") {
+            if let Ok(inner) = syn::parse2::<syn::File>(m.mac.tokens.clone()) {
+                return inner.items;
+            }
+        }
+    }
+    vec![item]
 }
 
 /// Parses and validates an invocation's tokens.

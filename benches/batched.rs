@@ -1,0 +1,220 @@
+//! W3 and W4: a 784-256-128-10 tanh/tanh/identity `f32` network on the batched path.
+//!
+//! - W3: one SGD step with softmax cross-entropy on a batch of 64 (forward, loss, backward,
+//!   mean gradient, update), generated against hand-written `ndarray` code on ndarray's
+//!   default product (`general_mat_mul`, the matrixmultiply crate) with the same activation.
+//! - W4: a forward pass over a batch of 256, both ways; the throughput is `256 / time`.
+//!
+//! One thread. Run with `cargo bench --bench batched`.
+
+use divan::black_box;
+use mlp::loss::{Loss, SoftmaxCrossEntropy};
+use mlp::math::tanh_f32;
+use mlp::Parameters;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+fn main() {
+    divan::main();
+}
+
+mlp::mlp! {
+    /// The W3/W4 network.
+    pub struct Mnist { scalar: f32, input: 784, layers: [256 tanh, 128 tanh, 10 identity] }
+}
+
+const LR: f32 = 1e-3;
+
+/// Deterministic weights, scaled by `1/√fan_in`.
+fn mnist() -> Mnist {
+    let mut net = Mnist::zeros();
+    net.visit_mut(|info, p| {
+        let scale = 1.0 / (info.shape[info.shape.len() - 1] as f32).sqrt();
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = (((k * 37 + info.layer * 11) % 101) as f32 / 101.0 - 0.5) * scale;
+        }
+    });
+    net
+}
+
+/// A batch of `b` inputs in `[0, 1)` and one-hot targets over 10 classes.
+fn batch(b: usize) -> (Array2<f32>, Array2<f32>) {
+    let x = Array2::from_shape_fn((b, 784), |(i, j)| ((i * 131 + j * 7) % 97) as f32 / 97.0);
+    let t = Array2::from_shape_fn((b, 10), |(i, j)| f32::from(u8::from(i % 10 == j)));
+    (x, t)
+}
+
+/// The hand-written network: `ndarray` arrays, weights output-major as PyTorch's `Linear`,
+/// samples as rows, every buffer allocated once.
+struct Hand {
+    w: [Array2<f32>; 3],
+    b: [Array1<f32>; 3],
+    gw: [Array2<f32>; 3],
+    gb: [Array1<f32>; 3],
+    /// Per layer: the outputs `H_l` (B × N_l); `h[0]` is the input.
+    h: Vec<Array2<f32>>,
+    /// Per layer: `δ_l` (B × N_l).
+    d: Vec<Array2<f32>>,
+}
+
+impl Hand {
+    fn of(net: &Mnist, samples: usize) -> Self {
+        let w1 = Array2::from_shape_vec((256, 784), net.w1.as_flattened().to_vec()).unwrap();
+        let w2 = Array2::from_shape_vec((128, 256), net.w2.as_flattened().to_vec()).unwrap();
+        let w3 = Array2::from_shape_vec((10, 128), net.w3.as_flattened().to_vec()).unwrap();
+        let widths = [784, 256, 128, 10];
+        Hand {
+            gw: [w1.clone() * 0.0, w2.clone() * 0.0, w3.clone() * 0.0],
+            w: [w1, w2, w3],
+            b: [
+                Array1::from(net.b1.to_vec()),
+                Array1::from(net.b2.to_vec()),
+                Array1::from(net.b3.to_vec()),
+            ],
+            gb: [Array1::zeros(256), Array1::zeros(128), Array1::zeros(10)],
+            h: widths
+                .iter()
+                .map(|&n| Array2::zeros((samples, n)))
+                .collect(),
+            d: widths
+                .iter()
+                .map(|&n| Array2::zeros((samples, n)))
+                .collect(),
+        }
+    }
+
+    /// `H_l = σ(H_{l−1} W_lᵀ + b_l)` for every layer.
+    fn forward(&mut self, x: ArrayView2<'_, f32>) {
+        self.h[0].assign(&x);
+        for l in 0..3 {
+            let (prev, rest) = self.h.split_at_mut(l + 1);
+            let out = &mut rest[0];
+            general_mat_mul(1.0, &prev[l], &self.w[l].t(), 0.0, out);
+            out.rows_mut().into_iter().for_each(|mut row| {
+                row.iter_mut().zip(&self.b[l]).for_each(|(v, &b)| {
+                    let z = *v + b;
+                    *v = if l < 2 { tanh_f32(z) } else { z };
+                })
+            });
+        }
+    }
+
+    /// One SGD step with softmax cross-entropy; returns the mean loss.
+    fn step(&mut self, x: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>) -> f32 {
+        self.forward(x);
+        let b = x.nrows() as f32;
+        let mut loss = 0.0;
+        for ((y, t), mut g) in self.h[3]
+            .rows()
+            .into_iter()
+            .zip(t.rows())
+            .zip(self.d[3].rows_mut())
+        {
+            loss += SoftmaxCrossEntropy.value_grad(
+                y.as_slice().unwrap(),
+                t.as_slice().unwrap(),
+                g.as_slice_mut().unwrap(),
+            );
+            g.mapv_inplace(|v| v / b);
+        }
+        for l in (0..3).rev() {
+            general_mat_mul(1.0, &self.d[l + 1].t(), &self.h[l], 0.0, &mut self.gw[l]);
+            self.gb[l].assign(&self.d[l + 1].sum_axis(Axis(0)));
+            if l > 0 {
+                let (lo, hi) = self.d.split_at_mut(l + 1);
+                general_mat_mul(1.0, &hi[0], &self.w[l], 0.0, &mut lo[l]);
+                lo[l].zip_mut_with(&self.h[l], |d, &h| *d *= 1.0 - h * h);
+            }
+        }
+        for l in 0..3 {
+            self.w[l].scaled_add(-LR, &self.gw[l]);
+            self.b[l].scaled_add(-LR, &self.gb[l]);
+        }
+        loss / b
+    }
+}
+
+/// One SGD step of the generated network on the batched path; returns the mean loss.
+fn generated_step(
+    net: &mut Mnist,
+    x: ArrayView2<'_, f32>,
+    t: ArrayView2<'_, f32>,
+    cache: &mut MnistBatchCache,
+    dl_dy: &mut Array2<f32>,
+    grads: &mut MnistGrads,
+) -> f32 {
+    let samples = x.nrows();
+    grads.fill(0.0);
+    let y = net.forward_batch_cached(x, cache).unwrap();
+    let mut loss = 0.0;
+    let mut yi = [0.0; 10];
+    for ((y, t), mut g) in y.rows().into_iter().zip(t.rows()).zip(dl_dy.rows_mut()) {
+        yi.iter_mut().zip(y).for_each(|(d, &v)| *d = v);
+        loss +=
+            SoftmaxCrossEntropy.value_grad(&yi, t.as_slice().unwrap(), g.as_slice_mut().unwrap());
+    }
+    net.backward_batch(cache, dl_dy.view(), grads).unwrap();
+    let scale = LR / samples as f32;
+    net.visit_with_grads(grads, |_, p, g| {
+        p.iter_mut().zip(g).for_each(|(p, g)| *p -= scale * g);
+    });
+    loss / samples as f32
+}
+
+mod w3_train_step_b64 {
+    use super::*;
+
+    #[divan::bench]
+    fn generated(bencher: divan::Bencher) {
+        let (x, t) = batch(64);
+        let mut net = mnist();
+        let mut cache = MnistBatchCache::default();
+        let mut grads = MnistGrads::default();
+        let mut dl_dy = Array2::zeros((64, 10));
+        bencher.bench_local(|| {
+            generated_step(
+                &mut net,
+                x.view(),
+                t.view(),
+                &mut cache,
+                &mut dl_dy,
+                &mut grads,
+            )
+        });
+    }
+
+    #[divan::bench]
+    fn hand_ndarray(bencher: divan::Bencher) {
+        let (x, t) = batch(64);
+        let mut net = Hand::of(&mnist(), 64);
+        bencher.bench_local(|| net.step(x.view(), t.view()));
+    }
+}
+
+mod w4_forward_b256 {
+    use super::*;
+
+    #[divan::bench]
+    fn generated(bencher: divan::Bencher) {
+        let (x, _) = batch(256);
+        let net = mnist();
+        let mut cache = MnistBatchCache::default();
+        bencher
+            .counter(divan::counter::ItemsCount::new(256usize))
+            .bench_local(|| {
+                black_box(net.forward_batch_cached(x.view(), &mut cache).unwrap()[[0, 0]])
+            });
+    }
+
+    #[divan::bench]
+    fn hand_ndarray(bencher: divan::Bencher) {
+        let (x, _) = batch(256);
+        let mut net = Hand::of(&mnist(), 256);
+        bencher
+            .counter(divan::counter::ItemsCount::new(256usize))
+            .bench_local(|| {
+                net.forward(x.view());
+                black_box(net.h[3][[0, 0]])
+            });
+    }
+}

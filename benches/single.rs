@@ -1,0 +1,247 @@
+//! W1 and W2: a 2-16-16-1 tanh/tanh/identity `f32` network, one sample at a time.
+//!
+//! - W1: `forward`, generated against hand-written fixed-array code with the same activation
+//!   (`mlp::math::tanh_f32`), in the same weight layout (output-major, a dot product per
+//!   output) and in the input-major layout (one broadcast multiply-add per input).
+//! - W2: one SGD step on one sample: `forward_cached`, the MSE gradient, `backward` and the
+//!   update, generated against hand-written.
+//!
+//! Run with `cargo bench --bench single`.
+
+// The hand-written baselines are index loops over fixed arrays, as such code is written by hand.
+#![allow(clippy::needless_range_loop)]
+
+use divan::black_box;
+use mlp::loss::{Loss, Mse};
+use mlp::math::tanh_f32;
+use mlp::Parameters;
+
+fn main() {
+    divan::main();
+}
+
+mlp::mlp! {
+    /// The W1/W2 network.
+    pub struct Small { scalar: f32, input: 2, layers: [16 tanh, 16 tanh, 1 identity] }
+}
+
+/// Deterministic weights in `[-0.5, 0.5)`.
+fn small() -> Small {
+    let mut net = Small::zeros();
+    net.visit_mut(|info, p| {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = ((k * 37 + info.layer * 11) % 101) as f32 / 101.0 - 0.5;
+        }
+    });
+    net
+}
+
+/// The same network, hand-written with fixed arrays, weights output-major (`w[i][j]`).
+#[derive(Clone)]
+struct Hand {
+    w1: [[f32; 2]; 16],
+    b1: [f32; 16],
+    w2: [[f32; 16]; 16],
+    b2: [f32; 16],
+    w3: [[f32; 16]; 1],
+    b3: [f32; 1],
+}
+
+impl Hand {
+    fn of(net: &Small) -> Self {
+        Hand {
+            w1: *net.w1,
+            b1: *net.b1,
+            w2: *net.w2,
+            b2: *net.b2,
+            w3: *net.w3,
+            b3: *net.b3,
+        }
+    }
+
+    #[inline(never)]
+    fn forward(&self, x: &[f32; 2]) -> [f32; 1] {
+        let mut h1 = [0.0; 16];
+        for i in 0..16 {
+            h1[i] = tanh_f32(self.w1[i][0] * x[0] + self.w1[i][1] * x[1] + self.b1[i]);
+        }
+        let mut h2 = [0.0; 16];
+        for i in 0..16 {
+            let mut s = 0.0;
+            for j in 0..16 {
+                s += self.w2[i][j] * h1[j];
+            }
+            h2[i] = tanh_f32(s + self.b2[i]);
+        }
+        let mut y = self.b3[0];
+        for j in 0..16 {
+            y += self.w3[0][j] * h2[j];
+        }
+        [y]
+    }
+
+    /// One SGD step on `(x, t)` with the MSE loss; returns the loss.
+    #[inline(never)]
+    fn step(&mut self, x: &[f32; 2], t: f32, lr: f32) -> f32 {
+        let mut z1 = [0.0; 16];
+        let mut h1 = [0.0; 16];
+        for i in 0..16 {
+            z1[i] = self.w1[i][0] * x[0] + self.w1[i][1] * x[1] + self.b1[i];
+            h1[i] = tanh_f32(z1[i]);
+        }
+        let mut h2 = [0.0; 16];
+        for i in 0..16 {
+            let mut s = 0.0;
+            for j in 0..16 {
+                s += self.w2[i][j] * h1[j];
+            }
+            h2[i] = tanh_f32(s + self.b2[i]);
+        }
+        let mut y = self.b3[0];
+        for j in 0..16 {
+            y += self.w3[0][j] * h2[j];
+        }
+        let d3 = 2.0 * (y - t);
+        let mut d2 = [0.0; 16];
+        for j in 0..16 {
+            d2[j] = self.w3[0][j] * d3 * (1.0 - h2[j] * h2[j]);
+        }
+        let mut g1 = [0.0; 16];
+        for i in 0..16 {
+            for j in 0..16 {
+                g1[j] += self.w2[i][j] * d2[i];
+            }
+        }
+        let mut d1 = [0.0; 16];
+        for j in 0..16 {
+            d1[j] = g1[j] * (1.0 - h1[j] * h1[j]);
+        }
+        for j in 0..16 {
+            self.w3[0][j] -= lr * d3 * h2[j];
+        }
+        self.b3[0] -= lr * d3;
+        for i in 0..16 {
+            for j in 0..16 {
+                self.w2[i][j] -= lr * d2[i] * h1[j];
+            }
+            self.b2[i] -= lr * d2[i];
+        }
+        for i in 0..16 {
+            self.w1[i][0] -= lr * d1[i] * x[0];
+            self.w1[i][1] -= lr * d1[i] * x[1];
+            self.b1[i] -= lr * d1[i];
+        }
+        (y - t) * (y - t)
+    }
+}
+
+/// The same network, hand-written with input-major weights (`w[j][i]`): each input adds a
+/// broadcast multiple of a contiguous row.
+struct HandInputMajor {
+    w1: [[f32; 16]; 2],
+    b1: [f32; 16],
+    w2: [[f32; 16]; 16],
+    b2: [f32; 16],
+    w3: [f32; 16],
+    b3: f32,
+}
+
+impl HandInputMajor {
+    fn of(net: &Small) -> Self {
+        let mut w1 = [[0.0; 16]; 2];
+        let mut w2 = [[0.0; 16]; 16];
+        for i in 0..16 {
+            for j in 0..2 {
+                w1[j][i] = net.w1[i][j];
+            }
+            for j in 0..16 {
+                w2[j][i] = net.w2[i][j];
+            }
+        }
+        HandInputMajor {
+            w1,
+            b1: *net.b1,
+            w2,
+            b2: *net.b2,
+            w3: net.w3[0],
+            b3: net.b3[0],
+        }
+    }
+
+    #[inline(never)]
+    fn forward(&self, x: &[f32; 2]) -> [f32; 1] {
+        let mut h1 = self.b1;
+        for j in 0..2 {
+            for i in 0..16 {
+                h1[i] += self.w1[j][i] * x[j];
+            }
+        }
+        h1.iter_mut().for_each(|v| *v = tanh_f32(*v));
+        let mut h2 = self.b2;
+        for j in 0..16 {
+            for i in 0..16 {
+                h2[i] += self.w2[j][i] * h1[j];
+            }
+        }
+        h2.iter_mut().for_each(|v| *v = tanh_f32(*v));
+        let mut y = self.b3;
+        for j in 0..16 {
+            y += self.w3[j] * h2[j];
+        }
+        [y]
+    }
+}
+
+const X: [f32; 2] = [0.3, -0.7];
+
+mod w1_forward {
+    use super::*;
+
+    #[divan::bench]
+    fn generated(b: divan::Bencher) {
+        let net = small();
+        b.bench_local(|| black_box(&net).forward(black_box(&X)));
+    }
+
+    #[divan::bench]
+    fn hand_output_major(b: divan::Bencher) {
+        let net = Hand::of(&small());
+        b.bench_local(|| black_box(&net).forward(black_box(&X)));
+    }
+
+    #[divan::bench]
+    fn hand_input_major(b: divan::Bencher) {
+        let net = HandInputMajor::of(&small());
+        b.bench_local(|| black_box(&net).forward(black_box(&X)));
+    }
+}
+
+mod w2_sgd_step {
+    use super::*;
+
+    const LR: f32 = 1e-3;
+
+    #[divan::bench]
+    fn generated(b: divan::Bencher) {
+        let mut net = small();
+        let mut cache = SmallCache::default();
+        let mut grads = SmallGrads::default();
+        b.bench_local(|| {
+            grads.fill(0.0);
+            let y = net.forward_cached(black_box(&X), &mut cache);
+            let mut g = [0.0];
+            let loss = Mse.value_grad(&y, &[0.5], &mut g);
+            net.backward(&cache, &g, &mut grads);
+            net.visit_with_grads(&grads, |_, p, g| {
+                p.iter_mut().zip(g).for_each(|(p, g)| *p -= LR * g);
+            });
+            loss
+        });
+    }
+
+    #[divan::bench]
+    fn hand(b: divan::Bencher) {
+        let mut net = Hand::of(&small());
+        b.bench_local(|| black_box(&mut net).step(black_box(&X), 0.5, LR));
+    }
+}

@@ -1,0 +1,272 @@
+//! The batched path: `{Name}BatchCache`, `forward_batch`, `forward_batch_cached`,
+//! `forward_batch_rows`, `backward_batch` and `impl BatchNetwork`, one kernel call per layer
+//! and pass. Wrapped in the runtime's `if_batch!`, so that they exist exactly when the runtime
+//! has its batched path (`std`).
+
+use super::{field, Ctx};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+/// Every batched item of the network.
+pub fn batch(cx: &Ctx) -> TokenStream {
+    let p = private(cx);
+    let cache = cache_struct(cx);
+    let methods = methods(cx);
+    let ident = &cx.net.ident;
+    let t = &cx.t;
+    let cache_ty = cache_ident(cx);
+    let grads = &cx.grads;
+    quote! {
+        #p::if_batch! {
+            #cache
+            #methods
+
+            #[automatically_derived]
+            impl #p::BatchNetwork for #ident {
+                type BatchCache = #cache_ty;
+                fn forward_batch(
+                    &self,
+                    x: #p::ArrayView2<'_, #t>,
+                ) -> #p::Result<#p::Array2<#t>, #p::BatchError> {
+                    #ident::forward_batch(self, x)
+                }
+                fn forward_batch_cached<'c>(
+                    &self,
+                    x: #p::ArrayView2<'_, #t>,
+                    cache: &'c mut #cache_ty,
+                ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
+                    #ident::forward_batch_cached(self, x, cache)
+                }
+                fn forward_batch_rows<'c>(
+                    &self,
+                    x: #p::ArrayView2<'_, #t>,
+                    rows: &[::core::primitive::usize],
+                    cache: &'c mut #cache_ty,
+                ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
+                    #ident::forward_batch_rows(self, x, rows, cache)
+                }
+                fn backward_batch(
+                    &self,
+                    cache: &mut #cache_ty,
+                    dl_dy: #p::ArrayView2<'_, #t>,
+                    grads: &mut #grads,
+                ) -> #p::Result<(), #p::BatchError> {
+                    #ident::backward_batch(self, cache, dl_dy, grads)
+                }
+            }
+        }
+    }
+}
+
+/// `#krate::__private`.
+fn private(cx: &Ctx) -> TokenStream {
+    let krate = cx.krate;
+    quote!(#krate::__private)
+}
+
+/// `{Name}BatchCache`.
+fn cache_ident(cx: &Ctx) -> Ident {
+    format_ident!("{}BatchCache", cx.net.ident)
+}
+
+/// The span of layer `l`'s width, or of the input width for `l = 0`.
+fn span(cx: &Ctx, l: usize) -> Span {
+    if l == 0 {
+        cx.net.input.span
+    } else {
+        cx.span(l)
+    }
+}
+
+/// `{Name}BatchCache`: per layer `z_l`, `h_l` and `δ_l` as feature-major batches, and the
+/// sample-major copies `h_l` that the weight gradients read.
+fn cache_struct(cx: &Ctx) -> TokenStream {
+    let p = private(cx);
+    let t = &cx.t;
+    let vis = &cx.net.vis;
+    let ident = &cx.net.ident;
+    let name = cache_ident(cx);
+    let layers = cx.layers();
+    let mut fields = Vec::new();
+    for l in 0..=layers {
+        let n = cx.widths[l];
+        let s = span(cx, l);
+        if l > 0 {
+            let (z, d) = (field("z", l, s), field("d", l, s));
+            let z_doc = format!("`Z_{l}` ({n}×B), the pre-activations of layer {l}.");
+            let d_doc = format!("`δ_{l} = ∂L/∂Z_{l}` ({n}×B), written by `backward_batch`.");
+            fields.push(quote!(#[doc = #z_doc] #z: #p::Batch<#t, #n>,));
+            fields.push(quote!(#[doc = #d_doc] #d: #p::Batch<#t, #n>,));
+        }
+        let h = field("h", l, s);
+        let h_doc = if l == 0 {
+            format!("`H_0 = X` ({n}×B), the inputs.")
+        } else {
+            format!("`H_{l}` ({n}×B), the outputs of layer {l}.")
+        };
+        fields.push(quote!(#[doc = #h_doc] #h: #p::Batch<#t, #n>,));
+        if l < layers {
+            let rows = format_ident!("h{}_rows", l, span = s);
+            let doc = format!(
+                "`H_{l}` as B rows of {n}, for the product `∂L/∂W_{} += δ_{} H_{l}ᵀ`.",
+                l + 1,
+                l + 1
+            );
+            fields.push(quote!(#[doc = #doc] #rows: #p::Vec<[#t; #n]>,));
+        }
+    }
+    let doc = format!(
+        "The forward values and scratch space of a batch through [`{ident}`], for \
+         [`{ident}::forward_batch_cached`] and [`{ident}::backward_batch`]. Buffers grow to the \
+         largest batch seen and are reused, so a training step allocates nothing after the first."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
+        #vis struct #name {
+            #(#fields)*
+        }
+
+        impl #name {
+            /// The number of samples of the last forward call.
+            #[must_use]
+            pub fn samples(&self) -> ::core::primitive::usize {
+                self.h0.samples()
+            }
+        }
+    }
+}
+
+/// The inherent batched methods.
+fn methods(cx: &Ctx) -> TokenStream {
+    let p = private(cx);
+    let t = &cx.t;
+    let ident = &cx.net.ident;
+    let cache_ty = cache_ident(cx);
+    let grads = &cx.grads;
+    let layers = cx.layers();
+    let bias = |l: usize| {
+        if cx.net.bias {
+            let b = field("b", l, cx.span(l));
+            quote!(::core::option::Option::Some(&*self.#b))
+        } else {
+            quote!(::core::option::Option::None)
+        }
+    };
+    let forward = (1..=layers).map(|l| {
+        let s = cx.span(l);
+        let (w, z, h) = (field("w", l, s), field("z", l, s), field("h", l, s));
+        let prev = field("h", l - 1, span(cx, l - 1));
+        let (act, b) = (cx.activation(l), bias(l));
+        quote_spanned! {s=>
+            #p::batch::dense_cached(&self.#w, #b, &cache.#prev, &#act, &mut cache.#z, &mut cache.#h);
+        }
+    });
+    let forward: Vec<TokenStream> = forward.collect();
+    let last = field("h", layers, cx.span(layers));
+    let backward = (1..=layers).rev().map(|l| {
+        let s = cx.span(l);
+        let (w, d) = (field("w", l, s), field("d", l, s));
+        let rows = format_ident!("h{}_rows", l - 1, span = span(cx, l - 1));
+        let to_rows = (l > 1).then(|| {
+            let h = field("h", l - 1, span(cx, l - 1));
+            quote_spanned!(s=> #p::batch::to_rows(&cache.#h, &mut cache.#rows);)
+        });
+        let db = cx.net.bias.then(|| {
+            let b = field("b", l, s);
+            quote_spanned!(s=> #p::batch::bias_grad(&cache.#d, &mut grads.#b);)
+        });
+        let prev = (l > 1).then(|| {
+            let ps = span(cx, l - 1);
+            let (z, h, dp) = (field("z", l - 1, ps), field("h", l - 1, ps), field("d", l - 1, ps));
+            let act = cx.activation(l - 1);
+            quote_spanned! {s=>
+                #p::batch::input_delta(&self.#w, &cache.#d, &#act, &cache.#z, &cache.#h, &mut cache.#dp);
+            }
+        });
+        quote! {
+            #to_rows
+            #p::batch::weight_grad(&cache.#d, &cache.#rows, &mut grads.#w);
+            #db
+            #prev
+        }
+    });
+    let (z_l, d_l) = (
+        field("z", layers, cx.span(layers)),
+        field("d", layers, cx.span(layers)),
+    );
+    let act_l = cx.activation(layers);
+    let (input, output) = (cx.widths[0], cx.net.output());
+    let fwd_doc = format!(
+        "Computes the outputs (B×{output}) of a batch of inputs `x` (B×{input}, one sample per \
+         row), with one matrix product per layer.\n\nFails if `x` does not have {input} columns. \
+         Allocates its buffers; [`Self::forward_batch_cached`] reuses a cache's."
+    );
+    let cached_doc = format!(
+        "Computes the outputs of a batch `x` (B×{input}) as [`Self::forward_batch`] does, \
+         keeping `Z_l` and `H_l` in `cache` for [`Self::backward_batch`], and returns them as a \
+         B×{output} view into the cache. Allocates nothing once the cache has held a batch as \
+         large.\n\nFails if `x` does not have {input} columns."
+    );
+    let rows_doc = "As [`Self::forward_batch_cached`], on the rows `rows` of `x` in that order, \
+                    gathered straight into the cache.\n\nFails if `x` has the wrong width or an \
+                    index is out of range.";
+    let bwd_doc = format!(
+        "Adds the batch's summed gradients into `grads`, given `dl_dy` (B×{output}, row `s` = \
+         `∂ℓ_s/∂y_s`) and the `cache` of the matching forward call: per layer, \
+         `∂L/∂W_l += δ_l H_(l−1)ᵀ` and `∂L/∂b_l += δ_l 1` (β = 1 products), then \
+         `δ_(l−1) = σ'(Z_(l−1)) ⊙ W_lᵀ δ_l`. The input gradient is not computed. The forward \
+         values in the cache are left as they were.\n\nFails if `dl_dy` is not B×{output}."
+    );
+    quote! {
+        impl #ident {
+            #[doc = #fwd_doc]
+            pub fn forward_batch(
+                &self,
+                x: #p::ArrayView2<'_, #t>,
+            ) -> #p::Result<#p::Array2<#t>, #p::BatchError> {
+                let mut cache = <#cache_ty as ::core::default::Default>::default();
+                let y = self.forward_batch_cached(x, &mut cache)?;
+                let mut out = #p::Array2::zeros(y.dim());
+                out.assign(&y);
+                ::core::result::Result::Ok(out)
+            }
+
+            #[doc = #cached_doc]
+            pub fn forward_batch_cached<'c>(
+                &self,
+                x: #p::ArrayView2<'_, #t>,
+                cache: &'c mut #cache_ty,
+            ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
+                #p::batch::load(x, ::core::option::Option::None, &mut cache.h0, &mut cache.h0_rows)?;
+                #(#forward)*
+                ::core::result::Result::Ok(cache.#last.view())
+            }
+
+            #[doc = #rows_doc]
+            pub fn forward_batch_rows<'c>(
+                &self,
+                x: #p::ArrayView2<'_, #t>,
+                rows: &[::core::primitive::usize],
+                cache: &'c mut #cache_ty,
+            ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
+                #p::batch::load(x, ::core::option::Option::Some(rows), &mut cache.h0, &mut cache.h0_rows)?;
+                #(#forward)*
+                ::core::result::Result::Ok(cache.#last.view())
+            }
+
+            #[doc = #bwd_doc]
+            pub fn backward_batch(
+                &self,
+                cache: &mut #cache_ty,
+                dl_dy: #p::ArrayView2<'_, #t>,
+                grads: &mut #grads,
+            ) -> #p::Result<(), #p::BatchError> {
+                #p::batch::delta_output(&#act_l, &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #(#backward)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    }
+}

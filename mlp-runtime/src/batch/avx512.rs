@@ -1,0 +1,162 @@
+//! AVX-512 micro-kernels for [`super::gemm`]: a 12 × 32 block of `C` (`f32`) or 12 × 16
+//! (`f64`) in 24 `zmm` accumulators; each step over `k` loads two vectors of a row of `B`,
+//! broadcasts 12 scalars of a column of `A`, and issues 24 fused multiply-adds. Columns past
+//! `n` are masked, so no tail needs a second code path.
+
+use super::gemm::{blocked, Mat, Pack, KC};
+use core::arch::x86_64::*;
+
+/// The rows of `C` one kernel call keeps in registers.
+const MR: usize = 12;
+
+macro_rules! kernel {
+    ($name:ident, $gemm:ident, $t:ty, $lanes:expr, $vec:ty, $mask:ty,
+     $zero:ident, $set1:ident, $loadu:ident, $fmadd:ident, $add:ident, $storeu:ident) => {
+        /// One `mr × nr` block (`mr ≤ MR`, `nr ≤ 2·lanes`) of `C (+)= A B` over `kc` steps.
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name<const R: usize, const NV: usize>(
+            kc: usize,
+            a: Mat<$t>,
+            b: *const $t,
+            rsb: usize,
+            c: *mut $t,
+            rsc: usize,
+            nr: usize,
+            accumulate: bool,
+        ) {
+            const L: usize = $lanes;
+            let full: $mask = !0;
+            let bits = 8 * core::mem::size_of::<$mask>();
+            let masks: [$mask; NV] = core::array::from_fn(|v| {
+                let lo = v * L;
+                if nr >= lo + L {
+                    full
+                } else if nr <= lo {
+                    0
+                } else {
+                    full >> (bits - (nr - lo))
+                }
+            });
+            let mut acc = [[$zero(); NV]; R];
+            let mut ap = a.ptr;
+            let mut bp = b;
+            for _ in 0..kc {
+                let bv: [$vec; NV] = core::array::from_fn(|v| $loadu(masks[v], bp.add(v * L)));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = $set1(*ap.add(r * a.rs));
+                    for (x, &bvv) in row.iter_mut().zip(&bv) {
+                        *x = $fmadd(av, bvv, *x);
+                    }
+                }
+                ap = ap.add(a.cs);
+                bp = bp.add(rsb);
+            }
+            for (r, row) in acc.iter().enumerate() {
+                let cp = c.add(r * rsc);
+                for (v, &x) in row.iter().enumerate() {
+                    let x = if accumulate { $add(x, $loadu(masks[v], cp.add(v * L))) } else { x };
+                    $storeu(cp.add(v * L), masks[v], x);
+                }
+            }
+        }
+
+        /// `C (+)= A B` with the AVX-512 kernel; see [`super::gemm::gemm`].
+        ///
+        /// # Safety
+        /// As [`super::gemm::gemm`], and the CPU must support AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn $gemm(
+            m: usize,
+            n: usize,
+            k: usize,
+            a: Mat<$t>,
+            b: *const $t,
+            rsb: usize,
+            c: *mut $t,
+            rsc: usize,
+            accumulate: bool,
+        ) {
+            let mut pack = Pack::<$t, { KC * 4 * $lanes }>::new();
+            let pack = pack.ptr();
+            if n >= 3 * $lanes {
+                // Wide products: 6 rows × 4 vectors, 6 broadcasts per 24 multiply-adds.
+                blocked::<$t, 6, { 4 * $lanes }>(m, n, k, a, b, rsb, c, rsc, accumulate, pack,
+                    |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
+                        6 => $name::<6, 4>(kc, a, b, rsb, c, rsc, nr, acc),
+                        5 => $name::<5, 4>(kc, a, b, rsb, c, rsc, nr, acc),
+                        4 => $name::<4, 4>(kc, a, b, rsb, c, rsc, nr, acc),
+                        3 => $name::<3, 4>(kc, a, b, rsb, c, rsc, nr, acc),
+                        2 => $name::<2, 4>(kc, a, b, rsb, c, rsc, nr, acc),
+                        _ => $name::<1, 4>(kc, a, b, rsb, c, rsc, nr, acc),
+                    },
+                );
+                return;
+            }
+            blocked::<$t, MR, { 2 * $lanes }>(m, n, k, a, b, rsb, c, rsc, accumulate, pack,
+                |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
+                    12 => $name::<12, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    11 => $name::<11, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    10 => $name::<10, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    9 => $name::<9, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    8 => $name::<8, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    7 => $name::<7, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    6 => $name::<6, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    5 => $name::<5, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    4 => $name::<4, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    3 => $name::<3, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    2 => $name::<2, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                    _ => $name::<1, 2>(kc, a, b, rsb, c, rsc, nr, acc),
+                },
+            );
+        }
+    };
+}
+
+/// `_mm512_maskz_loadu_ps` with the arguments in the order the macro uses.
+#[inline(always)]
+unsafe fn load_ps(m: __mmask16, p: *const f32) -> __m512 {
+    _mm512_maskz_loadu_ps(m, p)
+}
+#[inline(always)]
+unsafe fn load_pd(m: __mmask8, p: *const f64) -> __m512d {
+    _mm512_maskz_loadu_pd(m, p)
+}
+#[inline(always)]
+unsafe fn store_ps(p: *mut f32, m: __mmask16, v: __m512) {
+    _mm512_mask_storeu_ps(p, m, v)
+}
+#[inline(always)]
+unsafe fn store_pd(p: *mut f64, m: __mmask8, v: __m512d) {
+    _mm512_mask_storeu_pd(p, m, v)
+}
+
+kernel!(
+    kernel_f32,
+    gemm_f32,
+    f32,
+    16,
+    __m512,
+    __mmask16,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    load_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps,
+    store_ps
+);
+kernel!(
+    kernel_f64,
+    gemm_f64,
+    f64,
+    8,
+    __m512d,
+    __mmask8,
+    _mm512_setzero_pd,
+    _mm512_set1_pd,
+    load_pd,
+    _mm512_fmadd_pd,
+    _mm512_add_pd,
+    store_pd
+);

@@ -1,0 +1,216 @@
+//! The batched path: a mini-batch of samples through a network with one matrix product per
+//! layer and pass, for training and for throughput.
+//!
+//! A batch comes in as an [`ndarray`] array with one row per sample, is checked once at the
+//! boundary ([`BatchError`] says which tensor, what was expected and what was found), and is
+//! then held in [`Batch`]es whose width is a const generic, so that inside, every product is
+//! shape-checked at compile time as in the per-sample path.
+//!
+//! Per layer, forward is one product `Z = W H` plus one pass that adds the bias and applies
+//! the activation; backward is one product `∂L/∂W += δ Hᵀ` (accumulating, `β = 1`), one row
+//! sum for `∂L/∂b`, and one product `W^T δ` followed by a pass that multiplies by `σ'`. The
+//! first layer's input gradient is never computed. The buffers live in the network's batch
+//! cache (`{Name}BatchCache`), so after the first batch of the largest size, nothing
+//! allocates.
+//!
+//! The products run on a kernel in this module ([`gemm`]): AVX-512 when the CPU has it
+//! (detected at run time), portable Rust otherwise.
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod gemm;
+mod kernels;
+mod pass;
+
+pub use kernels::{
+    bias_grad, delta_output, dense, dense_cached, input_delta, load, to_rows, weight_grad,
+};
+
+use crate::error::ShapeError;
+use crate::{Network, Scalar};
+use alloc::vec::Vec;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
+
+/// A batch of samples of width `N`, stored feature-major: row `i` holds unit `i` of every
+/// sample, so a layer's product has contiguous rows and its element-wise passes vectorise
+/// across samples.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch<T, const N: usize> {
+    data: Vec<T>,
+    samples: usize,
+}
+
+impl<T: Scalar, const N: usize> Batch<T, N> {
+    /// The number of samples `B`.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// Makes room for `samples` samples, allocating only when the batch is larger than any
+    /// before it. The values are unspecified until written.
+    pub fn resize(&mut self, samples: usize) {
+        self.data.resize(N * samples, T::ZERO);
+        self.samples = samples;
+    }
+
+    /// The values, `N × B`, row-major.
+    pub fn as_slice(&self) -> &[T] {
+        &self.data[..N * self.samples]
+    }
+
+    /// The values, `N × B`, row-major.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.data[..N * self.samples]
+    }
+
+    /// The batch as a `B × N` array, one row per sample (a transposed view, no copy).
+    pub fn view(&self) -> ArrayView2<'_, T> {
+        let b = self.samples;
+        let shape = if b == 0 {
+            (0, N).strides((0, 0))
+        } else {
+            (b, N).strides((1, b))
+        };
+        match ArrayView2::from_shape(shape, self.as_slice()) {
+            Ok(v) => v,
+            // The shape and strides address exactly N·B values, all present.
+            Err(e) => unreachable!("a batch view fits its buffer: {e}"),
+        }
+    }
+
+    /// Sample `s` as an array (a gather across the rows).
+    pub fn sample(&self, s: usize) -> Option<[T; N]> {
+        (s < self.samples).then(|| core::array::from_fn(|i| self.data[i * self.samples + s]))
+    }
+}
+
+/// A batch whose shape does not fit the network, found at the boundary of a batched call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// An array has the wrong number of rows or columns.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// A sample index past the end of the array it selects from.
+    #[error("{what}: row index {index} out of range for {rows} rows")]
+    RowIndex {
+        /// The array, e.g. `"input batch"`.
+        what: &'static str,
+        /// The index given.
+        index: usize,
+        /// The rows the array has.
+        rows: usize,
+    },
+    /// An operand of [`matmul`] whose rows are not contiguous.
+    #[error("{what}: expected rows with unit column stride, found stride {stride}")]
+    Layout {
+        /// The operand, `"b"` or `"c"`.
+        what: &'static str,
+        /// Its column stride.
+        stride: isize,
+    },
+}
+
+/// Computes `C = A B`, or `C += A B` when `accumulate`, on the kernel of the batched path
+/// (AVX-512 when the CPU has it), without allocating. A: m×k with any strides; B: k×n and
+/// C: m×n with contiguous rows (unit column stride, non-negative row stride).
+///
+/// ```
+/// use ndarray::array;
+/// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let b = array![[1.0f32, 0.0, 2.0], [0.5, 1.0, -1.0]];
+/// let mut c = ndarray::Array2::zeros((2, 3));
+/// mlp_runtime::batch::matmul(a.view(), b.view(), c.view_mut(), false).unwrap();
+/// assert_eq!(c, a.dot(&b));
+/// ```
+pub fn matmul<T: Scalar>(
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    mut c: ArrayViewMut2<'_, T>,
+    accumulate: bool,
+) -> Result<(), BatchError> {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    ShapeError::rows("b", k, b.nrows())?;
+    ShapeError::rows("c", m, c.nrows())?;
+    ShapeError::columns("c", n, c.ncols())?;
+    let unit_rows = |what, s: &[isize], rows: usize, cols: usize| {
+        if cols > 1 && s[1] != 1 || rows > 1 && s[0] < 0 {
+            Err(BatchError::Layout { what, stride: s[1] })
+        } else {
+            Ok(())
+        }
+    };
+    unit_rows("b", b.strides(), k, n)?;
+    unit_rows("c", c.strides(), m, n)?;
+    let (sa, rsb, rsc) = (a.strides(), b.strides()[0], c.strides()[0]);
+    if sa.iter().any(|&s| s < 0) {
+        // Negative strides: work on a copy with standard strides (this allocates).
+        let a = a.as_standard_layout();
+        return matmul(a.view(), b, c, accumulate);
+    }
+    // SAFETY: the shapes were checked; every stride is non-negative, B's and C's rows are
+    // contiguous, and C is borrowed mutably, so it overlaps neither A nor B.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            gemm::Mat {
+                ptr: a.as_ptr(),
+                rs: sa[0] as usize,
+                cs: sa[1] as usize,
+            },
+            b.as_ptr(),
+            rsb as usize,
+            c.as_mut_ptr(),
+            rsc as usize,
+            accumulate,
+        );
+    }
+    Ok(())
+}
+
+/// The batched passes of a network generated by `mlp!`: rows are samples.
+///
+/// Implemented by every generated network, which also has each method as an inherent method.
+/// Hand-written [`Network`]s need not implement it.
+pub trait BatchNetwork: Network {
+    /// The forward values and the scratch space of a batch: `{Name}BatchCache`.
+    type BatchCache: Clone + core::fmt::Debug + Default + Send + Sync + 'static;
+
+    /// Computes the outputs of a batch, `B × OUTPUT`, from its inputs, `B × INPUT`.
+    ///
+    /// Allocates its buffers; [`BatchNetwork::forward_batch_cached`] reuses a cache's.
+    fn forward_batch(
+        &self,
+        x: ArrayView2<'_, Self::Scalar>,
+    ) -> Result<Array2<Self::Scalar>, BatchError>;
+
+    /// Computes the outputs of a batch, keeping what [`BatchNetwork::backward_batch`] needs in
+    /// `cache`, and returns them as a `B × OUTPUT` view into the cache.
+    fn forward_batch_cached<'c>(
+        &self,
+        x: ArrayView2<'_, Self::Scalar>,
+        cache: &'c mut Self::BatchCache,
+    ) -> Result<ArrayView2<'c, Self::Scalar>, BatchError>;
+
+    /// As [`BatchNetwork::forward_batch_cached`], on the rows `rows` of `x`, in that order
+    /// (a shuffled mini-batch gathered straight into the cache).
+    fn forward_batch_rows<'c>(
+        &self,
+        x: ArrayView2<'_, Self::Scalar>,
+        rows: &[usize],
+        cache: &'c mut Self::BatchCache,
+    ) -> Result<ArrayView2<'c, Self::Scalar>, BatchError>;
+
+    /// Adds the batch's summed gradients `Σ_s ∂ℓ_s/∂W_l`, `Σ_s ∂ℓ_s/∂b_l` into `grads`, given
+    /// `dl_dy` (`B × OUTPUT`, row `s` = `∂ℓ_s/∂y_s`) and the cache of the matching forward
+    /// call. The cache's forward values are left as they were.
+    fn backward_batch(
+        &self,
+        cache: &mut Self::BatchCache,
+        dl_dy: ArrayView2<'_, Self::Scalar>,
+        grads: &mut Self::Grads,
+    ) -> Result<(), BatchError>;
+}

@@ -1,0 +1,180 @@
+//! Counts heap allocations with a counting global allocator: after the first step, a training
+//! step on the batched path (gather, forward, loss, backward, optimizer) allocates nothing,
+//! and neither does batched inference into a reused cache. Its own test binary, because the
+//! global allocator is per binary.
+
+use mlp::data::Dataset;
+use mlp::loss::{Loss, SoftmaxCrossEntropy};
+use mlp::optim::{Adam, Optimizer};
+use mlp::train::Trainer;
+use mlp::{Parameters, Vector};
+use ndarray::Array2;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+thread_local! {
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Forwards to `System`, counting the calling thread's allocations (tests run on several
+/// threads at once).
+struct Counting;
+
+fn bump() {
+    // `try_with` fails only while the thread is torn down; those allocations do not matter.
+    let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every call is forwarded to `System` with the same arguments.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    COUNT.with(Cell::get)
+}
+
+mlp::mlp! {
+    /// A small image classifier, shaped like the benchmarks' 784-256-128-10 network.
+    pub struct Digits { scalar: f32, input: 64, layers: [48 tanh, 32 tanh, 10 identity] }
+}
+
+/// `n` samples of 64 features in 10 classes, from a fixed formula.
+fn data(n: usize) -> Dataset<f32> {
+    let x = Array2::from_shape_fn((n, 64), |(i, j)| {
+        ((i * 31 + j * 17) % 23) as f32 / 23.0 - 0.5
+    });
+    Dataset::classification(x, (0..n).map(|i| i % 10).collect(), 10).unwrap()
+}
+
+/// One training step on the batched path, as the trainer takes it: the samples `rows` are
+/// gathered into the cache, the loss writes `∂ℓ/∂y` per row, backward accumulates, the
+/// gradient is averaged and the optimizer steps.
+fn step(
+    net: &mut Digits,
+    data: &Dataset<f32>,
+    rows: &[usize],
+    cache: &mut DigitsBatchCache,
+    dl_dy: &mut Array2<f32>,
+    grads: &mut DigitsGrads,
+    opt: &mut Adam<f32>,
+) -> f32 {
+    grads.fill(0.0);
+    let y = net
+        .forward_batch_rows(data.features(), rows, cache)
+        .unwrap();
+    let mut loss = 0.0;
+    let mut yi = <[f32; 10]>::zeros();
+    for ((&i, y_row), mut g) in rows.iter().zip(y.rows()).zip(dl_dy.rows_mut()) {
+        yi.iter_mut().zip(y_row).for_each(|(d, &v)| *d = v);
+        let t = data.sample(i).unwrap().1;
+        loss += SoftmaxCrossEntropy.value_grad(&yi, t, g.as_slice_mut().unwrap());
+    }
+    net.backward_batch(cache, dl_dy.view(), grads).unwrap();
+    grads.scale(1.0 / rows.len() as f32);
+    opt.step(net, grads);
+    loss
+}
+
+#[test]
+fn a_training_step_allocates_nothing_after_the_first() {
+    let data = data(256);
+    let mut net = Digits::zeros();
+    net.visit_mut(|info, p| {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = ((k * 7 + info.layer) % 13) as f32 / 13.0 - 0.5;
+        }
+    });
+    let mut cache = DigitsBatchCache::default();
+    let mut grads = DigitsGrads::default();
+    let mut opt = Adam::new(1e-3);
+    let mut dl_dy = Array2::zeros((64, 10));
+    let order: Vec<usize> = (0..256).rev().collect();
+
+    let before = allocations();
+    step(
+        &mut net,
+        &data,
+        &order[..64],
+        &mut cache,
+        &mut dl_dy,
+        &mut grads,
+        &mut opt,
+    );
+    let first = allocations() - before;
+    assert!(
+        first > 0,
+        "the first step sizes the cache and the optimizer's state"
+    );
+
+    let mut losses = Vec::with_capacity(12);
+    let before = allocations();
+    for epoch in 0..3 {
+        for batch in order.chunks(64) {
+            let loss = step(
+                &mut net, &data, batch, &mut cache, &mut dl_dy, &mut grads, &mut opt,
+            );
+            losses.push((epoch, loss));
+        }
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "12 steps after the first allocate nothing"
+    );
+    assert!(losses.iter().all(|(_, l)| l.is_finite()));
+}
+
+#[test]
+fn batched_inference_into_a_cache_allocates_nothing() {
+    let data = data(100);
+    let net = Digits::zeros();
+    let mut cache = DigitsBatchCache::default();
+    net.forward_batch_cached(data.features(), &mut cache)
+        .unwrap();
+    let before = allocations();
+    for b in [100, 10, 99, 1] {
+        let x = data.features();
+        let y = net
+            .forward_batch_cached(x.slice(ndarray::s![..b, ..]), &mut cache)
+            .unwrap();
+        assert_eq!(y.nrows(), b);
+    }
+    assert_eq!(allocations() - before, 0);
+}
+
+#[test]
+fn trainer_steps_allocate_nothing() {
+    // The same epochs with 4 times as many steps make exactly as many allocations: the steps
+    // themselves allocate nothing.
+    let data = data(192);
+    let count = |batch_size| {
+        let mut net = Digits::zeros();
+        let mut trainer = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.01))
+            .progress(false)
+            .epochs(2)
+            .batch_size(batch_size);
+        let before = allocations();
+        trainer.fit(&mut net, &data, None).unwrap();
+        allocations() - before
+    };
+    assert_eq!(count(8), count(32));
+    assert_eq!(count(32), count(192));
+}
