@@ -293,7 +293,7 @@ where
     header
         .draw_text(
             &format!(
-                "Initialisation analysis, measured: {} tanh layers and a linear output, widths {:?}, Var[x] = {VAR_X:e}, Var[∂L/∂y] = 1, mean of {SEEDS} seeds",
+                "{} tanh layers + linear output, widths {:?}, Var[x] = {VAR_X:e}, Var[∂L/∂y] = 1, mean of {SEEDS} seeds",
                 Deep::LAYERS - 1,
                 widths()
             ),

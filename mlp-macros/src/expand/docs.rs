@@ -183,7 +183,7 @@ pub fn consts(cx: &Ctx) -> [String; 5] {
         ),
         format!(" The number of layers `L = {}`.", cx.layers()),
         format!(" The number of scalar parameters, {}.", cx.net.params()),
-        " A network whose weights and biases are all zero, allocated on the heap.".to_owned(),
+        " A network whose weights and biases are all zero, built in place (on the heap with the `alloc` feature).".to_owned(),
     ]
 }
 
