@@ -220,6 +220,7 @@ fn structs(cx: &Ctx) -> TokenStream {
     let zeros = zero_fields(cx);
     let struct_doc = docs::net_struct(cx);
     let cache_doc = docs::cache_struct(cx);
+    let layer_values = layer_values(cx);
     let grads_doc = docs::grads_struct(cx);
     let derive =
         quote!(#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]);
@@ -254,6 +255,45 @@ fn structs(cx: &Ctx) -> TokenStream {
         impl ::core::default::Default for #grads {
             fn default() -> Self {
                 Self { #zeros }
+            }
+        }
+
+        #layer_values
+    }
+}
+
+/// `LayerValues` for the cache: `z(l)` and `h(l)` by layer index, for generic code.
+fn layer_values(cx: &Ctx) -> TokenStream {
+    let Ctx {
+        krate, t, cache, ..
+    } = cx;
+    let p = quote!(#krate::__private);
+    let arm = |prefix: &str, l: usize| {
+        let span = if l == 0 {
+            cx.net.input.span
+        } else {
+            cx.span(l)
+        };
+        let f = field(prefix, l, span);
+        quote!(#l => ::core::option::Option::Some(&self.#f),)
+    };
+    let zs = (1..=cx.layers()).map(|l| arm("z", l));
+    let hs = (0..=cx.layers()).map(|l| arm("h", l));
+    quote! {
+        #[automatically_derived]
+        impl #p::LayerValues for #cache {
+            type Scalar = #t;
+            fn z(&self, l: ::core::primitive::usize) -> ::core::option::Option<&[#t]> {
+                match l {
+                    #(#zs)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+            fn h(&self, l: ::core::primitive::usize) -> ::core::option::Option<&[#t]> {
+                match l {
+                    #(#hs)*
+                    _ => ::core::option::Option::None,
+                }
             }
         }
     }

@@ -18,45 +18,37 @@
 //!
 //! # How the values are read
 //!
-//! [`Network::Cache`] is opaque, so a [`Probe`] reads everything from one
-//! [`Network::forward_cached`] and one [`Network::backward`] per sample, with the gradients
-//! zeroed before each sample:
+//! A [`Probe`] reads everything from one [`Network::forward_cached`] and one
+//! [`Network::backward`] per sample, with the gradients zeroed before each sample:
 //!
-//! - `∂L/∂b_l = δ_l = ∂L/∂z_l` and `∂L/∂W_l = δ_l h_{l−1}ᵀ`, so `h_{l−1}[j] = (∂L/∂W_l)[i][j] / δ_l[i]`
-//!   for the `i` with the largest `|δ_l[i]|`: exact up to the rounding of one product and one
-//!   division. `h_0 = x`, and `h_L = y` is what `forward_cached` returns.
-//! - `z_l = W_l h_{l−1} + b_l` and `∂L/∂h_{l−1} = W_lᵀ δ_l` in `f64`, from the parameters.
-//!   `∂L/∂h_L = ∂L/∂y` is given, and `∂L/∂h_0 = ∂L/∂x` is what `backward` returns.
+//! - `z_l` and `h_l` from the cache, through [`LayerValues`].
+//! - `δ_l = ∂L/∂z_l` from the gradients: it is `∂L/∂b_l` when the layer has a bias; without
+//!   one, `∂L/∂W_l = δ_l h_{l−1}ᵀ` gives `δ_l[i] = (∂L/∂W_l)[i][j] / h_{l−1}[j]` for the `j`
+//!   with the largest `|h_{l−1}[j]|`, exact up to the rounding of one product and one division.
+//! - `∂L/∂h_{l−1} = W_lᵀ δ_l` in `f64`, from the parameters. `∂L/∂h_L = ∂L/∂y` is given, and
+//!   `∂L/∂h_0 = ∂L/∂x` is what `backward` returns.
 //!
-//! Nothing depends on the activations, so any activation works, but every layer needs a bias
-//! (`bias: true` in `mlp!`), and `∂L/∂y` must not vanish.
+//! Nothing depends on the activations, so any activation works.
 
 use crate::init::Init;
-use crate::{LayerSpec, Network, ParamKind, Parameters, Scalar, Vector};
+use crate::{LayerSpec, LayerValues, Network, ParamKind, Parameters, Scalar, Vector};
 
 /// Why a network or a sample cannot be measured.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiagnosticsError {
-    /// A layer has no bias, so `δ_l` and with it `h_{l−1}` cannot be read from the gradients.
-    #[error("layer {layer} of {layers} has no bias; variance diagnostics read δ_l from ∂L/∂b_l, so every layer needs `bias: true`")]
-    NoBias {
-        /// The layer, 1-based.
-        layer: usize,
-        /// The number of layers `L`.
-        layers: usize,
-    },
     /// The batch is empty.
     #[error("variance diagnostics need at least 1 input, found 0")]
     EmptyBatch,
-    /// `δ_l = ∂L/∂z_l` is zero for a sample, so `h_{l−1}` cannot be recovered.
-    #[error("sample {sample}: ∂L/∂z_{layer} is zero in all {width} units, so h_{} cannot be recovered; use a nonzero ∂L/∂y", layer - 1)]
-    ZeroDelta {
+    /// Layer `layer` has no bias and its input `h_{layer−1}` is zero in every unit for a
+    /// sample, so `δ_l` cannot be recovered from `∂L/∂W_l = δ_l h_{l−1}ᵀ`.
+    #[error("sample {sample}: layer {layer} has no bias and h_{} is zero in all {width} units, so ∂L/∂z_{layer} cannot be recovered from ∂L/∂W_{layer}", layer - 1)]
+    ZeroInput {
         /// The sample, 0-based, counted over the probe's calls.
         sample: usize,
         /// The layer, 1-based.
         layer: usize,
-        /// The layer's width `N_l`.
+        /// The width `N_{l−1}` of the layer's input.
         width: usize,
     },
 }
@@ -182,48 +174,43 @@ fn layer_widths<N: Network>() -> Vec<usize> {
 /// Reads one sample's [`Trace`] out of a network's own forward and backward passes.
 ///
 /// ```
-/// # use mlp_runtime::{diagnostics::Probe, Network};
-/// # fn demo<N: Network>(net: &N, x: &N::Input, dl_dy: &N::Output) -> Result<(), mlp_runtime::diagnostics::DiagnosticsError> {
+/// # use mlp_runtime::{diagnostics::Probe, LayerValues, Network};
+/// # fn demo<N: Network>(net: &N, x: &N::Input, dl_dy: &N::Output) -> Result<(), mlp_runtime::diagnostics::DiagnosticsError>
+/// # where N::Cache: LayerValues<Scalar = N::Scalar> {
 /// let mut probe = Probe::new(net)?;
 /// let trace = probe.run(x, |_y| *dl_dy)?;
 /// println!("h_1 = {:?}, ∂L/∂h_1 = {:?}", trace.h[1], trace.dl_dh[1]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct Probe<'a, N: Network> {
+pub struct Probe<'a, N: Network>
+where
+    N::Cache: LayerValues<Scalar = N::Scalar>,
+{
     net: &'a N,
     /// `W_l` in `f64`, row-major, index `l` (index 0 empty).
     w: Vec<Vec<f64>>,
-    /// `b_l` in `f64`, index `l` (index 0 empty).
-    b: Vec<Vec<f64>>,
     cache: N::Cache,
     grads: N::Grads,
     trace: Trace,
     samples: usize,
 }
 
-impl<'a, N: Network> Probe<'a, N> {
-    /// A probe of `net`, or [`DiagnosticsError::NoBias`] if a layer has no bias.
+impl<'a, N: Network> Probe<'a, N>
+where
+    N::Cache: LayerValues<Scalar = N::Scalar>,
+{
+    /// A probe of `net`.
     pub fn new(net: &'a N) -> Result<Self, DiagnosticsError> {
-        if let Some(l) = N::LAYER_SPECS.iter().position(|s| !s.bias) {
-            return Err(DiagnosticsError::NoBias {
-                layer: l + 1,
-                layers: N::LAYERS,
-            });
-        }
         let mut w = vec![Vec::new(); N::LAYERS + 1];
-        let mut b = vec![Vec::new(); N::LAYERS + 1];
         net.visit(|info, p| {
-            let dst = match info.kind {
-                ParamKind::Weight => &mut w[info.layer],
-                ParamKind::Bias => &mut b[info.layer],
-            };
-            *dst = p.iter().map(|v| v.to_f64()).collect();
+            if info.kind == ParamKind::Weight {
+                w[info.layer] = p.iter().map(|v| v.to_f64()).collect();
+            }
         });
         Ok(Probe {
             net,
             w,
-            b,
             cache: N::Cache::default(),
             grads: N::Grads::default(),
             trace: Trace::for_network::<N>(),
@@ -252,49 +239,46 @@ impl<'a, N: Network> Probe<'a, N> {
         let dl_dx = self.net.backward(&self.cache, &dl_dy, &mut self.grads);
 
         let t = &mut self.trace;
+        let mut has_bias = vec![false; l_max + 1];
         self.grads.visit(|info, p| {
             let dst = match info.kind {
                 ParamKind::Weight => &mut t.dl_dw[info.layer],
-                ParamKind::Bias => &mut t.dl_dz[info.layer],
+                ParamKind::Bias => {
+                    has_bias[info.layer] = true;
+                    &mut t.dl_dz[info.layer]
+                }
             };
             dst.iter_mut().zip(p).for_each(|(d, v)| *d = v.to_f64());
         });
-        copy_f64(&mut t.h[0], x.as_slice());
-        copy_f64(&mut t.h[l_max], y.as_slice());
+        for l in 0..=l_max {
+            copy_f64(&mut t.h[l], self.cache.h(l).unwrap_or_default());
+            if l > 0 {
+                copy_f64(&mut t.z[l], self.cache.z(l).unwrap_or_default());
+            }
+        }
         copy_f64(&mut t.dl_dh[0], dl_dx.as_slice());
         copy_f64(&mut t.dl_dh[l_max], dl_dy.as_slice());
 
-        // h_{l−1} from ∂L/∂W_l = δ_l h_{l−1}ᵀ, using the row of the largest |δ_l[i]|.
-        for l in (2..=l_max).rev() {
-            let delta = &t.dl_dz[l];
-            let (row, &d) = delta
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-                .unwrap_or((0, &0.0));
-            if d == 0.0 {
-                return Err(DiagnosticsError::ZeroDelta {
-                    sample,
-                    layer: l,
-                    width: delta.len(),
-                });
-            }
+        for (l, &bias) in has_bias.iter().enumerate().skip(1) {
             let n_in = t.h[l - 1].len();
-            let g_row = &t.dl_dw[l][row * n_in..(row + 1) * n_in];
-            t.h[l - 1]
-                .iter_mut()
-                .zip(g_row)
-                .for_each(|(h, g)| *h = g / d);
-        }
-        for l in 1..=l_max {
-            let n_in = t.h[l - 1].len();
-            // z_l = W_l h_{l−1} + b_l
-            for ((z, w_row), b) in t.z[l]
-                .iter_mut()
-                .zip(self.w[l].chunks_exact(n_in))
-                .zip(&self.b[l])
-            {
-                *z = dot(w_row, &t.h[l - 1]) + b;
+            if !bias {
+                // δ_l from ∂L/∂W_l = δ_l h_{l−1}ᵀ, using the column of the largest |h_{l−1}[j]|.
+                let (col, &h) = t.h[l - 1]
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+                    .unwrap_or((0, &0.0));
+                if h == 0.0 {
+                    return Err(DiagnosticsError::ZeroInput {
+                        sample,
+                        layer: l,
+                        width: n_in,
+                    });
+                }
+                let (dl_dz, dl_dw) = (&mut t.dl_dz[l], &t.dl_dw[l]);
+                for (d, row) in dl_dz.iter_mut().zip(dl_dw.chunks_exact(n_in)) {
+                    *d = row[col] / h;
+                }
             }
             // ∂L/∂h_{l−1} = W_lᵀ δ_l, for the hidden layers only.
             if l > 1 {
@@ -312,11 +296,6 @@ impl<'a, N: Network> Probe<'a, N> {
 /// Writes a slice of scalars into an `f64` buffer of the same length.
 fn copy_f64<T: Scalar>(dst: &mut [f64], src: &[T]) {
     dst.iter_mut().zip(src).for_each(|(d, s)| *d = s.to_f64());
-}
-
-/// `Σ aᵢ bᵢ`.
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
 }
 
 /// The moments of one layer's values over a batch, pooled over samples and units.
@@ -365,11 +344,12 @@ impl Variances {
 /// output `y` has the loss gradient `dl_dy(i, &y)`, in one forward and one backward pass per
 /// sample. The weight gradients are each sample's own, not the batch mean.
 ///
-/// Fails if a layer has no bias, if `inputs` is empty, or if a sample's `δ_l` vanishes.
+/// Fails if `inputs` is empty, or if a layer without bias gets an all-zero input.
 ///
 /// ```
-/// # use mlp_runtime::{diagnostics::variances, Network, Vector};
-/// # fn demo<N: Network<Scalar = f64, Output = [f64; 1]>>(net: &N, inputs: &[N::Input], targets: &[f64]) -> Result<(), mlp_runtime::diagnostics::DiagnosticsError> {
+/// # use mlp_runtime::{diagnostics::variances, LayerValues, Network, Vector};
+/// # fn demo<N: Network<Scalar = f64, Output = [f64; 1]>>(net: &N, inputs: &[N::Input], targets: &[f64]) -> Result<(), mlp_runtime::diagnostics::DiagnosticsError>
+/// # where N::Cache: LayerValues<Scalar = f64> {
 /// // L = ½ (y − t)², so ∂L/∂y = y − t.
 /// let v = variances(net, inputs, |i, y| [y[0] - targets[i]])?;
 /// for layer in &v.layers {
@@ -381,7 +361,10 @@ pub fn variances<N: Network>(
     net: &N,
     inputs: &[N::Input],
     mut dl_dy: impl FnMut(usize, &N::Output) -> N::Output,
-) -> Result<Variances, DiagnosticsError> {
+) -> Result<Variances, DiagnosticsError>
+where
+    N::Cache: LayerValues<Scalar = N::Scalar>,
+{
     if inputs.is_empty() {
         return Err(DiagnosticsError::EmptyBatch);
     }

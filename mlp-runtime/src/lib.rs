@@ -59,7 +59,7 @@ pub use activation::{Activation, DerivativeReads};
 pub use batch::{BatchError, BatchNetwork};
 pub use boxed::Boxed;
 pub use jacobian::{Jacobian, Matrix};
-pub use network::{LayerSpec, Network, ParamInfo, ParamKind, Parameters, Vector};
+pub use network::{LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Vector};
 pub use scalar::Scalar;
 
 /// What generated code calls. Not public API: it may change in any release.
@@ -74,7 +74,9 @@ pub mod __private {
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };
     pub use crate::kernels::{derivative, gemm_diag, scale_rows};
-    pub use crate::{Jacobian, LayerSpec, Network, ParamInfo, ParamKind, Parameters, Scalar};
+    pub use crate::{
+        Jacobian, LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Scalar,
+    };
     pub use core::{clone::Clone, default::Default, fmt, option::Option, primitive::usize};
 
     /// Expands the batched items of a network where the runtime has them (with `std`).

@@ -8,7 +8,7 @@
 use crate::support::{assert_close, random_vector, randomize, Reference, TestRng, F64_TOLERANCE};
 use mlp::diagnostics::{variances, DiagnosticsError, Moments, Prediction, Probe};
 use mlp::init::Init;
-use mlp::{mlp, Network};
+use mlp::{mlp, LayerValues, Network, Vector};
 
 // ---------------------------------------------------------------------------------------------
 // The probe reads the exact values out of forward_cached and backward.
@@ -25,8 +25,8 @@ mlp! {
 }
 
 mlp! {
-    /// Without biases, δ cannot be read from the gradients.
-    struct NoBias { scalar: f64, input: 2, layers: [3 tanh, 1 identity], bias: false }
+    /// Without biases, δ is read from ∂L/∂W and the cached input of each layer.
+    struct NoBias { scalar: f64, input: 3, layers: [5 tanh, 4 sigmoid, 6 gelu, 3 softplus, 2 identity], bias: false }
 }
 
 /// `L = Σ cᵢ yᵢ` from layer `from` on: the reference forward of `h` through layers
@@ -55,19 +55,33 @@ fn central_difference(mut f: impl FnMut(f64) -> f64) -> f64 {
 
 #[test]
 fn probe_reads_the_reference_values() {
-    let mut rng = TestRng::new(11);
+    probe_matches_reference::<Mixed>(11);
+}
+
+#[test]
+fn probe_reads_networks_without_bias() {
+    probe_matches_reference::<NoBias>(14);
+}
+
+/// The probe's trace of random samples against the reference and central differences.
+fn probe_matches_reference<N: Network<Scalar = f64>>(seed: u64)
+where
+    N::Cache: LayerValues<Scalar = f64>,
+{
+    let mut rng = TestRng::new(seed);
     for _ in 0..4 {
-        let mut net = Mixed::zeros();
+        let mut net = N::zeros();
         randomize(&mut net, &mut rng, 0.9);
-        let x: [f64; 3] = random_vector(&mut rng, 1.5);
-        let c: [f64; 2] = random_vector(&mut rng, 1.0);
+        let x: N::Input = random_vector(&mut rng, 1.5);
+        let c: N::Output = random_vector(&mut rng, 1.0);
+        let (x_s, c_s) = (x.as_slice().to_vec(), c.as_slice().to_vec());
         let reference = Reference::of(&net);
-        let (zs, hs) = reference.forward(&x);
-        let (grads, dl_dx) = reference.backward(&x, &c);
+        let (zs, hs) = reference.forward(&x_s);
+        let (grads, dl_dx) = reference.backward(&x_s, &c_s);
 
         let mut probe = Probe::new(&net).unwrap();
         let trace = probe.run(&x, |_| c).unwrap();
-        let layers = Mixed::LAYERS;
+        let layers = N::LAYERS;
         assert_eq!(trace.h.len(), layers + 1);
         assert!(trace.z[0].is_empty() && trace.dl_dz[0].is_empty() && trace.dl_dw[0].is_empty());
         for l in 0..=layers {
@@ -100,7 +114,7 @@ fn probe_reads_the_reference_values() {
         }
         // ∂L/∂h_l by the reference's chain rule: W_{l+1}ᵀ δ_{l+1}, and the ends.
         assert_close("∂L/∂h_0", &trace.dl_dh[0], &dl_dx, F64_TOLERANCE, 1e-12);
-        assert_close("∂L/∂h_L", &trace.dl_dh[layers], &c, 0.0, 1e-300);
+        assert_close("∂L/∂h_L", &trace.dl_dh[layers], &c_s, 0.0, 1e-300);
         for l in 1..layers {
             let (_, delta) = &grads[l];
             let w = &reference.layers[l].w;
@@ -122,7 +136,7 @@ fn probe_reads_the_reference_values() {
                     central_difference(|step| {
                         let mut h = hs[l].clone();
                         h[j] += step;
-                        loss_from(&reference, l, &h, &c)
+                        loss_from(&reference, l, &h, &c_s)
                     })
                 })
                 .collect();
@@ -165,40 +179,28 @@ fn probe_reads_f32_networks() {
 
 #[test]
 fn probe_errors_name_the_layer_and_sample() {
-    let net = NoBias::zeros();
-    let err = Probe::new(&net).unwrap_err();
-    assert_eq!(
-        err,
-        DiagnosticsError::NoBias {
-            layer: 1,
-            layers: 2
-        }
-    );
-    assert!(
-        err.to_string().starts_with("layer 1 of 2 has no bias"),
-        "{err}"
-    );
-
     let mut net = Mixed::zeros();
     randomize(&mut net, &mut TestRng::new(13), 0.5);
-    let inputs = [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]];
     assert_eq!(
         variances(&net, &[], |_, _| [1.0, 1.0]).unwrap_err(),
         DiagnosticsError::EmptyBatch
     );
-    // The second sample has ∂L/∂y = 0, so δ_L = 0 and h_{L−1} cannot be read.
-    let err = variances(&net, &inputs, |i, _| [1.0 - i as f64, 0.0]).unwrap_err();
+    // Without bias, δ_1 is read from ∂L/∂W_1 = δ_1 xᵀ: the second sample's x = 0 hides it.
+    let mut net = NoBias::zeros();
+    randomize(&mut net, &mut TestRng::new(13), 0.5);
+    let inputs = [[0.1, 0.2, 0.3], [0.0, 0.0, 0.0]];
+    let err = variances(&net, &inputs, |_, _| [1.0, 1.0]).unwrap_err();
     assert_eq!(
         err,
-        DiagnosticsError::ZeroDelta {
+        DiagnosticsError::ZeroInput {
             sample: 1,
-            layer: 5,
-            width: 2
+            layer: 1,
+            width: 3
         }
     );
     assert_eq!(
         err.to_string(),
-        "sample 1: ∂L/∂z_5 is zero in all 2 units, so h_4 cannot be recovered; use a nonzero ∂L/∂y"
+        "sample 1: layer 1 has no bias and h_0 is zero in all 3 units, so ∂L/∂z_1 cannot be recovered from ∂L/∂W_1"
     );
 }
 
@@ -369,7 +371,10 @@ struct Measured {
     backward: Vec<f64>,
 }
 
-fn measure<N: Network<Scalar = f64>>(init: Init, seed: u64) -> Measured {
+fn measure<N: Network<Scalar = f64>>(init: Init, seed: u64) -> Measured
+where
+    N::Cache: LayerValues<Scalar = f64>,
+{
     let layers = N::LAYERS;
     let (mut forward, mut backward) = (vec![0.0; layers + 1], vec![0.0; layers + 1]);
     for s in 0..SEEDS {

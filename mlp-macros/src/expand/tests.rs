@@ -21,7 +21,12 @@ fn pretty(tokens: TokenStream) -> String {
 /// The items of an `if_batch! { ... }` invocation, or the item itself.
 fn ungate(item: syn::Item) -> Vec<syn::Item> {
     if let syn::Item::Macro(m) = &item {
-        if m.mac.path.segments.last().is_some_and(|s| s.ident == "if_batch") {
+        if m.mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "if_batch")
+        {
             if let Ok(inner) = syn::parse2::<syn::File>(m.mac.tokens.clone()) {
                 return inner.items;
             }
