@@ -70,6 +70,7 @@ pub mod __private {
         Softplus, Tanh,
     };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
+    pub use crate::math;
     pub use crate::kernels::{
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };

@@ -86,6 +86,14 @@ fn builtins_written_as_expressions_match_the_builtins() {
     same_as_builtin("relu", CustomMyrelu, Relu);
     same_as_builtin("gelu", CustomMygelu, Gelu);
     same_as_builtin("softplus", CustomMysoftplus, Softplus);
+    // tanh and sigmoid derive exactly the built-ins' code: the same math, `σ'` from `h`.
+    for i in 0..=1000 {
+        let z = -8.0 + 0.016 * f64::from(i);
+        assert_eq!(CustomMytanh.f(z), Tanh.f(z));
+        assert_eq!(CustomMytanh.df(z, Tanh.f(z)), Tanh.df(z, Tanh.f(z)));
+        assert_eq!(CustomMysigmoid.f(z), Sigmoid.f(z));
+        assert_eq!(CustomMysigmoid.df(z, Sigmoid.f(z)), Sigmoid.df(z, Sigmoid.f(z)));
+    }
 }
 
 #[test]

@@ -154,6 +154,9 @@ fn body(cx: &Ctx, graph: &Graph, root: Id, custom: &Custom, z: &Ident, h: &Ident
                 let a = o(a);
                 match func {
                     Func::Neg => quote!(-#a),
+                    // The runtime's vectorisable math, as the built-in activations use.
+                    Func::Exp => quote!(#p::math::exp(#a)),
+                    Func::Tanh => quote!(#p::math::tanh(#a)),
                     Func::Sigmoid => quote!(#p::sigmoid(#a)),
                     Func::Sign => quote!(#p::sign(#a)),
                     other => {
