@@ -4,7 +4,9 @@
 //!   (`mlp::math::tanh_f32`), in the same weight layout (output-major, a dot product per
 //!   output) and in the input-major layout (one broadcast multiply-add per input).
 //! - W2: one SGD step on one sample: `forward_cached`, the MSE gradient, `backward` and the
-//!   update, generated against hand-written.
+//!   update, generated against hand-written code that updates the weights inside backward
+//!   (fused) and against hand-written code that takes the same steps as the generated API
+//!   (gradients zeroed and accumulated, input gradient computed, then an update pass).
 //!
 //! Run with `cargo bench --bench single`.
 
@@ -133,6 +135,82 @@ impl Hand {
         }
         (y - t) * (y - t)
     }
+
+    /// One SGD step as the generated code takes it: gradients zeroed, accumulated into their
+    /// own arrays (input gradient included), then a separate update pass.
+    #[inline(never)]
+    fn step_unfused(&mut self, grads: &mut Hand, x: &[f32; 2], t: f32, lr: f32) -> f32 {
+        *grads = Hand {
+            w1: [[0.0; 2]; 16],
+            b1: [0.0; 16],
+            w2: [[0.0; 16]; 16],
+            b2: [0.0; 16],
+            w3: [[0.0; 16]; 1],
+            b3: [0.0; 1],
+        };
+        let mut z1 = [0.0; 16];
+        let mut h1 = [0.0; 16];
+        for i in 0..16 {
+            z1[i] = self.w1[i][0] * x[0] + self.w1[i][1] * x[1] + self.b1[i];
+            h1[i] = tanh_f32(z1[i]);
+        }
+        let mut h2 = [0.0; 16];
+        for i in 0..16 {
+            let mut s = 0.0;
+            for j in 0..16 {
+                s += self.w2[i][j] * h1[j];
+            }
+            h2[i] = tanh_f32(s + self.b2[i]);
+        }
+        let mut y = self.b3[0];
+        for j in 0..16 {
+            y += self.w3[0][j] * h2[j];
+        }
+        let d3 = 2.0 * (y - t);
+        for j in 0..16 {
+            grads.w3[0][j] += d3 * h2[j];
+        }
+        grads.b3[0] += d3;
+        let mut d2 = [0.0; 16];
+        for j in 0..16 {
+            d2[j] = self.w3[0][j] * d3 * (1.0 - h2[j] * h2[j]);
+        }
+        for i in 0..16 {
+            for j in 0..16 {
+                grads.w2[i][j] += d2[i] * h1[j];
+            }
+            grads.b2[i] += d2[i];
+        }
+        let mut g1 = [0.0; 16];
+        for i in 0..16 {
+            for j in 0..16 {
+                g1[j] += self.w2[i][j] * d2[i];
+            }
+        }
+        let mut d1 = [0.0; 16];
+        for j in 0..16 {
+            d1[j] = g1[j] * (1.0 - h1[j] * h1[j]);
+        }
+        for i in 0..16 {
+            grads.w1[i][0] += d1[i] * x[0];
+            grads.w1[i][1] += d1[i] * x[1];
+            grads.b1[i] += d1[i];
+        }
+        let mut g0 = [0.0f32; 2];
+        for i in 0..16 {
+            g0[0] += self.w1[i][0] * d1[i];
+            g0[1] += self.w1[i][1] * d1[i];
+        }
+        black_box(g0);
+        let upd = |p: &mut [f32], g: &[f32]| p.iter_mut().zip(g).for_each(|(p, g)| *p -= lr * g);
+        upd(self.w1.as_flattened_mut(), grads.w1.as_flattened());
+        upd(&mut self.b1, &grads.b1);
+        upd(self.w2.as_flattened_mut(), grads.w2.as_flattened());
+        upd(&mut self.b2, &grads.b2);
+        upd(self.w3.as_flattened_mut(), grads.w3.as_flattened());
+        upd(&mut self.b3, &grads.b3);
+        (y - t) * (y - t)
+    }
 }
 
 /// The same network, hand-written with input-major weights (`w[j][i]`): each input adds a
@@ -240,8 +318,15 @@ mod w2_sgd_step {
     }
 
     #[divan::bench]
-    fn hand(b: divan::Bencher) {
+    fn hand_fused(b: divan::Bencher) {
         let mut net = Hand::of(&small());
         b.bench_local(|| black_box(&mut net).step(black_box(&X), 0.5, LR));
+    }
+
+    #[divan::bench]
+    fn hand_unfused(b: divan::Bencher) {
+        let mut net = Hand::of(&small());
+        let mut grads = net.clone();
+        b.bench_local(|| black_box(&mut net).step_unfused(&mut grads, black_box(&X), 0.5, LR));
     }
 }

@@ -79,8 +79,8 @@ fn span(cx: &Ctx, l: usize) -> Span {
     }
 }
 
-/// `{Name}BatchCache`: per layer `z_l`, `h_l` and `δ_l` as feature-major batches, and the
-/// sample-major copies `h_l` that the weight gradients read.
+/// `{Name}BatchCache`: the inputs as sample-major rows, and per layer `z_l`, `h_l` and `δ_l`
+/// as feature-major batches.
 fn cache_struct(cx: &Ctx) -> TokenStream {
     let p = private(cx);
     let t = &cx.t;
@@ -100,20 +100,12 @@ fn cache_struct(cx: &Ctx) -> TokenStream {
             fields.push(quote!(#[doc = #d_doc] #d: #p::Batch<#t, #n>,));
         }
         let h = field("h", l, s);
-        let h_doc = if l == 0 {
-            format!("`H_0 = X` ({n}×B), the inputs.")
+        if l == 0 {
+            let doc = format!("`H_0 = X`, the inputs, as B rows of {n} (one per sample).");
+            fields.push(quote!(#[doc = #doc] #h: #p::Vec<[#t; #n]>,));
         } else {
-            format!("`H_{l}` ({n}×B), the outputs of layer {l}.")
-        };
-        fields.push(quote!(#[doc = #h_doc] #h: #p::Batch<#t, #n>,));
-        if l < layers {
-            let rows = format_ident!("h{}_rows", l, span = s);
-            let doc = format!(
-                "`H_{l}` as B rows of {n}, for the product `∂L/∂W_{} += δ_{} H_{l}ᵀ`.",
-                l + 1,
-                l + 1
-            );
-            fields.push(quote!(#[doc = #doc] #rows: #p::Vec<[#t; #n]>,));
+            let doc = format!("`H_{l}` ({n}×B), the outputs of layer {l}.");
+            fields.push(quote!(#[doc = #doc] #h: #p::Batch<#t, #n>,));
         }
     }
     let doc = format!(
@@ -132,7 +124,7 @@ fn cache_struct(cx: &Ctx) -> TokenStream {
             /// The number of samples of the last forward call.
             #[must_use]
             pub fn samples(&self) -> ::core::primitive::usize {
-                self.h0.samples()
+                self.h0.len()
             }
         }
     }
@@ -168,11 +160,7 @@ fn methods(cx: &Ctx) -> TokenStream {
     let backward = (1..=layers).rev().map(|l| {
         let s = cx.span(l);
         let (w, d) = (field("w", l, s), field("d", l, s));
-        let rows = format_ident!("h{}_rows", l - 1, span = span(cx, l - 1));
-        let to_rows = (l > 1).then(|| {
-            let h = field("h", l - 1, span(cx, l - 1));
-            quote_spanned!(s=> #p::batch::to_rows(&cache.#h, &mut cache.#rows);)
-        });
+        let h_prev = field("h", l - 1, span(cx, l - 1));
         let db = cx.net.bias.then(|| {
             let b = field("b", l, s);
             quote_spanned!(s=> #p::batch::bias_grad(&cache.#d, &mut grads.#b);)
@@ -186,8 +174,7 @@ fn methods(cx: &Ctx) -> TokenStream {
             }
         });
         quote! {
-            #to_rows
-            #p::batch::weight_grad(&cache.#d, &cache.#rows, &mut grads.#w);
+            #p::batch::weight_grad(&cache.#d, &cache.#h_prev, &mut grads.#w);
             #db
             #prev
         }
@@ -239,7 +226,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 x: #p::ArrayView2<'_, #t>,
                 cache: &'c mut #cache_ty,
             ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
-                #p::batch::load(x, ::core::option::Option::None, &mut cache.h0, &mut cache.h0_rows)?;
+                #p::batch::load(x, ::core::option::Option::None, &mut cache.h0)?;
                 #(#forward)*
                 ::core::result::Result::Ok(cache.#last.view())
             }
@@ -251,7 +238,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 rows: &[::core::primitive::usize],
                 cache: &'c mut #cache_ty,
             ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
-                #p::batch::load(x, ::core::option::Option::Some(rows), &mut cache.h0, &mut cache.h0_rows)?;
+                #p::batch::load(x, ::core::option::Option::Some(rows), &mut cache.h0)?;
                 #(#forward)*
                 ::core::result::Result::Ok(cache.#last.view())
             }

@@ -55,7 +55,11 @@ macro_rules! kernel {
             for (r, row) in acc.iter().enumerate() {
                 let cp = c.add(r * rsc);
                 for (v, &x) in row.iter().enumerate() {
-                    let x = if accumulate { $add(x, $loadu(masks[v], cp.add(v * L))) } else { x };
+                    let x = if accumulate {
+                        $add(x, $loadu(masks[v], cp.add(v * L)))
+                    } else {
+                        x
+                    };
                     $storeu(cp.add(v * L), masks[v], x);
                 }
             }
@@ -72,8 +76,7 @@ macro_rules! kernel {
             n: usize,
             k: usize,
             a: Mat<$t>,
-            b: *const $t,
-            rsb: usize,
+            b: Mat<$t>,
             c: *mut $t,
             rsc: usize,
             accumulate: bool,
@@ -82,7 +85,16 @@ macro_rules! kernel {
             let pack = pack.ptr();
             if n >= 3 * $lanes {
                 // Wide products: 6 rows × 4 vectors, 6 broadcasts per 24 multiply-adds.
-                blocked::<$t, 6, { 4 * $lanes }>(m, n, k, a, b, rsb, c, rsc, accumulate, pack,
+                blocked::<$t, 6, { 4 * $lanes }>(
+                    m,
+                    n,
+                    k,
+                    a,
+                    b,
+                    c,
+                    rsc,
+                    accumulate,
+                    pack,
                     |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
                         6 => $name::<6, 4>(kc, a, b, rsb, c, rsc, nr, acc),
                         5 => $name::<5, 4>(kc, a, b, rsb, c, rsc, nr, acc),
@@ -94,7 +106,16 @@ macro_rules! kernel {
                 );
                 return;
             }
-            blocked::<$t, MR, { 2 * $lanes }>(m, n, k, a, b, rsb, c, rsc, accumulate, pack,
+            blocked::<$t, MR, { 2 * $lanes }>(
+                m,
+                n,
+                k,
+                a,
+                b,
+                c,
+                rsc,
+                accumulate,
+                pack,
                 |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
                     12 => $name::<12, 2>(kc, a, b, rsb, c, rsc, nr, acc),
                     11 => $name::<11, 2>(kc, a, b, rsb, c, rsc, nr, acc),

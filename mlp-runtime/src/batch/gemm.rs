@@ -8,9 +8,10 @@
 //! `MR × NR` block of `C` in registers and walks `k` in chunks of `KC`, so that the `KC × NR`
 //! panel of `B` stays in L1 while every row block of `A` streams past it.
 //!
-//! On x86-64 with AVX-512 (detected at run time) the micro-kernel is 12 × 32 (`f32`) or
-//! 12 × 16 (`f64`) with fused multiply-adds; elsewhere a portable 4 × 16 kernel that the
-//! compiler vectorises.
+//! On x86-64 with AVX-512 (detected at run time) the micro-kernel is 6 × 64 or 12 × 32
+//! (`f32`; half as wide in `f64`) with fused multiply-adds; elsewhere a portable 4 × 16 kernel
+//! that the compiler vectorises. With the `blas` feature, a system CBLAS takes the products
+//! instead.
 
 use crate::Scalar;
 
@@ -25,8 +26,21 @@ pub(crate) struct Mat<T> {
     pub cs: usize,
 }
 
-/// Computes `C = A B` (or `C += A B` when `accumulate`), A: m×k (any strides), B: k×n with
-/// contiguous rows of stride `rsb`, C: m×n with contiguous rows of stride `rsc`.
+impl<T> Mat<T> {
+    /// The same operand, its elements seen as `U` (same size).
+    #[inline(always)]
+    pub(crate) fn cast<U>(self) -> Mat<U> {
+        Mat {
+            ptr: self.ptr.cast(),
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+}
+
+/// Computes `C = A B` (or `C += A B` when `accumulate`), A: m×k and B: k×n with any strides
+/// (fastest when B's rows are contiguous, `b.cs == 1`), C: m×n with contiguous rows of stride
+/// `rsc`.
 ///
 /// # Safety
 /// Every element addressed by the shapes and strides must be in bounds, and `c` must not
@@ -37,8 +51,7 @@ pub(crate) unsafe fn gemm<T: Scalar>(
     n: usize,
     k: usize,
     a: Mat<T>,
-    b: *const T,
-    rsb: usize,
+    b: Mat<T>,
     c: *mut T,
     rsc: usize,
     accumulate: bool,
@@ -54,39 +67,31 @@ pub(crate) unsafe fn gemm<T: Scalar>(
         }
         return;
     }
+    #[cfg(feature = "blas")]
+    if super::blas::gemm(m, n, k, a, b, c, rsc, accumulate) {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if avx512_detected() {
             if core::mem::size_of::<T>() == 4 {
-                let a = Mat {
-                    ptr: a.ptr.cast::<f32>(),
-                    rs: a.rs,
-                    cs: a.cs,
-                };
                 return super::avx512::gemm_f32(
                     m,
                     n,
                     k,
-                    a,
+                    a.cast(),
                     b.cast(),
-                    rsb,
                     c.cast(),
                     rsc,
                     accumulate,
                 );
             } else {
-                let a = Mat {
-                    ptr: a.ptr.cast::<f64>(),
-                    rs: a.rs,
-                    cs: a.cs,
-                };
                 return super::avx512::gemm_f64(
                     m,
                     n,
                     k,
-                    a,
+                    a.cast(),
                     b.cast(),
-                    rsb,
                     c.cast(),
                     rsc,
                     accumulate,
@@ -94,7 +99,7 @@ pub(crate) unsafe fn gemm<T: Scalar>(
             }
         }
     }
-    gemm_portable(m, n, k, a, b, rsb, c, rsc, accumulate);
+    gemm_portable(m, n, k, a, b, c, rsc, accumulate);
 }
 
 /// Whether this CPU runs AVX-512F, detected once.
@@ -106,7 +111,8 @@ pub(crate) fn avx512_detected() -> bool {
 
 /// The loop nest shared by the kernels: chunks of `KC` over `k`; then `NR`-wide column
 /// panels of `B`, each copied into `pack` (`KC × NR`, rows of stride `NR`) so that the panel
-/// sits in L1 without cache-set conflicts whatever `B`'s row stride; then `MR`-tall row blocks,
+/// sits in L1 without cache-set conflicts whatever `B`'s strides (a transposed `B` is
+/// transposed here, once per panel); then `MR`-tall row blocks,
 /// calling `kernel(kc, a, b, rsb, c, rsc, mr, nr, accumulate)` on the packed panel.
 ///
 /// # Safety
@@ -118,8 +124,7 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
     n: usize,
     k: usize,
     a: Mat<T>,
-    b: *const T,
-    rsb: usize,
+    b: Mat<T>,
     c: *mut T,
     rsc: usize,
     accumulate: bool,
@@ -133,8 +138,20 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
         let mut j0 = 0;
         while j0 < n {
             let nr = NR.min(n - j0);
-            for kk in 0..kc {
-                core::ptr::copy_nonoverlapping(b.add((k0 + kk) * rsb + j0), pack.add(kk * NR), nr);
+            let src = b.ptr.add(k0 * b.rs + j0 * b.cs);
+            if b.cs == 1 {
+                for kk in 0..kc {
+                    core::ptr::copy_nonoverlapping(src.add(kk * b.rs), pack.add(kk * NR), nr);
+                }
+            } else {
+                // Read along k (contiguous when B is a transposed row-major array), write the
+                // panel's columns.
+                for jj in 0..nr {
+                    let col = src.add(jj * b.cs);
+                    for kk in 0..kc {
+                        *pack.add(kk * NR + jj) = *col.add(kk * b.rs);
+                    }
+                }
             }
             let mut i0 = 0;
             while i0 < m {
@@ -177,8 +194,7 @@ unsafe fn gemm_portable<T: Scalar>(
     n: usize,
     k: usize,
     a: Mat<T>,
-    b: *const T,
-    rsb: usize,
+    b: Mat<T>,
     c: *mut T,
     rsc: usize,
     accumulate: bool,
@@ -192,7 +208,6 @@ unsafe fn gemm_portable<T: Scalar>(
         k,
         a,
         b,
-        rsb,
         c,
         rsc,
         accumulate,
@@ -233,55 +248,94 @@ unsafe fn gemm_portable<T: Scalar>(
 mod tests {
     use super::*;
 
-    /// `C (+)= A B` by the definition, in f64.
+    /// `C (+)= A B` by the definition, in f64, with B's element `(p, j)` at `p·rsb + j·csb`.
     #[allow(clippy::too_many_arguments)]
-    fn naive(m: usize, n: usize, k: usize, a: &[f64], rsa: usize, csa: usize, b: &[f64], c: &mut [f64], acc: bool) {
+    fn naive(
+        (m, n, k): (usize, usize, usize),
+        a: &[f64],
+        (rsa, csa): (usize, usize),
+        b: &[f64],
+        (rsb, csb): (usize, usize),
+        c: &mut [f64],
+        acc: bool,
+    ) {
         for i in 0..m {
             for j in 0..n {
-                let s: f64 = (0..k).map(|p| a[i * rsa + p * csa] * b[p * n + j]).sum();
+                let s: f64 = (0..k)
+                    .map(|p| a[i * rsa + p * csa] * b[p * rsb + j * csb])
+                    .sum();
                 c[i * n + j] = if acc { c[i * n + j] + s } else { s };
             }
         }
     }
 
-    /// Every kernel (portable and, where the CPU has it, AVX-512), both operand layouts of
-    /// `A`, overwrite and accumulate, on shapes that hit every tail of the blocking.
+    /// Every kernel (portable and, where the CPU has it, AVX-512), both layouts of `A` and of
+    /// `B`, overwrite and accumulate, on shapes that hit every tail of the blocking.
     #[test]
     fn kernels_match_the_definition() {
         let mut seed = 1u64;
         let mut next = move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             ((seed >> 40) as f64 / (1u64 << 24) as f64) - 0.5
         };
-        for &(m, n, k) in &[(1, 1, 1), (5, 17, 3), (13, 33, 129), (12, 64, 256), (7, 100, 300), (30, 65, 7)] {
+        let shapes = [
+            (1, 1, 1),
+            (5, 17, 3),
+            (13, 33, 129),
+            (12, 64, 256),
+            (7, 100, 300),
+            (30, 65, 7),
+        ];
+        for (m, n, k) in shapes {
             let a: Vec<f64> = (0..m * k).map(|_| next()).collect();
             let b: Vec<f64> = (0..k * n).map(|_| next()).collect();
             let c0: Vec<f64> = (0..m * n).map(|_| next()).collect();
-            for (rsa, csa) in [(k, 1), (1, m)] {
-                for acc in [false, true] {
-                    let mut want = c0.clone();
-                    naive(m, n, k, &a, rsa, csa, &b, &mut want, acc);
-                    let mat = Mat { ptr: a.as_ptr(), rs: rsa, cs: csa };
-                    let check = |got: &[f64], what: &str| {
-                        for (g, w) in got.iter().zip(&want) {
-                            assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{what} {m}×{n}×{k}: {g} != {w}");
-                        }
-                    };
-                    let mut got = c0.clone();
-                    unsafe { gemm_portable(m, n, k, mat, b.as_ptr(), n, got.as_mut_ptr(), n, acc) };
-                    check(&got, "portable");
-                    let mut got = c0.clone();
-                    unsafe { gemm(m, n, k, mat, b.as_ptr(), n, got.as_mut_ptr(), n, acc) };
-                    check(&got, "dispatched");
-                    // f32 through the same paths, against the f64 result.
-                    let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
-                    let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
-                    let mut got32: Vec<f32> = c0.iter().map(|&v| v as f32).collect();
-                    let mat32 = Mat { ptr: a32.as_ptr(), rs: rsa, cs: csa };
-                    unsafe { gemm(m, n, k, mat32, b32.as_ptr(), n, got32.as_mut_ptr(), n, acc) };
-                    for (g, w) in got32.iter().zip(&want) {
-                        assert!((f64::from(*g) - w).abs() <= 1e-5 * (1.0 + w.abs()) * (k as f64).sqrt());
+            let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+            for (sa, sb, acc) in [
+                ((k, 1), (n, 1), false),
+                ((1, m), (n, 1), true),
+                ((k, 1), (1, k), true),
+                ((1, m), (1, k), false),
+            ] {
+                let mut want = c0.clone();
+                naive((m, n, k), &a, sa, &b, sb, &mut want, acc);
+                let mat = |p: *const f64, (rs, cs): (usize, usize)| Mat { ptr: p, rs, cs };
+                let check = |got: &[f64], what: &str| {
+                    for (g, w) in got.iter().zip(&want) {
+                        let ok = (g - w).abs() <= 1e-12 * (1.0 + w.abs());
+                        assert!(ok, "{what} {m}×{n}×{k}: {g} != {w}");
                     }
+                };
+                let (am, bm) = (mat(a.as_ptr(), sa), mat(b.as_ptr(), sb));
+                let mut got = c0.clone();
+                // SAFETY: the operands hold m·k, k·n and m·n values in the given layouts.
+                unsafe { gemm_portable(m, n, k, am, bm, got.as_mut_ptr(), n, acc) };
+                check(&got, "portable");
+                let mut got = c0.clone();
+                // SAFETY: as above.
+                unsafe { gemm(m, n, k, am, bm, got.as_mut_ptr(), n, acc) };
+                check(&got, "dispatched");
+                let mut got32: Vec<f32> = c0.iter().map(|&v| v as f32).collect();
+                let (am, bm) = (
+                    Mat {
+                        ptr: a32.as_ptr(),
+                        rs: sa.0,
+                        cs: sa.1,
+                    },
+                    Mat {
+                        ptr: b32.as_ptr(),
+                        rs: sb.0,
+                        cs: sb.1,
+                    },
+                );
+                // SAFETY: as above.
+                unsafe { gemm(m, n, k, am, bm, got32.as_mut_ptr(), n, acc) };
+                for (g, w) in got32.iter().zip(&want) {
+                    let tol = 1e-5 * (1.0 + w.abs()) * (k as f64).sqrt();
+                    assert!((f64::from(*g) - w).abs() <= tol, "f32 {m}×{n}×{k}");
                 }
             }
         }

@@ -2,22 +2,20 @@
 //! calls them. `B` is the number of samples; every [`Batch`] is stored feature-major.
 
 use super::gemm::{gemm, Mat};
-use super::{pass, Batch, BatchError};
+use super::{pass, Batch, BatchError, Samples};
 use crate::error::ShapeError;
 use crate::{Activation, Scalar};
 use alloc::vec::Vec;
 use ndarray::ArrayView2;
 
-/// Loads a batch's inputs: `x` is `B × N` (rows = samples, any strides), or the rows `rows`
-/// of it. Fills `h` (feature-major, for the forward product) and `rows_out` (sample-major, for
-/// the first layer's weight gradient).
+/// Loads a batch's inputs as sample-major rows: `x` is `B × N` (rows = samples, any
+/// strides), or the rows `rows` of it, in that order.
 ///
 /// Fails if `x` does not have `N` columns or a row index is out of range.
 pub fn load<T: Scalar, const N: usize>(
     x: ArrayView2<'_, T>,
     rows: Option<&[usize]>,
-    h: &mut Batch<T, N>,
-    rows_out: &mut Vec<[T; N]>,
+    out: &mut Vec<[T; N]>,
 ) -> Result<(), BatchError> {
     ShapeError::columns("input batch", N, x.ncols())?;
     let b = rows.map_or(x.nrows(), <[usize]>::len);
@@ -30,62 +28,43 @@ pub fn load<T: Scalar, const N: usize>(
             });
         }
     }
-    rows_out.resize(b, [T::ZERO; N]);
-    for (s, out) in rows_out.iter_mut().enumerate() {
+    out.resize(b, [T::ZERO; N]);
+    for (s, dst) in out.iter_mut().enumerate() {
         let row = x.row(rows.map_or(s, |r| r[s]));
         match row.as_slice() {
-            Some(src) => out.copy_from_slice(src),
-            None => out.iter_mut().zip(row).for_each(|(o, &v)| *o = v),
+            Some(src) => dst.copy_from_slice(src),
+            None => dst.iter_mut().zip(row).for_each(|(d, &v)| *d = v),
         }
     }
-    h.resize(b);
-    transpose_rows(rows_out, h);
     Ok(())
 }
 
-/// Writes sample-major rows into a feature-major batch of the same size.
-fn transpose_rows<T: Scalar, const N: usize>(rows: &[[T; N]], h: &mut Batch<T, N>) {
-    let b = rows.len();
-    let data = h.as_mut_slice();
-    // Blocks of 16 samples: 16 source rows stay in cache while each unit's 16 values are
-    // written contiguously.
-    for (blk, chunk) in rows.chunks(16).enumerate() {
-        let s0 = blk * 16;
-        for i in 0..N {
-            let dst = &mut data[i * b + s0..i * b + s0 + chunk.len()];
-            for (d, r) in dst.iter_mut().zip(chunk) {
-                *d = r[i];
-            }
-        }
+/// A batch as the `N × B` matrix operand of a product.
+fn operand<T: Scalar, const N: usize, X: Samples<T, N> + ?Sized>(x: &X) -> Mat<T> {
+    let (ptr, rs, cs) = x.strided();
+    Mat { ptr, rs, cs }
+}
+
+/// The same batch as the `B × N` (transposed) operand.
+fn operand_t<T: Scalar, const N: usize, X: Samples<T, N> + ?Sized>(x: &X) -> Mat<T> {
+    let (ptr, rs, cs) = x.strided();
+    Mat {
+        ptr,
+        rs: cs,
+        cs: rs,
     }
 }
 
-/// Copies a feature-major batch into sample-major rows (for a weight gradient's product).
-pub fn to_rows<T: Scalar, const N: usize>(h: &Batch<T, N>, rows: &mut Vec<[T; N]>) {
-    let b = h.samples();
-    rows.resize(b, [T::ZERO; N]);
-    let data = h.as_slice();
-    for (blk, chunk) in rows.chunks_mut(16).enumerate() {
-        let s0 = blk * 16;
-        for i in 0..N {
-            let src = &data[i * b + s0..i * b + s0 + chunk.len()];
-            for (r, &v) in chunk.iter_mut().zip(src) {
-                r[i] = v;
-            }
-        }
-    }
-}
-
-/// `Z = W X` for a batch: W: OUT×IN, X: IN×B, Z: OUT×B (one product).
-fn product<T: Scalar, const IN: usize, const OUT: usize>(
+/// `Z = W X` for a batch: W: OUT×IN, X: IN×B (either layout), Z: OUT×B feature-major.
+fn product<T: Scalar, X: Samples<T, IN> + ?Sized, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
-    x: &Batch<T, IN>,
+    x: &X,
     z: &mut [T],
 ) {
     let b = x.samples();
     assert_eq!(z.len(), OUT * b, "a batch's output has OUT·B values");
-    // SAFETY: W is OUT×IN row-major (rs = IN), X is IN×B row-major, Z is OUT×B row-major;
-    // all three are exactly that size, and Z is a distinct buffer.
+    // SAFETY: W is OUT×IN row-major (rs = IN), X addresses IN·B values by its own strides,
+    // Z is OUT×B row-major; Z is a distinct buffer.
     unsafe {
         gemm(
             OUT,
@@ -96,8 +75,7 @@ fn product<T: Scalar, const IN: usize, const OUT: usize>(
                 rs: IN,
                 cs: 1,
             },
-            x.as_slice().as_ptr(),
-            b,
+            operand(x),
             z.as_mut_ptr(),
             b,
             false,
@@ -106,15 +84,19 @@ fn product<T: Scalar, const IN: usize, const OUT: usize>(
 }
 
 /// One layer of a batch, keeping what backward needs: `Z = W X + b 1ᵀ`, `H = σ(Z)`
-/// (W: OUT×IN, X: IN×B); the bias and the activation are one pass over `Z`.
-pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+/// (W: OUT×IN, X: IN×B in either layout); the bias and the activation are one pass over `Z`.
+pub fn dense_cached<T, A, X, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     b: Option<&[T; OUT]>,
-    x: &Batch<T, IN>,
+    x: &X,
     act: &A,
     z: &mut Batch<T, OUT>,
     h: &mut Batch<T, OUT>,
-) {
+) where
+    T: Scalar,
+    A: Activation<T>,
+    X: Samples<T, IN> + ?Sized,
+{
     let samples = x.samples();
     z.resize(samples);
     h.resize(samples);
@@ -129,13 +111,17 @@ pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usi
 }
 
 /// One layer of a batch for inference: `H = σ(W X + b 1ᵀ)`, without keeping `Z`.
-pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+pub fn dense<T, A, X, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     b: Option<&[T; OUT]>,
-    x: &Batch<T, IN>,
+    x: &X,
     act: &A,
     h: &mut Batch<T, OUT>,
-) {
+) where
+    T: Scalar,
+    A: Activation<T>,
+    X: Samples<T, IN> + ?Sized,
+{
     let samples = x.samples();
     h.resize(samples);
     product(w, x, h.as_mut_slice());
@@ -166,21 +152,24 @@ pub fn delta_output<T: Scalar, A: Activation<T>, const N: usize>(
     Ok(())
 }
 
-/// `∂L/∂W += δ Xᵀ` over a batch (δ: OUT×B, X given as B sample-major rows): one product,
+/// `∂L/∂W += δ Xᵀ` over a batch (δ: OUT×B, X: IN×B in either layout): one product,
 /// accumulating (`β = 1`).
-pub fn weight_grad<T: Scalar, const IN: usize, const OUT: usize>(
+pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(
     d: &Batch<T, OUT>,
-    x_rows: &[[T; IN]],
+    x: &X,
     g: &mut [[T; IN]; OUT],
-) {
+) where
+    T: Scalar,
+    X: Samples<T, IN> + ?Sized,
+{
     let b = d.samples();
     assert_eq!(
-        x_rows.len(),
+        x.samples(),
         b,
         "the weight gradient's operands hold the same batch"
     );
-    // SAFETY: δ is OUT×B row-major, X is B×IN row-major, G is OUT×IN row-major, and G is a
-    // distinct buffer.
+    // SAFETY: δ is OUT×B row-major, Xᵀ addresses B·IN values by X's strides, G is OUT×IN
+    // row-major, and G is a distinct buffer.
     unsafe {
         gemm(
             OUT,
@@ -191,8 +180,7 @@ pub fn weight_grad<T: Scalar, const IN: usize, const OUT: usize>(
                 rs: b,
                 cs: 1,
             },
-            x_rows.as_flattened().as_ptr(),
-            IN,
+            operand_t(x),
             g.as_flattened_mut().as_mut_ptr(),
             IN,
             true,
@@ -228,8 +216,11 @@ pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usiz
                 rs: 1,
                 cs: IN,
             },
-            d.as_slice().as_ptr(),
-            b,
+            Mat {
+                ptr: d.as_slice().as_ptr(),
+                rs: b,
+                cs: 1,
+            },
             d_prev.as_mut_slice().as_mut_ptr(),
             b,
             false,

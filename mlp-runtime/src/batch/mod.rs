@@ -13,18 +13,19 @@
 //! cache (`{Name}BatchCache`), so after the first batch of the largest size, nothing
 //! allocates.
 //!
-//! The products run on a kernel in this module ([`gemm`]): AVX-512 when the CPU has it
-//! (detected at run time), portable Rust otherwise.
+//! The products run on a kernel in this module ([`matmul`]): AVX-512 when the CPU has it
+//! (detected at run time), portable Rust otherwise, or a system CBLAS with the `blas`
+//! feature.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(feature = "blas")]
+mod blas;
 mod gemm;
 mod kernels;
 mod pass;
 
-pub use kernels::{
-    bias_grad, delta_output, dense, dense_cached, input_delta, load, to_rows, weight_grad,
-};
+pub use kernels::{bias_grad, delta_output, dense, dense_cached, input_delta, load, weight_grad};
 
 use crate::error::ShapeError;
 use crate::{Network, Scalar};
@@ -84,6 +85,53 @@ impl<T: Scalar, const N: usize> Batch<T, N> {
     }
 }
 
+/// A batch of samples of width `N` in either layout: a feature-major [`Batch`], or
+/// sample-major rows (`[[T; N]]`, `Vec<[T; N]>`, as a batch's inputs arrive). The kernels take
+/// either, so that no layer's input is transposed before its product.
+pub trait Samples<T, const N: usize>: sealed::Sealed {
+    /// The number of samples `B`.
+    fn samples(&self) -> usize;
+
+    /// The values as an `N × B` matrix: `(pointer, stride between units, stride between
+    /// samples)`, valid for `N · B` reads.
+    #[doc(hidden)]
+    fn strided(&self) -> (*const T, usize, usize);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T, const N: usize> Sealed for super::Batch<T, N> {}
+    impl<T, const N: usize> Sealed for [[T; N]] {}
+    impl<T, const N: usize> Sealed for alloc::vec::Vec<[T; N]> {}
+}
+
+impl<T: Scalar, const N: usize> Samples<T, N> for Batch<T, N> {
+    fn samples(&self) -> usize {
+        self.samples
+    }
+    fn strided(&self) -> (*const T, usize, usize) {
+        (self.data.as_ptr(), self.samples, 1)
+    }
+}
+
+impl<T: Scalar, const N: usize> Samples<T, N> for [[T; N]] {
+    fn samples(&self) -> usize {
+        self.len()
+    }
+    fn strided(&self) -> (*const T, usize, usize) {
+        (self.as_flattened().as_ptr(), 1, N)
+    }
+}
+
+impl<T: Scalar, const N: usize> Samples<T, N> for Vec<[T; N]> {
+    fn samples(&self) -> usize {
+        self.len()
+    }
+    fn strided(&self) -> (*const T, usize, usize) {
+        (self.as_flattened().as_ptr(), 1, N)
+    }
+}
+
 /// A batch whose shape does not fit the network, found at the boundary of a batched call.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -101,10 +149,10 @@ pub enum BatchError {
         /// The rows the array has.
         rows: usize,
     },
-    /// An operand of [`matmul`] whose rows are not contiguous.
+    /// The result of [`matmul`] with rows that are not contiguous.
     #[error("{what}: expected rows with unit column stride, found stride {stride}")]
     Layout {
-        /// The operand, `"b"` or `"c"`.
+        /// The operand, `"c"`.
         what: &'static str,
         /// Its column stride.
         stride: isize,
@@ -112,8 +160,9 @@ pub enum BatchError {
 }
 
 /// Computes `C = A B`, or `C += A B` when `accumulate`, on the kernel of the batched path
-/// (AVX-512 when the CPU has it), without allocating. A: m×k with any strides; B: k×n and
-/// C: m×n with contiguous rows (unit column stride, non-negative row stride).
+/// (AVX-512 when the CPU has it), without allocating. A: m×k and B: k×n with any
+/// non-negative strides (fastest with contiguous rows of B); C: m×n with contiguous rows
+/// (unit column stride, non-negative row stride).
 ///
 /// ```
 /// use ndarray::array;
@@ -141,16 +190,15 @@ pub fn matmul<T: Scalar>(
             Ok(())
         }
     };
-    unit_rows("b", b.strides(), k, n)?;
     unit_rows("c", c.strides(), m, n)?;
-    let (sa, rsb, rsc) = (a.strides(), b.strides()[0], c.strides()[0]);
-    if sa.iter().any(|&s| s < 0) {
-        // Negative strides: work on a copy with standard strides (this allocates).
-        let a = a.as_standard_layout();
-        return matmul(a.view(), b, c, accumulate);
+    let (sa, sb, rsc) = (a.strides(), b.strides(), c.strides()[0]);
+    if sa.iter().chain(sb).any(|&s| s < 0) {
+        // Negative strides: work on copies with standard strides (this allocates).
+        let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+        return matmul(a.view(), b.view(), c, accumulate);
     }
-    // SAFETY: the shapes were checked; every stride is non-negative, B's and C's rows are
-    // contiguous, and C is borrowed mutably, so it overlaps neither A nor B.
+    // SAFETY: the shapes were checked; every stride is non-negative, C's rows are contiguous,
+    // and C is borrowed mutably, so it overlaps neither A nor B.
     unsafe {
         gemm::gemm(
             m,
@@ -161,8 +209,11 @@ pub fn matmul<T: Scalar>(
                 rs: sa[0] as usize,
                 cs: sa[1] as usize,
             },
-            b.as_ptr(),
-            rsb as usize,
+            gemm::Mat {
+                ptr: b.as_ptr(),
+                rs: sb[0] as usize,
+                cs: sb[1] as usize,
+            },
             c.as_mut_ptr(),
             rsc as usize,
             accumulate,
