@@ -2,7 +2,8 @@
 //! against central differences at many points, built-ins rewritten as expressions against the
 //! built-ins, and whole networks' gradients against central differences.
 
-use crate::gradients::{central_difference, check_differences};
+use crate::gradients::check_differences;
+use crate::support::central_difference;
 use mlp::{mlp, Activation, DerivativeReads};
 
 mlp! {
@@ -92,7 +93,10 @@ fn builtins_written_as_expressions_match_the_builtins() {
         assert_eq!(CustomMytanh.f(z), Tanh.f(z));
         assert_eq!(CustomMytanh.df(z, Tanh.f(z)), Tanh.df(z, Tanh.f(z)));
         assert_eq!(CustomMysigmoid.f(z), Sigmoid.f(z));
-        assert_eq!(CustomMysigmoid.df(z, Sigmoid.f(z)), Sigmoid.df(z, Sigmoid.f(z)));
+        assert_eq!(
+            CustomMysigmoid.df(z, Sigmoid.f(z)),
+            Sigmoid.df(z, Sigmoid.f(z))
+        );
     }
 }
 

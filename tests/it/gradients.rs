@@ -2,7 +2,8 @@
 //! generated backward against the reference's explicit Jacobians and central differences.
 
 use crate::support::{
-    assert_close, random_vector, randomize, Reference, TestRng, F64_TOLERANCE, FD_TOLERANCE,
+    assert_close, central_difference, random_vector, randomize, Reference, TestRng, F64_TOLERANCE,
+    FD_TOLERANCE,
 };
 use mlp::{mlp, Network, Parameters, Vector};
 
@@ -30,13 +31,6 @@ fn loss<N: Network<Scalar = f64>>(net: &N, x: &N::Input, c: &[f64]) -> f64 {
         .zip(c)
         .map(|(y, c)| y * c)
         .sum()
-}
-
-/// The five-point central difference `f'(0) ≈ (f(−2h) − 8 f(−h) + 8 f(h) − f(2h)) / 12h`,
-/// whose truncation error is `O(h⁴)`, with `h = 1e-4`.
-pub fn central_difference(mut f: impl FnMut(f64) -> f64) -> f64 {
-    let h = 1e-4;
-    (f(-2.0 * h) - 8.0 * f(-h) + 8.0 * f(h) - f(2.0 * h)) / (12.0 * h)
 }
 
 /// Checks one f64 network thoroughly at a few random points: forward against the reference,

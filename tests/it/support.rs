@@ -221,3 +221,10 @@ pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64, floor: f64)
         );
     }
 }
+
+/// The five-point central difference `f'(0) ≈ (f(−2h) − 8 f(−h) + 8 f(h) − f(2h)) / 12h`,
+/// whose truncation error is `O(h⁴)`, with `h = 1e-4`.
+pub fn central_difference(mut f: impl FnMut(f64) -> f64) -> f64 {
+    let h = 1e-4;
+    (f(-2.0 * h) - 8.0 * f(-h) + 8.0 * f(h) - f(2.0 * h)) / (12.0 * h)
+}

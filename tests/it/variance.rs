@@ -5,7 +5,9 @@
 // Loops run over the layer index `l`, as the formulas do, and read several arrays with it.
 #![allow(clippy::needless_range_loop)]
 
-use crate::support::{assert_close, random_vector, randomize, Reference, TestRng, F64_TOLERANCE};
+use crate::support::{
+    assert_close, central_difference, random_vector, randomize, Reference, TestRng, F64_TOLERANCE,
+};
 use mlp::diagnostics::{variances, DiagnosticsError, Moments, Prediction, Probe};
 use mlp::init::Init;
 use mlp::{mlp, LayerValues, Network, Vector};
@@ -45,12 +47,6 @@ fn loss_from(reference: &Reference, from: usize, h: &[f64], c: &[f64]) -> f64 {
             .collect();
     }
     h.iter().zip(c).map(|(y, c)| y * c).sum()
-}
-
-/// The five-point central difference with step `1e-4`, truncation error `O(h⁴)`.
-fn central_difference(mut f: impl FnMut(f64) -> f64) -> f64 {
-    let h = 1e-4;
-    (f(-2.0 * h) - 8.0 * f(-h) + 8.0 * f(h) - f(2.0 * h)) / (12.0 * h)
 }
 
 #[test]
