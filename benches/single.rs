@@ -2,7 +2,8 @@
 //!
 //! - W1: `forward`, generated against hand-written fixed-array code with the same activation
 //!   (`mlp::math::tanh_f32`), in the same weight layout (output-major, a dot product per
-//!   output) and in the input-major layout (one broadcast multiply-add per input).
+//!   output) and in the input-major layout (one broadcast multiply-add per input); and the
+//!   generated `freeze()` copy, which stores the weights input-major.
 //! - W2: one SGD step on one sample: `forward_cached`, the MSE gradient, `backward` and the
 //!   update, generated against hand-written code that updates the weights inside backward
 //!   (fused) and against hand-written code that takes the same steps as the generated API
@@ -272,12 +273,21 @@ impl HandInputMajor {
 
 const X: [f32; 2] = [0.3, -0.7];
 
+// Fixed sample sizes: at these durations divan's automatic choice varies between runs and
+// moves the medians by tens of percent.
+#[divan::bench_group(sample_count = 300, sample_size = 2000)]
 mod w1_forward {
     use super::*;
 
     #[divan::bench]
     fn generated(b: divan::Bencher) {
         let net = small();
+        b.bench_local(|| black_box(&net).forward(black_box(&X)));
+    }
+
+    #[divan::bench]
+    fn generated_frozen(b: divan::Bencher) {
+        let net = small().freeze();
         b.bench_local(|| black_box(&net).forward(black_box(&X)));
     }
 
@@ -294,6 +304,7 @@ mod w1_forward {
     }
 }
 
+#[divan::bench_group(sample_count = 300, sample_size = 1000)]
 mod w2_sgd_step {
     use super::*;
 

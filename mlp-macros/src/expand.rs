@@ -6,6 +6,7 @@ mod backward;
 mod batch;
 mod docs;
 mod forward;
+mod frozen;
 mod jacobian;
 #[cfg(test)]
 mod tests;

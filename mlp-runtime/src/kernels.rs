@@ -163,9 +163,13 @@ pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usi
     z: &mut [T; OUT],
     h: &mut [T; OUT],
 ) {
-    *z = gemv(w, x);
-    axpy(z, b);
-    activate_cached(act, z, h);
+    // In locals, then stored once: the activation then reads registers, not the cache.
+    let mut zl = gemv(w, x);
+    axpy(&mut zl, b);
+    let mut hl = zl;
+    activate(act, &mut hl);
+    *z = zl;
+    *h = hl;
 }
 
 /// Computes one layer without bias and keeps what backward needs: `z = W x`, `h = σ(z)`.
@@ -187,20 +191,11 @@ pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const
     z: &mut [T; OUT],
     h: &mut [T; OUT],
 ) {
-    *z = gemv(w, x);
-    activate_cached(act, z, h);
-}
-
-/// Applies `h = σ(z)` element-wise.
-#[inline]
-fn activate_cached<T: Scalar, A: Activation<T>, const N: usize>(
-    act: &A,
-    z: &[T; N],
-    h: &mut [T; N],
-) {
-    for (hi, &zi) in h.iter_mut().zip(z) {
-        *hi = act.f(zi);
-    }
+    let zl = gemv(w, x);
+    let mut hl = zl;
+    activate(act, &mut hl);
+    *z = zl;
+    *h = hl;
 }
 
 /// Computes `δ = σ'(z) ⊙ g`, where `g = ∂L/∂h` and `h = σ(z)` come from the cache.
@@ -318,4 +313,60 @@ pub fn gemm_diag<T: Scalar, const K: usize, const M: usize, const N: usize>(
             }
         }
     }
+}
+
+/// Copies `W` (OUT×IN, output-major) into `Wᵀ` stored input-major, `wt[j][i] = W[i][j]`, on
+/// the heap: the layout of [`dense_input_major`].
+///
+/// ```
+/// let w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+/// let wt = mlp_runtime::kernels::transpose(&w);
+/// assert_eq!(*wt, [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]);
+/// ```
+pub fn transpose<T: Scalar, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+) -> crate::Boxed<[[T; OUT]; IN]> {
+    let mut wt = crate::boxed::zeros_matrix::<T, OUT, IN>();
+    for (i, row) in w.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            wt[j][i] = v;
+        }
+    }
+    wt
+}
+
+/// Computes one layer, `h = σ(W x + b)`, from `Wᵀ` stored input-major (`wt[j][i] = W[i, j]`,
+/// as [`transpose`] makes it): `W x = Σ_j x_j wt[j]`, one broadcast multiply-add of a
+/// contiguous row per input, which vectorises across the outputs. Pass `b = None` for a layer
+/// without bias.
+///
+/// ```
+/// use mlp_runtime::{activation::Tanh, kernels::{dense, dense_input_major, transpose}};
+/// let w = [[0.5, -1.0], [2.0, 0.25]];
+/// let b = [0.1, -0.2];
+/// let x = [1.0, 2.0];
+/// let h = dense_input_major(&transpose(&w), Some(&b), &x, &Tanh);
+/// let naive = [f64::tanh(0.5 * 1.0 - 1.0 * 2.0 + 0.1), f64::tanh(2.0 * 1.0 + 0.25 * 2.0 - 0.2)];
+/// for (a, e) in h.iter().zip(naive) {
+///     assert!((a - e).abs() <= 4.0 * f64::EPSILON);
+/// }
+/// ```
+#[inline]
+pub fn dense_input_major<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+    wt: &[[T; OUT]; IN],
+    b: Option<&[T; OUT]>,
+    x: &[T; IN],
+    act: &A,
+) -> [T; OUT] {
+    let mut h = match b {
+        Some(b) => *b,
+        None => [T::ZERO; OUT],
+    };
+    for (row, &xj) in wt.iter().zip(x) {
+        for (hi, &wij) in h.iter_mut().zip(row) {
+            *hi += wij * xj;
+        }
+    }
+    activate(act, &mut h);
+    h
 }

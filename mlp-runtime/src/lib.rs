@@ -70,11 +70,11 @@ pub mod __private {
         Softplus, Tanh,
     };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
-    pub use crate::math;
     pub use crate::kernels::{
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };
-    pub use crate::kernels::{derivative, gemm_diag, scale_rows};
+    pub use crate::kernels::{dense_input_major, derivative, gemm_diag, scale_rows, transpose};
+    pub use crate::math;
     pub use crate::{
         Jacobian, LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Scalar,
     };

@@ -1,7 +1,8 @@
 //! The batched path against the per-sample path: outputs and summed gradients agree to the
 //! scalar type's rounding, for every activation, with and without bias, for batch sizes that
 //! exercise every tail of the product's blocking; and batches of the wrong shape are rejected
-//! with errors that name the tensor.
+//! with errors that name the tensor. The frozen (input-major) copy's `forward` agrees with
+//! `forward`.
 
 use crate::support::{randomize, TestRng};
 use mlp::{BatchError, BatchNetwork, Parameters, Scalar, Vector};
@@ -234,4 +235,29 @@ fn empty_batch() {
     let net = Mixed::zeros();
     let y = net.forward_batch(Array2::zeros((0, 37)).view()).unwrap();
     assert_eq!(y.dim(), (0, 5));
+}
+
+#[test]
+fn frozen_forward_matches_forward() {
+    // The input-major copy computes the same function, to rounding (the bias is added first).
+    let mut rng = TestRng::new(9);
+    let mut mixed = Mixed::zeros();
+    randomize(&mut mixed, &mut rng, 0.5);
+    let mut mixed64 = Mixed64::zeros();
+    randomize(&mut mixed64, &mut rng, 0.5);
+    let mut no_bias = NoBias::zeros();
+    randomize(&mut no_bias, &mut rng, 0.5);
+    let (f, f64_, fnb) = (mixed.freeze(), mixed64.freeze(), no_bias.freeze());
+    assert_eq!(f, mixed.freeze(), "freezing is deterministic");
+    for _ in 0..50 {
+        let x: [f32; 37] = crate::support::random_vector(&mut rng, 1.0);
+        let err = max_rel_err(&f.forward(&x), &mixed.forward(&x), 1e-1);
+        assert!(err <= 1e-5, "f32: {err}");
+        let x: [f64; 37] = crate::support::random_vector(&mut rng, 1.0);
+        let err = max_rel_err(&f64_.forward(&x), &mixed64.forward(&x), 1e-1);
+        assert!(err <= 1e-13, "f64: {err}");
+        let x: [f32; 5] = crate::support::random_vector(&mut rng, 1.0);
+        let err = max_rel_err(&fnb.forward(&x), &no_bias.forward(&x), 1e-1);
+        assert!(err <= 1e-5, "no bias: {err}");
+    }
 }

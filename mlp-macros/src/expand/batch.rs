@@ -1,15 +1,17 @@
-//! The batched path: `{Name}BatchCache`, `forward_batch`, `forward_batch_cached`,
-//! `forward_batch_rows`, `backward_batch` and `impl BatchNetwork`, one kernel call per layer
-//! and pass. Wrapped in the runtime's `if_batch!`, so that they exist exactly when the runtime
-//! has its batched path (`std`).
+//! The fast paths: the batched one (`{Name}BatchCache`, `forward_batch`,
+//! `forward_batch_cached`, `forward_batch_rows`, `backward_batch` and `impl BatchNetwork`, one
+//! kernel call per layer and pass, wrapped in the runtime's `if_batch!` so that they exist
+//! exactly when the runtime has its batched path, `std`), and `freeze()` (in `frozen`).
 
-use super::{field, Ctx};
+use super::{field, frozen, Ctx};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-/// Every batched item of the network.
+/// Every batched item of the network, and the frozen copy for one-sample inference (which
+/// needs no `std`, so it stands outside the gate).
 pub fn batch(cx: &Ctx) -> TokenStream {
+    let frozen = frozen::frozen(cx);
     let p = private(cx);
     let cache = cache_struct(cx);
     let methods = methods(cx);
@@ -18,6 +20,8 @@ pub fn batch(cx: &Ctx) -> TokenStream {
     let cache_ty = cache_ident(cx);
     let grads = &cx.grads;
     quote! {
+        #frozen
+
         #p::if_batch! {
             #cache
             #methods

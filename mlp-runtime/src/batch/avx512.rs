@@ -11,7 +11,7 @@ const MR: usize = 12;
 
 macro_rules! kernel {
     ($name:ident, $gemm:ident, $t:ty, $lanes:expr, $vec:ty, $mask:ty,
-     $zero:ident, $set1:ident, $loadu:ident, $fmadd:ident, $add:ident, $storeu:ident) => {
+     $zero:ident, $set1:ident, $load:ident, $loadu:ident, $fmadd:ident, $add:ident, $storeu:ident) => {
         /// One `mr × nr` block (`mr ≤ MR`, `nr ≤ 2·lanes`) of `C (+)= A B` over `kc` steps.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::too_many_arguments)]
@@ -39,18 +39,37 @@ macro_rules! kernel {
                 }
             });
             let mut acc = [[$zero(); NV]; R];
-            let mut ap = a.ptr;
+            // One pointer per row of A, fixed; the loop advances one offset, so a broadcast
+            // needs no address arithmetic of its own.
+            let rows: [*const $t; R] = core::array::from_fn(|r| a.ptr.add(r * a.rs));
+            let mut off = 0;
             let mut bp = b;
-            for _ in 0..kc {
-                let bv: [$vec; NV] = core::array::from_fn(|v| $loadu(masks[v], bp.add(v * L)));
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let av = $set1(*ap.add(r * a.rs));
-                    for (x, &bvv) in row.iter_mut().zip(&bv) {
-                        *x = $fmadd(av, bvv, *x);
+            // Unmasked loads where the block is full (a masked load can cost an extra µop on
+            // the ports the multiply-adds use); masked ones for the last columns.
+            if nr == NV * L {
+                for _ in 0..kc {
+                    let bv: [$vec; NV] = core::array::from_fn(|v| $load(bp.add(v * L)));
+                    for (row, &p) in acc.iter_mut().zip(&rows) {
+                        let av = $set1(*p.add(off));
+                        for (x, &bvv) in row.iter_mut().zip(&bv) {
+                            *x = $fmadd(av, bvv, *x);
+                        }
                     }
+                    off += a.cs;
+                    bp = bp.add(rsb);
                 }
-                ap = ap.add(a.cs);
-                bp = bp.add(rsb);
+            } else {
+                for _ in 0..kc {
+                    let bv: [$vec; NV] = core::array::from_fn(|v| $loadu(masks[v], bp.add(v * L)));
+                    for (row, &p) in acc.iter_mut().zip(&rows) {
+                        let av = $set1(*p.add(off));
+                        for (x, &bvv) in row.iter_mut().zip(&bv) {
+                            *x = $fmadd(av, bvv, *x);
+                        }
+                    }
+                    off += a.cs;
+                    bp = bp.add(rsb);
+                }
             }
             for (r, row) in acc.iter().enumerate() {
                 let cp = c.add(r * rsc);
@@ -162,6 +181,7 @@ kernel!(
     __mmask16,
     _mm512_setzero_ps,
     _mm512_set1_ps,
+    _mm512_loadu_ps,
     load_ps,
     _mm512_fmadd_ps,
     _mm512_add_ps,
@@ -176,6 +196,7 @@ kernel!(
     __mmask8,
     _mm512_setzero_pd,
     _mm512_set1_pd,
+    _mm512_loadu_pd,
     load_pd,
     _mm512_fmadd_pd,
     _mm512_add_pd,
