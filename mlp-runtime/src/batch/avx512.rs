@@ -3,7 +3,7 @@
 //! broadcasts 12 scalars of a column of `A`, and issues 24 fused multiply-adds. Columns past
 //! `n` are masked, so no tail needs a second code path.
 
-use super::gemm::{blocked, Mat, Pack, KC};
+use super::gemm::{blocked, pack_columns, Mat, Pack, KC};
 use core::arch::x86_64::*;
 
 /// The rows of `C` one kernel call keeps in registers.
@@ -11,7 +11,8 @@ const MR: usize = 12;
 
 macro_rules! kernel {
     ($name:ident, $gemm:ident, $t:ty, $lanes:expr, $vec:ty, $mask:ty,
-     $zero:ident, $set1:ident, $load:ident, $loadu:ident, $fmadd:ident, $add:ident, $storeu:ident) => {
+     $zero:ident, $set1:ident, $load:ident, $loadu:ident, $fmadd:ident, $add:ident, $storeu:ident,
+     $pack_t:ident) => {
         /// One `mr × nr` block (`mr ≤ MR`, `nr ≤ 2·lanes`) of `C (+)= A B` over `kc` steps.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::too_many_arguments)]
@@ -47,7 +48,21 @@ macro_rules! kernel {
             // Unmasked loads where the block is full (a masked load can cost an extra µop on
             // the ports the multiply-adds use); masked ones for the last columns.
             if nr == NV * L {
-                for _ in 0..kc {
+                // Two steps per iteration: half the loop overhead.
+                for _ in 0..kc / 2 {
+                    for _ in 0..2 {
+                        let bv: [$vec; NV] = core::array::from_fn(|v| $load(bp.add(v * L)));
+                        for (row, &p) in acc.iter_mut().zip(&rows) {
+                            let av = $set1(*p.add(off));
+                            for (x, &bvv) in row.iter_mut().zip(&bv) {
+                                *x = $fmadd(av, bvv, *x);
+                            }
+                        }
+                        off += a.cs;
+                        bp = bp.add(rsb);
+                    }
+                }
+                if kc % 2 == 1 {
                     let bv: [$vec; NV] = core::array::from_fn(|v| $load(bp.add(v * L)));
                     for (row, &p) in acc.iter_mut().zip(&rows) {
                         let av = $set1(*p.add(off));
@@ -55,8 +70,6 @@ macro_rules! kernel {
                             *x = $fmadd(av, bvv, *x);
                         }
                     }
-                    off += a.cs;
-                    bp = bp.add(rsb);
                 }
             } else {
                 for _ in 0..kc {
@@ -102,6 +115,12 @@ macro_rules! kernel {
         ) {
             let mut pack = Pack::<$t, { KC * 4 * $lanes }>::new();
             let pack = pack.ptr();
+            // A transposed B (unit row stride) is packed with gathers, a vector of the
+            // panel's row at a time.
+            let gathers = b.rs == 1
+                && b.cs
+                    .checked_mul($lanes)
+                    .is_some_and(|v| v <= i32::MAX as usize);
             if n >= 3 * $lanes {
                 // Wide products: 6 rows × 4 vectors, 6 broadcasts per 24 multiply-adds.
                 blocked::<$t, 6, { 4 * $lanes }>(
@@ -114,6 +133,13 @@ macro_rules! kernel {
                     rsc,
                     accumulate,
                     pack,
+                    |src, b, kc, nr, p| {
+                        if gathers {
+                            $pack_t(src, b.cs, kc, nr, p, 4 * $lanes);
+                        } else {
+                            pack_columns::<$t, { 4 * $lanes }>(src, b, kc, nr, p);
+                        }
+                    },
                     |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
                         6 => $name::<6, 4>(kc, a, b, rsb, c, rsc, nr, acc),
                         5 => $name::<5, 4>(kc, a, b, rsb, c, rsc, nr, acc),
@@ -135,6 +161,13 @@ macro_rules! kernel {
                 rsc,
                 accumulate,
                 pack,
+                |src, b, kc, nr, p| {
+                    if gathers {
+                        $pack_t(src, b.cs, kc, nr, p, 2 * $lanes);
+                    } else {
+                        pack_columns::<$t, { 2 * $lanes }>(src, b, kc, nr, p);
+                    }
+                },
                 |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
                     12 => $name::<12, 2>(kc, a, b, rsb, c, rsc, nr, acc),
                     11 => $name::<11, 2>(kc, a, b, rsb, c, rsc, nr, acc),
@@ -185,7 +218,8 @@ kernel!(
     load_ps,
     _mm512_fmadd_ps,
     _mm512_add_ps,
-    store_ps
+    store_ps,
+    pack_t_ps
 );
 kernel!(
     kernel_f64,
@@ -200,5 +234,59 @@ kernel!(
     load_pd,
     _mm512_fmadd_pd,
     _mm512_add_pd,
-    store_pd
+    store_pd,
+    pack_t_pd
 );
+
+/// Packs a `kc × nr` panel of a transposed `B` (element `(k, j)` at `src + k + j·cs`) into rows
+/// of stride `nrs`: for each `k`, 16 columns at a time with one gather.
+///
+/// # Safety
+/// `src` addresses the panel; `pack` holds `kc · nrs` values, `nr ≤ nrs`; `16·cs` fits an
+/// `i32`; the CPU supports AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_t_ps(src: *const f32, cs: usize, kc: usize, nr: usize, pack: *mut f32, nrs: usize) {
+    let step = _mm512_set1_epi32(cs as i32);
+    let index = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        step,
+    );
+    let mut j = 0;
+    while j < nr {
+        let mask: __mmask16 = if nr - j >= 16 {
+            !0
+        } else {
+            (1u16 << (nr - j)) - 1
+        };
+        let col = src.add(j * cs);
+        for kk in 0..kc {
+            let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, col.add(kk));
+            _mm512_mask_storeu_ps(pack.add(kk * nrs + j), mask, v);
+        }
+        j += 16;
+    }
+}
+
+/// As [`pack_t_ps`], for `f64`, 8 columns at a time.
+///
+/// # Safety
+/// As [`pack_t_ps`], with `8·cs` fitting an `i32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_t_pd(src: *const f64, cs: usize, kc: usize, nr: usize, pack: *mut f64, nrs: usize) {
+    let step = _mm256_set1_epi32(cs as i32);
+    let index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), step);
+    let mut j = 0;
+    while j < nr {
+        let mask: __mmask8 = if nr - j >= 8 {
+            !0
+        } else {
+            (1u8 << (nr - j)) - 1
+        };
+        let col = src.add(j * cs);
+        for kk in 0..kc {
+            let v = _mm512_mask_i32gather_pd::<8>(_mm512_setzero_pd(), mask, index, col.add(kk));
+            _mm512_mask_storeu_pd(pack.add(kk * nrs + j), mask, v);
+        }
+        j += 8;
+    }
+}

@@ -129,6 +129,7 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
     rsc: usize,
     accumulate: bool,
     pack: *mut T,
+    mut pack_columns: impl FnMut(*const T, Mat<T>, usize, usize, *mut T),
     mut kernel: impl FnMut(usize, Mat<T>, *const T, usize, *mut T, usize, usize, usize, bool),
 ) {
     let mut k0 = 0;
@@ -144,14 +145,7 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
                     core::ptr::copy_nonoverlapping(src.add(kk * b.rs), pack.add(kk * NR), nr);
                 }
             } else {
-                // Read along k (contiguous when B is a transposed row-major array), write the
-                // panel's columns.
-                for jj in 0..nr {
-                    let col = src.add(jj * b.cs);
-                    for kk in 0..kc {
-                        *pack.add(kk * NR + jj) = *col.add(kk * b.rs);
-                    }
-                }
+                pack_columns(src, b, kc, nr, pack);
             }
             let mut i0 = 0;
             while i0 < m {
@@ -167,6 +161,27 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
             j0 += NR;
         }
         k0 += kc;
+    }
+}
+
+/// Packs a `kc × nr` panel of a `B` whose rows are not contiguous into rows of stride `NR`:
+/// reads along k (contiguous when B is a transposed row-major array), writes columns.
+///
+/// # Safety
+/// `src` addresses `kc × nr` values with `b`'s strides; `pack` holds `kc · NR` values.
+#[inline(always)]
+pub(crate) unsafe fn pack_columns<T: Scalar, const NR: usize>(
+    src: *const T,
+    b: Mat<T>,
+    kc: usize,
+    nr: usize,
+    pack: *mut T,
+) {
+    for jj in 0..nr {
+        let col = src.add(jj * b.cs);
+        for kk in 0..kc {
+            *pack.add(kk * NR + jj) = *col.add(kk * b.rs);
+        }
     }
 }
 
@@ -212,6 +227,7 @@ unsafe fn gemm_portable<T: Scalar>(
         rsc,
         accumulate,
         pack.ptr(),
+        |src, b, kc, nr, pack| pack_columns::<T, NR>(src, b, kc, nr, pack),
         |kc, a, b, rsb, c, rsc, mr, nr, acc| {
             let mut blk = [[T::ZERO; NR]; MR];
             if nr == NR && mr == MR {
