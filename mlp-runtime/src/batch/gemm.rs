@@ -1,12 +1,11 @@
 //! The matrix product of the batched path, `C (+)= A B`, written for our shapes and without a
-//! packing buffer, so that it never allocates.
+//! heap buffer, so that it never allocates.
 //!
-//! Activations are stored feature-major (a row per unit, a column per sample), so that in
-//! every product of the batched path the right operand `B` and the result `C` have
-//! contiguous rows, and the left operand `A` (a weight matrix, its transpose, or `δ`) is read
-//! one scalar at a time and broadcast, which needs no layout at all. The micro-kernel keeps an
-//! `MR × NR` block of `C` in registers and walks `k` in chunks of `KC`, so that the `KC × NR`
-//! panel of `B` stays in L1 while every row block of `A` streams past it.
+//! The left operand `A` (a weight matrix, its transpose, or `δ`) is read in place, one scalar
+//! at a time, and broadcast, so it needs no layout. The right operand `B` is copied panel by
+//! panel (`KC × NR`) into a buffer on the stack, transposed there if its rows are not
+//! contiguous; the panel then sits in L1 while every row block of `A` streams past it. The
+//! micro-kernel keeps an `MR × NR` block of `C` in registers over the panel's depth.
 //!
 //! On x86-64 with AVX-512 (detected at run time) the micro-kernel is 6 × 64 or 12 × 32
 //! (`f32`; half as wide in `f64`) with fused multiply-adds; elsewhere a portable 4 × 16 kernel

@@ -1,21 +1,23 @@
 //! The batched path: a mini-batch of samples through a network with one matrix product per
 //! layer and pass, for training and for throughput.
 //!
-//! A batch comes in as an [`ndarray`] array with one row per sample, is checked once at the
-//! boundary ([`BatchError`] says which tensor, what was expected and what was found), and is
-//! then held in [`Batch`]es whose width is a const generic, so that inside, every product is
-//! shape-checked at compile time as in the per-sample path.
+//! A batch comes in as an [`ndarray`] array with one row per sample and is checked once at the
+//! boundary ([`BatchError`] says which tensor, what was expected and what was found). Inside,
+//! the inputs stay sample-major rows (`Vec<[T; N_0]>`, gathered straight from the data set)
+//! and every layer's values are [`Batch`]es, feature-major; the widths are const generics, so
+//! every product is shape-checked at compile time as in the per-sample path. The kernels take
+//! either layout ([`Samples`]); a product transposes an operand while packing it, never as a
+//! separate pass.
 //!
 //! Per layer, forward is one product `Z = W H` plus one pass that adds the bias and applies
 //! the activation; backward is one product `∂L/∂W += δ Hᵀ` (accumulating, `β = 1`), one row
-//! sum for `∂L/∂b`, and one product `W^T δ` followed by a pass that multiplies by `σ'`. The
+//! sum for `∂L/∂b`, and one product `Wᵀ δ` followed by a pass that multiplies by `σ'`. The
 //! first layer's input gradient is never computed. The buffers live in the network's batch
 //! cache (`{Name}BatchCache`), so after the first batch of the largest size, nothing
 //! allocates.
 //!
-//! The products run on a kernel in this module ([`matmul`]): AVX-512 when the CPU has it
-//! (detected at run time), portable Rust otherwise, or a system CBLAS with the `blas`
-//! feature.
+//! The products run on [`matmul`]'s kernel: AVX-512 when the CPU has it (detected at run
+//! time), portable Rust otherwise, or a system CBLAS with the `blas` feature.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
