@@ -37,43 +37,11 @@
 //!
 //! ```
 //! use mlp_runtime::export::{to_source, SourceOptions};
-//! # use mlp_runtime::{LayerSpec, Network, ParamInfo, ParamKind, Parameters};
-//! # #[derive(Clone, Debug, PartialEq)]
-//! # struct Line { w1: [[f32; 2]; 1], b1: [f32; 1] }
-//! # impl Parameters for Line {
-//! #     type Scalar = f32;
-//! #     const PARAM_INFO: &'static [ParamInfo] = &[
-//! #         ParamInfo { name: "w1", layer: 1, kind: ParamKind::Weight, shape: &[1, 2] },
-//! #         ParamInfo { name: "b1", layer: 1, kind: ParamKind::Bias, shape: &[1] },
-//! #     ];
-//! #     fn visit(&self, mut f: impl FnMut(&ParamInfo, &[f32])) {
-//! #         f(&Self::PARAM_INFO[0], self.w1.as_flattened());
-//! #         f(&Self::PARAM_INFO[1], &self.b1);
-//! #     }
-//! #     fn visit_mut(&mut self, mut f: impl FnMut(&ParamInfo, &mut [f32])) {
-//! #         f(&Self::PARAM_INFO[0], self.w1.as_flattened_mut());
-//! #         f(&Self::PARAM_INFO[1], &mut self.b1);
-//! #     }
-//! # }
-//! # impl Network for Line {
-//! #     type Input = [f32; 2];
-//! #     type Output = [f32; 1];
-//! #     type Cache = ();
-//! #     type Grads = Line;
-//! #     const INPUT: usize = 2;
-//! #     const OUTPUT: usize = 1;
-//! #     const LAYERS: usize = 1;
-//! #     const PARAMS: usize = 3;
-//! #     const LAYER_SPECS: &'static [LayerSpec] =
-//! #         &[LayerSpec { fan_in: 2, fan_out: 1, activation: "tanh", bias: true }];
-//! #     fn zeros() -> Self { Line { w1: [[0.0; 2]], b1: [0.0] } }
-//! #     fn forward(&self, x: &[f32; 2]) -> [f32; 1] { unimplemented!() }
-//! #     fn forward_cached(&self, x: &[f32; 2], _: &mut ()) -> [f32; 1] { unimplemented!() }
-//! #     fn backward(&self, _: &(), _: &[f32; 1], _: &mut Line) -> [f32; 2] { unimplemented!() }
-//! #     fn visit_with_grads(&mut self, _: &Line, _: impl FnMut(&ParamInfo, &mut [f32], &[f32])) {}
-//! # }
-//! # impl Default for Line { fn default() -> Self { Line::zeros() } }
-//! let net = Line { w1: [[0.1, -2.5e-8]], b1: [-0.0] };
+//! mlp_macros::mlp! { struct Line { input: 2, layers: [1 tanh] } }
+//!
+//! let mut net = Line::zeros();
+//! *net.w1 = [[0.1, -2.5e-8]];
+//! net.b1[0] = -0.0;
 //! let source = to_source(&net, &SourceOptions::new())?;
 //! assert!(source.contains("pub const W1: [[f32; 2]; 1] = [\n    [0.1, -2.5e-8],\n];"));
 //! assert!(source.contains("pub const B1: [f32; 1] = [-0.0];"));
