@@ -70,8 +70,11 @@ pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
     d: &[T; OUT],
     x: &[T; IN],
 ) {
-    for (row, &di) in g.iter_mut().zip(d) {
-        for (gij, &xj) in row.iter_mut().zip(x) {
+    // Copies in locals: `g` may live on the heap, where the compiler cannot rule out that it
+    // overlaps `d` or `x`, which would keep every update scalar and in order.
+    let (d, x) = (*d, *x);
+    for (row, di) in g.iter_mut().zip(d) {
+        for (gij, xj) in row.iter_mut().zip(x) {
             *gij += di * xj;
         }
     }
@@ -86,7 +89,8 @@ pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
 /// ```
 #[inline]
 pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
+    let x = *x;
+    for (yi, xi) in y.iter_mut().zip(x) {
         *yi += xi;
     }
 }
