@@ -144,7 +144,6 @@ fn generated_step(
     grads: &mut MnistGrads,
 ) -> f32 {
     let samples = x.nrows();
-    grads.fill(0.0);
     let y = net.forward_batch_cached(x, cache).unwrap();
     let mut loss = 0.0;
     let mut yi = [0.0; 10];
@@ -153,7 +152,7 @@ fn generated_step(
         loss +=
             SoftmaxCrossEntropy.value_grad(&yi, t.as_slice().unwrap(), g.as_slice_mut().unwrap());
     }
-    net.backward_batch(cache, dl_dy.view(), grads).unwrap();
+    net.gradient_batch(cache, dl_dy.view(), grads).unwrap();
     let scale = LR / samples as f32;
     net.visit_with_grads(grads, |_, p, g| {
         p.iter_mut().zip(g).for_each(|(p, g)| *p -= scale * g);

@@ -436,7 +436,6 @@ where
     N: BatchNetwork,
     L: Loss<N::Scalar>,
 {
-    grads.fill(N::Scalar::ZERO);
     if dl_dy.nrows() < batch.len() {
         *dl_dy = Array2::from_elem((batch.len(), N::OUTPUT), N::Scalar::ZERO);
     }
@@ -466,7 +465,7 @@ where
             classified = true;
         }
     }
-    net.backward_batch(cache, dl_dy.view(), grads)
+    net.gradient_batch(cache, dl_dy.view(), grads)
         .map_err(batch_error)?;
     grads.scale(N::Scalar::ONE / N::Scalar::from_usize(batch.len()));
     Ok(BatchStats {

@@ -192,6 +192,42 @@ fn backward_leaves_the_forward_values() {
     assert!(max_rel_err(&flat(&twice), &flat(&once), 1e-3) <= 1e-14);
 }
 
+/// `gradient_batch` on gradients that hold garbage equals `backward_batch` on zeroed ones, bit
+/// for bit (adding to zero is exact), for batches of `sizes` samples (zero included).
+fn gradient_overwrites<N: BatchNetwork>(seed: u64, sizes: &[usize]) {
+    let mut rng = TestRng::new(seed);
+    let mut net = N::zeros();
+    randomize(&mut net, &mut rng, 0.5);
+    let mut cache = N::BatchCache::default();
+    for &b in sizes {
+        let x = random_batch::<N::Scalar>(&mut rng, b, N::INPUT, 1.0);
+        let g = random_batch::<N::Scalar>(&mut rng, b, N::OUTPUT, 1.0);
+        net.forward_batch_cached(x.view(), &mut cache).unwrap();
+        let mut added = N::Grads::default();
+        net.backward_batch(&mut cache, g.view(), &mut added)
+            .unwrap();
+        let mut written = N::Grads::default();
+        written.fill(N::Scalar::from_f64(7.5));
+        net.gradient_batch(&mut cache, g.view(), &mut written)
+            .unwrap();
+        let (a, w) = (flat(&added), flat(&written));
+        assert!(
+            a.iter()
+                .zip(&w)
+                .all(|(a, w)| a.to_f64().to_bits() == w.to_f64().to_bits()),
+            "batch of {b}: gradient_batch differs from backward_batch on zeros"
+        );
+    }
+}
+
+#[test]
+fn gradient_batch_overwrites() {
+    gradient_overwrites::<Mixed>(10, &[7, 0, 33]);
+    gradient_overwrites::<Mixed64>(11, &[5]);
+    gradient_overwrites::<NoBias>(12, &[3, 0]);
+    gradient_overwrites::<Wide>(13, &[70]);
+}
+
 #[test]
 fn wrong_shapes_are_typed_errors() {
     let net = Mixed::zeros();

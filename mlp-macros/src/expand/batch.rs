@@ -58,6 +58,14 @@ pub fn batch(cx: &Ctx) -> TokenStream {
                 ) -> #p::Result<(), #p::BatchError> {
                     #ident::backward_batch(self, cache, dl_dy, grads)
                 }
+                fn gradient_batch(
+                    &self,
+                    cache: &mut #cache_ty,
+                    dl_dy: #p::ArrayView2<'_, #t>,
+                    grads: &mut #grads,
+                ) -> #p::Result<(), #p::BatchError> {
+                    #ident::gradient_batch(self, cache, dl_dy, grads)
+                }
             }
         }
     }
@@ -161,28 +169,18 @@ fn methods(cx: &Ctx) -> TokenStream {
     });
     let forward: Vec<TokenStream> = forward.collect();
     let last = field("h", layers, cx.span(layers));
-    let backward = (1..=layers).rev().map(|l| {
-        let s = cx.span(l);
-        let (w, d) = (field("w", l, s), field("d", l, s));
-        let h_prev = field("h", l - 1, span(cx, l - 1));
-        let db = cx.net.bias.then(|| {
-            let b = field("b", l, s);
-            quote_spanned!(s=> #p::batch::bias_grad(&cache.#d, &mut grads.#b);)
-        });
-        let prev = (l > 1).then(|| {
-            let ps = span(cx, l - 1);
-            let (z, h, dp) = (field("z", l - 1, ps), field("h", l - 1, ps), field("d", l - 1, ps));
-            let act = cx.activation(l - 1);
-            quote_spanned! {s=>
-                #p::batch::input_delta(&self.#w, &cache.#d, &#act, &cache.#z, &cache.#h, &mut cache.#dp);
-            }
-        });
-        quote! {
-            #p::batch::weight_grad(&cache.#d, &cache.#h_prev, &mut grads.#w);
-            #db
-            #prev
-        }
-    });
+    let backward = |set: bool| -> Vec<TokenStream> {
+        let (wg, bg) = if set {
+            (quote!(weight_grad_set), quote!(bias_grad_set))
+        } else {
+            (quote!(weight_grad), quote!(bias_grad))
+        };
+        (1..=layers)
+            .rev()
+            .map(|l| backward_layer(cx, l, &wg, &bg))
+            .collect()
+    };
+    let (backward, gradient) = (backward(false), backward(true));
     let (z_l, d_l) = (
         field("z", layers, cx.span(layers)),
         field("d", layers, cx.span(layers)),
@@ -209,6 +207,11 @@ fn methods(cx: &Ctx) -> TokenStream {
          `∂L/∂W_l += δ_l H_(l−1)ᵀ` and `∂L/∂b_l += δ_l 1` (β = 1 products), then \
          `δ_(l−1) = σ'(Z_(l−1)) ⊙ W_lᵀ δ_l`. The input gradient is not computed. The forward \
          values in the cache are left as they were.\n\nFails if `dl_dy` is not B×{output}."
+    );
+    let grad_doc = format!(
+        "As [`Self::backward_batch`], but writes the batch's summed gradients into `grads`, \
+         overwriting what they held (every product with β = 0), so that a step need not zero \
+         them first.\n\nFails if `dl_dy` is not B×{output}."
     );
     quote! {
         impl #ident {
@@ -258,6 +261,44 @@ fn methods(cx: &Ctx) -> TokenStream {
                 #(#backward)*
                 ::core::result::Result::Ok(())
             }
+
+            #[doc = #grad_doc]
+            pub fn gradient_batch(
+                &self,
+                cache: &mut #cache_ty,
+                dl_dy: #p::ArrayView2<'_, #t>,
+                grads: &mut #grads,
+            ) -> #p::Result<(), #p::BatchError> {
+                #p::batch::delta_output(&#act_l, &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #(#gradient)*
+                ::core::result::Result::Ok(())
+            }
         }
+    }
+}
+
+/// Layer `l`'s part of the backward pass: `∂L/∂W_l` and `∂L/∂b_l` with the kernels `wg` and
+/// `bg` (accumulating or overwriting), then `δ_(l−1)` unless `l = 1`.
+fn backward_layer(cx: &Ctx, l: usize, wg: &TokenStream, bg: &TokenStream) -> TokenStream {
+    let p = private(cx);
+    let s = cx.span(l);
+    let (w, d) = (field("w", l, s), field("d", l, s));
+    let h_prev = field("h", l - 1, span(cx, l - 1));
+    let db = cx.net.bias.then(|| {
+        let b = field("b", l, s);
+        quote_spanned!(s=> #p::batch::#bg(&cache.#d, &mut grads.#b);)
+    });
+    let prev = (l > 1).then(|| {
+        let ps = span(cx, l - 1);
+        let (z, h, dp) = (field("z", l - 1, ps), field("h", l - 1, ps), field("d", l - 1, ps));
+        let act = cx.activation(l - 1);
+        quote_spanned! {s=>
+            #p::batch::input_delta(&self.#w, &cache.#d, &#act, &cache.#z, &cache.#h, &mut cache.#dp);
+        }
+    });
+    quote! {
+        #p::batch::#wg(&cache.#d, &cache.#h_prev, &mut grads.#w);
+        #db
+        #prev
     }
 }

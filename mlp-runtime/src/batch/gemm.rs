@@ -131,9 +131,12 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
     mut pack_columns: impl FnMut(*const T, Mat<T>, usize, usize, *mut T),
     mut kernel: impl FnMut(usize, Mat<T>, *const T, usize, *mut T, usize, usize, usize, bool),
 ) {
+    // Chunks of equal depth (at most `KC`), so that no pass is a short tail: 784 is 7 × 112
+    // rather than 6 × 128 + 16.
+    let depth = k.div_ceil(k.div_ceil(KC));
     let mut k0 = 0;
     while k0 < k {
-        let kc = KC.min(k - k0);
+        let kc = depth.min(k - k0);
         let acc = accumulate || k0 > 0;
         let mut j0 = 0;
         while j0 < n {

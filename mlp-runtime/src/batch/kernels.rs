@@ -162,6 +162,32 @@ pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(
     T: Scalar,
     X: Samples<T, IN> + ?Sized,
 {
+    weight_product(d, x, g, true);
+}
+
+/// `∂L/∂W = δ Xᵀ` over a batch, as [`weight_grad`] but overwriting `g` (`β = 0`), so that a
+/// step need not zero its gradients first.
+pub fn weight_grad_set<T, X, const IN: usize, const OUT: usize>(
+    d: &Batch<T, OUT>,
+    x: &X,
+    g: &mut [[T; IN]; OUT],
+) where
+    T: Scalar,
+    X: Samples<T, IN> + ?Sized,
+{
+    weight_product(d, x, g, false);
+}
+
+/// `G = δ Xᵀ`, or `G += δ Xᵀ` when `accumulate`.
+fn weight_product<T, X, const IN: usize, const OUT: usize>(
+    d: &Batch<T, OUT>,
+    x: &X,
+    g: &mut [[T; IN]; OUT],
+    accumulate: bool,
+) where
+    T: Scalar,
+    X: Samples<T, IN> + ?Sized,
+{
     let b = d.samples();
     assert_eq!(
         x.samples(),
@@ -183,14 +209,19 @@ pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(
             operand_t(x),
             g.as_flattened_mut().as_mut_ptr(),
             IN,
-            true,
+            accumulate,
         );
     }
 }
 
 /// `∂L/∂b += δ 1`: each unit's sum over the batch.
 pub fn bias_grad<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N]) {
-    pass::row_sums_acc(d.as_slice(), g, d.samples());
+    pass::row_sums(d.as_slice(), g, d.samples(), true);
+}
+
+/// `∂L/∂b = δ 1`, as [`bias_grad`] but overwriting `g`.
+pub fn bias_grad_set<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N]) {
+    pass::row_sums(d.as_slice(), g, d.samples(), false);
 }
 
 /// The previous layer's `δ_{l−1} = σ'(Z_{l−1}) ⊙ (W_lᵀ δ_l)`: one product, then one pass.

@@ -27,10 +27,13 @@ mod gemm;
 mod kernels;
 mod pass;
 
-pub use kernels::{bias_grad, delta_output, dense, dense_cached, input_delta, load, weight_grad};
+pub use kernels::{
+    bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, weight_grad,
+    weight_grad_set,
+};
 
 use crate::error::ShapeError;
-use crate::{Network, Scalar};
+use crate::{Network, Parameters, Scalar};
 use alloc::vec::Vec;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
@@ -266,4 +269,17 @@ pub trait BatchNetwork: Network {
         dl_dy: ArrayView2<'_, Self::Scalar>,
         grads: &mut Self::Grads,
     ) -> Result<(), BatchError>;
+
+    /// As [`BatchNetwork::backward_batch`], but writes the batch's summed gradients into
+    /// `grads`, overwriting what they held, so that a step need not zero them first (generated
+    /// networks write each product with `β = 0`; this default zeroes, then adds).
+    fn gradient_batch(
+        &self,
+        cache: &mut Self::BatchCache,
+        dl_dy: ArrayView2<'_, Self::Scalar>,
+        grads: &mut Self::Grads,
+    ) -> Result<(), BatchError> {
+        grads.fill(Self::Scalar::ZERO);
+        self.backward_batch(cache, dl_dy, grads)
+    }
 }

@@ -122,8 +122,12 @@ fn delta_body<T: Scalar, A: Activation<T>>(act: &A, z: &[T], h: &[T], d: &mut [T
     }
 }
 
-/// `b_i += Σ_s d_{i,s}`: each row's sum, in 16 interleaved partial sums so that it vectorises.
-pub(crate) fn row_sums_acc<T: Scalar>(d: &[T], b: &mut [T], samples: usize) {
+/// `b_i += Σ_s d_{i,s}` (or `b_i = Σ_s d_{i,s}` unless `accumulate`): each row's sum, in 16
+/// interleaved partial sums so that it vectorises.
+pub(crate) fn row_sums<T: Scalar>(d: &[T], b: &mut [T], samples: usize, accumulate: bool) {
+    if !accumulate {
+        b.fill(T::ZERO);
+    }
     if samples == 0 {
         return;
     }
