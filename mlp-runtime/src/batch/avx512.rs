@@ -112,6 +112,7 @@ macro_rules! kernel {
             c: *mut $t,
             rsc: usize,
             accumulate: bool,
+            epilogue: impl FnMut(usize, usize, usize, usize),
         ) {
             let mut pack = Pack::<$t, { KC * 4 * $lanes }>::new();
             let pack = pack.ptr();
@@ -148,6 +149,7 @@ macro_rules! kernel {
                         2 => $name::<2, 4>(kc, a, b, rsb, c, rsc, nr, acc),
                         _ => $name::<1, 4>(kc, a, b, rsb, c, rsc, nr, acc),
                     },
+                    epilogue,
                 );
                 return;
             }
@@ -182,6 +184,7 @@ macro_rules! kernel {
                     2 => $name::<2, 2>(kc, a, b, rsb, c, rsc, nr, acc),
                     _ => $name::<1, 2>(kc, a, b, rsb, c, rsc, nr, acc),
                 },
+                epilogue,
             );
         }
     };

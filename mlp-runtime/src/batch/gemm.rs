@@ -55,6 +55,27 @@ pub(crate) unsafe fn gemm<T: Scalar>(
     rsc: usize,
     accumulate: bool,
 ) {
+    gemm_then(m, n, k, a, b, c, rsc, accumulate, |_, _, _, _| {});
+}
+
+/// As [`gemm`], then `epilogue(i0, mr, j0, nr)` on each finished block of `C` (rows
+/// `i0..i0 + mr`, columns `j0..j0 + nr`) while it is still in cache: an element-wise pass
+/// fused into the product. The blocks cover `C` once.
+///
+/// # Safety
+/// As [`gemm`]; the epilogue may read and write the block it is given, and nothing else of `C`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_then<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<T>,
+    b: Mat<T>,
+    c: *mut T,
+    rsc: usize,
+    accumulate: bool,
+    mut epilogue: impl FnMut(usize, usize, usize, usize),
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -64,10 +85,12 @@ pub(crate) unsafe fn gemm<T: Scalar>(
                 core::slice::from_raw_parts_mut(c.add(i * rsc), n).fill(T::ZERO);
             }
         }
+        epilogue(0, m, 0, n);
         return;
     }
     #[cfg(feature = "blas")]
     if super::blas::gemm(m, n, k, a, b, c, rsc, accumulate) {
+        epilogue(0, m, 0, n);
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -83,6 +106,7 @@ pub(crate) unsafe fn gemm<T: Scalar>(
                     c.cast(),
                     rsc,
                     accumulate,
+                    epilogue,
                 );
             } else {
                 return super::avx512::gemm_f64(
@@ -94,11 +118,12 @@ pub(crate) unsafe fn gemm<T: Scalar>(
                     c.cast(),
                     rsc,
                     accumulate,
+                    epilogue,
                 );
             }
         }
     }
-    gemm_portable(m, n, k, a, b, c, rsc, accumulate);
+    gemm_portable(m, n, k, a, b, c, rsc, accumulate, epilogue);
 }
 
 /// Whether this CPU runs AVX-512F, detected once.
@@ -112,7 +137,8 @@ pub(crate) fn avx512_detected() -> bool {
 /// panels of `B`, each copied into `pack` (`KC × NR`, rows of stride `NR`) so that the panel
 /// sits in L1 without cache-set conflicts whatever `B`'s strides (a transposed `B` is
 /// transposed here, once per panel); then `MR`-tall row blocks,
-/// calling `kernel(kc, a, b, rsb, c, rsc, mr, nr, accumulate)` on the packed panel.
+/// calling `kernel(kc, a, b, rsb, c, rsc, mr, nr, accumulate)` on the packed panel, and
+/// `epilogue(i0, mr, j0, nr)` on each block after its last chunk.
 ///
 /// # Safety
 /// As [`gemm`], and `pack` must be valid for `KC · NR` writes.
@@ -130,6 +156,7 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
     pack: *mut T,
     mut pack_columns: impl FnMut(*const T, Mat<T>, usize, usize, *mut T),
     mut kernel: impl FnMut(usize, Mat<T>, *const T, usize, *mut T, usize, usize, usize, bool),
+    mut epilogue: impl FnMut(usize, usize, usize, usize),
 ) {
     // Chunks of equal depth (at most `KC`), so that no pass is a short tail: 784 is 7 × 112
     // rather than 6 × 128 + 16.
@@ -138,6 +165,7 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
     while k0 < k {
         let kc = depth.min(k - k0);
         let acc = accumulate || k0 > 0;
+        let last = k0 + kc == k;
         let mut j0 = 0;
         while j0 < n {
             let nr = NR.min(n - j0);
@@ -158,6 +186,9 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
                     cs: a.cs,
                 };
                 kernel(kc, a_blk, pack, NR, c.add(i0 * rsc + j0), rsc, mr, nr, acc);
+                if last {
+                    epilogue(i0, mr, j0, nr);
+                }
                 i0 += MR;
             }
             j0 += NR;
@@ -215,6 +246,7 @@ unsafe fn gemm_portable<T: Scalar>(
     c: *mut T,
     rsc: usize,
     accumulate: bool,
+    epilogue: impl FnMut(usize, usize, usize, usize),
 ) {
     const MR: usize = 4;
     const NR: usize = 16;
@@ -259,6 +291,7 @@ unsafe fn gemm_portable<T: Scalar>(
                 }
             }
         },
+        epilogue,
     );
 }
 
@@ -330,7 +363,9 @@ mod tests {
                 let (am, bm) = (mat(a.as_ptr(), sa), mat(b.as_ptr(), sb));
                 let mut got = c0.clone();
                 // SAFETY: the operands hold m·k, k·n and m·n values in the given layouts.
-                unsafe { gemm_portable(m, n, k, am, bm, got.as_mut_ptr(), n, acc) };
+                unsafe {
+                    gemm_portable(m, n, k, am, bm, got.as_mut_ptr(), n, acc, |_, _, _, _| {})
+                };
                 check(&got, "portable");
                 let mut got = c0.clone();
                 // SAFETY: as above.

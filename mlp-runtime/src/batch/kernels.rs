@@ -1,7 +1,7 @@
 //! Shape-typed kernels of the batched path, one call per product or pass, as generated code
 //! calls them. `B` is the number of samples; every [`Batch`] is stored feature-major.
 
-use super::gemm::{gemm, Mat};
+use super::gemm::{gemm, gemm_then, Mat};
 use super::{pass, Batch, BatchError, Samples};
 use crate::error::ShapeError;
 use crate::{Activation, Scalar};
@@ -55,18 +55,22 @@ fn operand_t<T: Scalar, const N: usize, X: Samples<T, N> + ?Sized>(x: &X) -> Mat
     }
 }
 
-/// `Z = W X` for a batch: W: OUT×IN, X: IN×B (either layout), Z: OUT×B feature-major.
-fn product<T: Scalar, X: Samples<T, IN> + ?Sized, const IN: usize, const OUT: usize>(
+/// `Z = W X` for a batch: W: OUT×IN, X: IN×B (either layout), Z: OUT×B feature-major at
+/// `z` (`OUT · B` values), then `epilogue` on each finished block of `Z` (see `gemm_then`).
+///
+/// # Safety
+/// `z` is valid for `OUT · B` writes and overlaps neither `w` nor `x`.
+unsafe fn product<T: Scalar, X: Samples<T, IN> + ?Sized, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &X,
-    z: &mut [T],
+    z: *mut T,
+    epilogue: impl FnMut(usize, usize, usize, usize),
 ) {
     let b = x.samples();
-    assert_eq!(z.len(), OUT * b, "a batch's output has OUT·B values");
     // SAFETY: W is OUT×IN row-major (rs = IN), X addresses IN·B values by its own strides,
-    // Z is OUT×B row-major; Z is a distinct buffer.
+    // Z is OUT×B row-major in a distinct buffer (the caller's promise).
     unsafe {
-        gemm(
+        gemm_then(
             OUT,
             b,
             IN,
@@ -76,15 +80,17 @@ fn product<T: Scalar, X: Samples<T, IN> + ?Sized, const IN: usize, const OUT: us
                 cs: 1,
             },
             operand(x),
-            z.as_mut_ptr(),
+            z,
             b,
             false,
+            epilogue,
         );
     }
 }
 
 /// One layer of a batch, keeping what backward needs: `Z = W X + b 1ᵀ`, `H = σ(Z)`
-/// (W: OUT×IN, X: IN×B in either layout); the bias and the activation are one pass over `Z`.
+/// (W: OUT×IN, X: IN×B in either layout); the bias and the activation are applied to each
+/// block of `Z` as the product finishes it, while it is in cache.
 pub fn dense_cached<T, A, X, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     b: Option<&[T; OUT]>,
@@ -100,14 +106,15 @@ pub fn dense_cached<T, A, X, const IN: usize, const OUT: usize>(
     let samples = x.samples();
     z.resize(samples);
     h.resize(samples);
-    product(w, x, z.as_mut_slice());
-    pass::bias_act(
-        act,
-        b.map(|b| &b[..]),
-        z.as_mut_slice(),
-        h.as_mut_slice(),
-        samples,
-    );
+    let bias = b.map(|b| &b[..]);
+    let (zp, hp) = (z.as_mut_slice().as_mut_ptr(), h.as_mut_slice().as_mut_ptr());
+    // SAFETY: Z and H are distinct OUT×B buffers (resized above); each block the product
+    // finishes lies inside them, and the bias has OUT entries.
+    unsafe {
+        product(w, x, zp, |i0, mr, j0, nr| {
+            pass::bias_act_block(act, bias, zp, hp, samples, (i0, mr, j0, nr));
+        });
+    }
 }
 
 /// One layer of a batch for inference: `H = σ(W X + b 1ᵀ)`, without keeping `Z`.
@@ -124,8 +131,15 @@ pub fn dense<T, A, X, const IN: usize, const OUT: usize>(
 {
     let samples = x.samples();
     h.resize(samples);
-    product(w, x, h.as_mut_slice());
-    pass::bias_act_in_place(act, b.map(|b| &b[..]), h.as_mut_slice(), samples);
+    let bias = b.map(|b| &b[..]);
+    let hp = h.as_mut_slice().as_mut_ptr();
+    // SAFETY: H is an OUT×B buffer (resized above), distinct from W and X; each block lies
+    // inside it, and the bias has OUT entries.
+    unsafe {
+        product(w, x, hp, |i0, mr, j0, nr| {
+            pass::bias_act_in_place_block(act, bias, hp, samples, (i0, mr, j0, nr));
+        });
+    }
 }
 
 /// The output layer's `δ_L = σ'(Z_L) ⊙ ∂L/∂Y`, from `dl_dy` (`B × N`, rows = samples).
@@ -224,7 +238,8 @@ pub fn bias_grad_set<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N])
     pass::row_sums(d.as_slice(), g, d.samples(), false);
 }
 
-/// The previous layer's `δ_{l−1} = σ'(Z_{l−1}) ⊙ (W_lᵀ δ_l)`: one product, then one pass.
+/// The previous layer's `δ_{l−1} = σ'(Z_{l−1}) ⊙ (W_lᵀ δ_l)`: one product, which multiplies
+/// each finished block by `σ'`.
 pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     d: &Batch<T, OUT>,
@@ -235,10 +250,18 @@ pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usiz
 ) {
     let b = d.samples();
     d_prev.resize(b);
+    let identity = pass::delta_is_identity(act);
+    let (zp, hp) = (z_prev.as_slice().as_ptr(), h_prev.as_slice().as_ptr());
+    let dp = d_prev.as_mut_slice().as_mut_ptr();
+    assert!(
+        z_prev.samples() == b && h_prev.samples() == b,
+        "the previous layer's values hold the same batch"
+    );
     // SAFETY: Wᵀ is IN×OUT with strides (1, IN) into W's OUT×IN values, δ is OUT×B
-    // row-major, and δ_{l−1} is IN×B row-major in a distinct buffer.
+    // row-major, and δ_{l−1} is IN×B row-major in a distinct buffer; Z_{l−1} and H_{l−1} are
+    // IN×B (checked above), so each finished block lies inside all three.
     unsafe {
-        gemm(
+        gemm_then(
             IN,
             b,
             OUT,
@@ -252,15 +275,14 @@ pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usiz
                 rs: b,
                 cs: 1,
             },
-            d_prev.as_mut_slice().as_mut_ptr(),
+            dp,
             b,
             false,
+            |i0, mr, j0, nr| {
+                if !identity {
+                    pass::delta_block(act, zp, hp, dp, b, (i0, mr, j0, nr));
+                }
+            },
         );
     }
-    pass::delta(
-        act,
-        z_prev.as_slice(),
-        h_prev.as_slice(),
-        d_prev.as_mut_slice(),
-    );
 }

@@ -9,10 +9,12 @@
 //! either layout ([`Samples`]); a product transposes an operand while packing it, never as a
 //! separate pass.
 //!
-//! Per layer, forward is one product `Z = W H` plus one pass that adds the bias and applies
-//! the activation; backward is one product `∂L/∂W += δ Hᵀ` (accumulating, `β = 1`), one row
-//! sum for `∂L/∂b`, and one product `Wᵀ δ` followed by a pass that multiplies by `σ'`. The
-//! first layer's input gradient is never computed. The buffers live in the network's batch
+//! Per layer, forward is one product `Z = W H` that adds the bias and applies the activation
+//! to each block of `Z` as it finishes it (while the block is in cache); backward is one
+//! product `∂L/∂W += δ Hᵀ` (accumulating, `β = 1`, or overwriting with `β = 0` in
+//! `gradient_batch`, so that no pass zeroes the gradients), one row sum for `∂L/∂b`, and one
+//! product `Wᵀ δ` that multiplies each finished block by `σ'`. The first layer's input
+//! gradient is never computed. The buffers live in the network's batch
 //! cache (`{Name}BatchCache`), so after the first batch of the largest size, nothing
 //! allocates.
 //!

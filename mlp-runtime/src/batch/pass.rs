@@ -1,7 +1,9 @@
-//! The element-wise passes of the batched path: bias and activation in one pass over a
-//! layer's output, and the activation's derivative in one pass over `δ`. Each loop is written
-//! to vectorise; with AVX-512 (detected at run time) the same code is compiled for 512-bit
-//! registers.
+//! The element-wise passes of the batched path: bias and activation on each block of a
+//! layer's product as the product finishes it (fused, while the block is in cache), and the
+//! activation's derivative on `δ`, likewise fused into the product `Wᵀ δ` or as one pass for
+//! the output layer. Each loop is written to vectorise; the fused ones are inlined into the
+//! product's kernel, so with AVX-512 (detected at run time) they are compiled for 512-bit
+//! registers, as the separate pass is by `dispatch!`.
 
 use crate::{Activation, DerivativeReads, Scalar};
 
@@ -16,93 +18,10 @@ macro_rules! dispatch {
     };
 }
 
-/// `z_i += b_i; h_i = σ(z_i)` for every unit `i` (a row of `samples` entries).
-pub(crate) fn bias_act<T: Scalar, A: Activation<T>>(
-    act: &A,
-    bias: Option<&[T]>,
-    z: &mut [T],
-    h: &mut [T],
-    samples: usize,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if super::gemm::avx512_detected() {
-        // SAFETY: the CPU supports AVX-512F.
-        return unsafe { bias_act_wide(act, bias, z, h, samples) };
-    }
-    bias_act_body(act, bias, z, h, samples);
-}
-
-dispatch!(bias_act_wide, bias_act_body, <T: Scalar, A: Activation<T>>,
-    (act: &A, bias: Option<&[T]>, z: &mut [T], h: &mut [T], samples: usize));
-
-#[inline(always)]
-fn bias_act_body<T: Scalar, A: Activation<T>>(
-    act: &A,
-    bias: Option<&[T]>,
-    z: &mut [T],
-    h: &mut [T],
-    samples: usize,
-) {
-    if samples == 0 {
-        return;
-    }
-    for (i, (zr, hr)) in z
-        .chunks_exact_mut(samples)
-        .zip(h.chunks_exact_mut(samples))
-        .enumerate()
-    {
-        let bi = bias.map_or(T::ZERO, |b| b[i]);
-        for (zv, hv) in zr.iter_mut().zip(hr) {
-            let v = *zv + bi;
-            *zv = v;
-            *hv = act.f(v);
-        }
-    }
-}
-
-/// `h_i = σ(h_i + b_i)` in place, for inference (no `z` kept).
-pub(crate) fn bias_act_in_place<T: Scalar, A: Activation<T>>(
-    act: &A,
-    bias: Option<&[T]>,
-    h: &mut [T],
-    samples: usize,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if super::gemm::avx512_detected() {
-        // SAFETY: the CPU supports AVX-512F.
-        return unsafe { bias_act_in_place_wide(act, bias, h, samples) };
-    }
-    bias_act_in_place_body(act, bias, h, samples);
-}
-
-dispatch!(bias_act_in_place_wide, bias_act_in_place_body, <T: Scalar, A: Activation<T>>,
-    (act: &A, bias: Option<&[T]>, h: &mut [T], samples: usize));
-
-#[inline(always)]
-fn bias_act_in_place_body<T: Scalar, A: Activation<T>>(
-    act: &A,
-    bias: Option<&[T]>,
-    h: &mut [T],
-    samples: usize,
-) {
-    if samples == 0 {
-        return;
-    }
-    for (i, hr) in h.chunks_exact_mut(samples).enumerate() {
-        let bi = bias.map_or(T::ZERO, |b| b[i]);
-        for hv in hr {
-            *hv = act.f(*hv + bi);
-        }
-    }
-}
-
 /// `d ⊙= σ'(z, h)`: turns `g = ∂L/∂h` into `δ = ∂L/∂z`, in place.
 pub(crate) fn delta<T: Scalar, A: Activation<T>>(act: &A, z: &[T], h: &[T], d: &mut [T]) {
-    if A::DERIVATIVE_READS == DerivativeReads::Nothing {
-        let one = act.df(T::ZERO, T::ZERO);
-        if one == T::ONE {
-            return;
-        }
+    if delta_is_identity(act) {
+        return;
     }
     #[cfg(target_arch = "x86_64")]
     if super::gemm::avx512_detected() {
@@ -151,5 +70,83 @@ pub(crate) fn row_sums<T: Scalar>(d: &[T], b: &mut [T], samples: usize, accumula
             }
         }
         *bi += part[0];
+    }
+}
+
+/// [`bias_act`] on one finished block of a product, fused into it: rows `i0..i0 + mr`,
+/// columns `j0..j0 + nr` of the `N × samples` batches at `z` and `h`.
+///
+/// # Safety
+/// `z` and `h` hold the block's rows (stride `samples`), do not overlap, and `bias` (if any)
+/// has an entry per row.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn bias_act_block<T: Scalar, A: Activation<T>>(
+    act: &A,
+    bias: Option<&[T]>,
+    z: *mut T,
+    h: *mut T,
+    samples: usize,
+    (i0, mr, j0, nr): (usize, usize, usize, usize),
+) {
+    for i in i0..i0 + mr {
+        let bi = bias.map_or(T::ZERO, |b| b[i]);
+        let zr = core::slice::from_raw_parts_mut(z.add(i * samples + j0), nr);
+        let hr = core::slice::from_raw_parts_mut(h.add(i * samples + j0), nr);
+        for (zv, hv) in zr.iter_mut().zip(hr) {
+            let v = *zv + bi;
+            *zv = v;
+            *hv = act.f(v);
+        }
+    }
+}
+
+/// [`bias_act_in_place`] on one finished block of a product (see [`bias_act_block`]).
+///
+/// # Safety
+/// As [`bias_act_block`], for `h` alone.
+#[inline(always)]
+pub(crate) unsafe fn bias_act_in_place_block<T: Scalar, A: Activation<T>>(
+    act: &A,
+    bias: Option<&[T]>,
+    h: *mut T,
+    samples: usize,
+    (i0, mr, j0, nr): (usize, usize, usize, usize),
+) {
+    for i in i0..i0 + mr {
+        let bi = bias.map_or(T::ZERO, |b| b[i]);
+        let hr = core::slice::from_raw_parts_mut(h.add(i * samples + j0), nr);
+        for hv in hr {
+            *hv = act.f(*hv + bi);
+        }
+    }
+}
+
+/// Whether [`delta`] leaves `d` as it is: the derivative reads nothing and is 1.
+pub(crate) fn delta_is_identity<T: Scalar, A: Activation<T>>(act: &A) -> bool {
+    A::DERIVATIVE_READS == DerivativeReads::Nothing && act.df(T::ZERO, T::ZERO) == T::ONE
+}
+
+/// [`delta`] on one finished block of a product (see [`bias_act_block`]).
+///
+/// # Safety
+/// `z`, `h` and `d` hold the block's rows (stride `samples`), and `d` overlaps neither.
+#[inline(always)]
+pub(crate) unsafe fn delta_block<T: Scalar, A: Activation<T>>(
+    act: &A,
+    z: *const T,
+    h: *const T,
+    d: *mut T,
+    samples: usize,
+    (i0, mr, j0, nr): (usize, usize, usize, usize),
+) {
+    for i in i0..i0 + mr {
+        let o = i * samples + j0;
+        let zr = core::slice::from_raw_parts(z.add(o), nr);
+        let hr = core::slice::from_raw_parts(h.add(o), nr);
+        let dr = core::slice::from_raw_parts_mut(d.add(o), nr);
+        for ((dv, &zv), &hv) in dr.iter_mut().zip(zr).zip(hr) {
+            *dv = act.df(zv, hv) * *dv;
+        }
     }
 }
