@@ -218,7 +218,10 @@ pub(crate) unsafe fn pack_columns<T: Scalar, const NR: usize>(
     }
 }
 
-/// Uninitialised room for one packed panel of `B`, on the stack.
+/// Uninitialised room for one packed panel of `B`, on the stack, aligned to a cache line: each
+/// row of the panel then starts a line, and no vector load of it straddles two (the stack's
+/// own alignment varies from run to run, and with it, unaligned, the product's speed).
+#[repr(C, align(64))]
 pub(crate) struct Pack<T, const LEN: usize>(core::mem::MaybeUninit<[T; LEN]>);
 
 impl<T, const LEN: usize> Pack<T, LEN> {
