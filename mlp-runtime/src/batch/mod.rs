@@ -42,11 +42,18 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 /// A batch of samples of width `N`, stored feature-major: row `i` holds unit `i` of every
 /// sample, so a layer's product has contiguous rows and its element-wise passes vectorise
 /// across samples.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Batch<T, const N: usize> {
+    /// The buffer, with room to start the values on a cache line.
     data: Vec<T>,
+    /// Where the values start in `data`.
+    start: usize,
     samples: usize,
 }
+
+/// The bytes the values are aligned to when the buffer allows it: a cache line, so that the
+/// rows of a batch of a multiple of 16 `f32` samples start lines and no vector straddles two.
+const ALIGN: usize = 64;
 
 impl<T: Scalar, const N: usize> Batch<T, N> {
     /// The number of samples `B`.
@@ -57,18 +64,21 @@ impl<T: Scalar, const N: usize> Batch<T, N> {
     /// Makes room for `samples` samples, allocating only when the batch is larger than any
     /// before it. The values are unspecified until written.
     pub fn resize(&mut self, samples: usize) {
-        self.data.resize(N * samples, T::ZERO);
+        let pad = ALIGN / core::mem::size_of::<T>();
+        self.data.resize(N * samples + pad, T::ZERO);
+        let start = self.data.as_ptr().align_offset(ALIGN);
+        self.start = if start <= pad { start } else { 0 };
         self.samples = samples;
     }
 
     /// The values, `N × B`, row-major.
     pub fn as_slice(&self) -> &[T] {
-        &self.data[..N * self.samples]
+        &self.data[self.start..self.start + N * self.samples]
     }
 
     /// The values, `N × B`, row-major.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
-        &mut self.data[..N * self.samples]
+        &mut self.data[self.start..self.start + N * self.samples]
     }
 
     /// The batch as a `B × N` array, one row per sample (a transposed view, no copy).
@@ -88,7 +98,17 @@ impl<T: Scalar, const N: usize> Batch<T, N> {
 
     /// Sample `s` as an array (a gather across the rows).
     pub fn sample(&self, s: usize) -> Option<[T; N]> {
-        (s < self.samples).then(|| core::array::from_fn(|i| self.data[i * self.samples + s]))
+        let values = self.as_slice();
+        (s < self.samples).then(|| core::array::from_fn(|i| values[i * self.samples + s]))
+    }
+}
+
+/// Two batches are equal when they hold the same samples, wherever their values start.
+impl<T: PartialEq, const N: usize> PartialEq for Batch<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.samples == other.samples
+            && self.data[self.start..self.start + N * self.samples]
+                == other.data[other.start..other.start + N * other.samples]
     }
 }
 
@@ -117,7 +137,7 @@ impl<T: Scalar, const N: usize> Samples<T, N> for Batch<T, N> {
         self.samples
     }
     fn strided(&self) -> (*const T, usize, usize) {
-        (self.data.as_ptr(), self.samples, 1)
+        (self.as_slice().as_ptr(), self.samples, 1)
     }
 }
 
