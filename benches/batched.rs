@@ -3,6 +3,8 @@
 //! - W3: one SGD step with softmax cross-entropy on a batch of 64 (forward, loss, backward,
 //!   mean gradient, update), generated against hand-written `ndarray` code on ndarray's
 //!   default product (`general_mat_mul`, the matrixmultiply crate) with the same activation.
+//!   Both write the gradients with `β = 0` products (`gradient_batch`, `general_mat_mul(…, 0.0,
+//!   …)`), so neither zeroes them first.
 //! - W4: a forward pass over a batch of 256, both ways; the throughput is `256 / time`.
 //!
 //! One thread. Run with `cargo bench --bench batched`.
