@@ -46,6 +46,12 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// `#krate::__private`, the runtime's door for generated code.
+    pub fn private(&self) -> TokenStream {
+        let krate = self.krate;
+        quote!(#krate::__private)
+    }
+
     /// The number of layers `L`.
     pub fn layers(&self) -> usize {
         self.net.layers.len()
@@ -173,12 +179,9 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
 /// The network, cache and gradient structs, with `Default` for the latter two.
 fn structs(cx: &Ctx) -> TokenStream {
     let Ctx {
-        net,
-        krate,
-        cache,
-        grads,
-        ..
+        net, cache, grads, ..
     } = cx;
+    let p = cx.private();
     let (ident, vis, attrs) = (&net.ident, &net.vis, &net.attrs);
     let mut params = Vec::new();
     let mut grad_fields = Vec::new();
@@ -186,13 +189,13 @@ fn structs(cx: &Ctx) -> TokenStream {
         let span = cx.span(l);
         let (w, m) = (field("w", l, span), cx.matrix(l));
         let (w_doc, dw_doc) = docs::weight_field(cx, l);
-        params.push(quote!(#[doc = #w_doc] pub #w: #krate::__private::Boxed<#m>,));
-        grad_fields.push(quote!(#[doc = #dw_doc] pub #w: #krate::__private::Boxed<#m>,));
+        params.push(quote!(#[doc = #w_doc] pub #w: #p::Boxed<#m>,));
+        grad_fields.push(quote!(#[doc = #dw_doc] pub #w: #p::Boxed<#m>,));
         if net.bias {
             let (b, v) = (field("b", l, span), cx.vector(l));
             let (b_doc, db_doc) = docs::bias_field(cx, l);
-            params.push(quote!(#[doc = #b_doc] pub #b: #krate::__private::Boxed<#v>,));
-            grad_fields.push(quote!(#[doc = #db_doc] pub #b: #krate::__private::Boxed<#v>,));
+            params.push(quote!(#[doc = #b_doc] pub #b: #p::Boxed<#v>,));
+            grad_fields.push(quote!(#[doc = #db_doc] pub #b: #p::Boxed<#v>,));
         }
     }
     let mut cache_fields = Vec::new();
@@ -265,10 +268,8 @@ fn structs(cx: &Ctx) -> TokenStream {
 
 /// `LayerValues` for the cache: `z(l)` and `h(l)` by layer index, for generic code.
 fn layer_values(cx: &Ctx) -> TokenStream {
-    let Ctx {
-        krate, t, cache, ..
-    } = cx;
-    let p = quote!(#krate::__private);
+    let Ctx { t, cache, .. } = cx;
+    let p = cx.private();
     let arm = |prefix: &str, l: usize| {
         let span = if l == 0 {
             cx.net.input.span
@@ -302,18 +303,15 @@ fn layer_values(cx: &Ctx) -> TokenStream {
 
 /// `w1: zeros_matrix(), b1: zeros_vector(), ...`: the fields of a zero network or gradient.
 fn zero_fields(cx: &Ctx) -> TokenStream {
-    let krate = cx.krate;
+    let p = cx.private();
     (1..=cx.layers())
         .flat_map(|l| {
             let w = field("w", l, cx.span(l));
             let b = cx.net.bias.then(|| {
                 let b = field("b", l, cx.span(l));
-                quote!(#b: #krate::__private::zeros_vector(),)
+                quote!(#b: #p::zeros_vector(),)
             });
-            [
-                quote!(#w: #krate::__private::zeros_matrix(),),
-                b.unwrap_or_default(),
-            ]
+            [quote!(#w: #p::zeros_matrix(),), b.unwrap_or_default()]
         })
         .collect()
 }
@@ -356,15 +354,9 @@ fn inherent(cx: &Ctx) -> TokenStream {
 
 /// `Parameters` for the network and for its gradients, sharing one `PARAM_INFO`.
 fn parameters_impls(cx: &Ctx) -> TokenStream {
-    let Ctx {
-        net,
-        krate,
-        t,
-        grads,
-        ..
-    } = cx;
+    let Ctx { net, t, grads, .. } = cx;
     let ident = &net.ident;
-    let p = quote!(#krate::__private);
+    let p = cx.private();
     let mut infos = Vec::new();
     let mut refs = Vec::new();
     let mut muts = Vec::new();
@@ -424,15 +416,9 @@ fn parameters_impls(cx: &Ctx) -> TokenStream {
 
 /// The body of `Network::visit_with_grads`, kept beside the other visitors.
 fn visit_with_grads(cx: &Ctx, pairs: &[TokenStream]) -> TokenStream {
-    let Ctx {
-        net,
-        krate,
-        t,
-        grads,
-        ..
-    } = cx;
+    let Ctx { net, t, grads, .. } = cx;
     let ident = &net.ident;
-    let p = quote!(#krate::__private);
+    let p = cx.private();
     quote! {
         impl #ident {
             /// Calls `f(info, parameter, gradient)` for every tensor in the order of
@@ -453,14 +439,13 @@ fn visit_with_grads(cx: &Ctx, pairs: &[TokenStream]) -> TokenStream {
 fn network_impl(cx: &Ctx) -> TokenStream {
     let Ctx {
         net,
-        krate,
         t,
         cache,
         grads,
         ..
     } = cx;
     let ident = &net.ident;
-    let p = quote!(#krate::__private);
+    let p = cx.private();
     let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
     let specs = net.layers.iter().enumerate().map(|(i, layer)| {
         let (fan_in, fan_out) = (cx.widths[i], cx.widths[i + 1]);

@@ -18,8 +18,8 @@ pub fn activations(cx: &Ctx) -> TokenStream {
 
 /// `struct {Net}{Name}` and its `Activation` impl.
 fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
-    let Ctx { krate, t, .. } = cx;
-    let p = quote!(#krate::__private);
+    let t = &cx.t;
+    let p = cx.private();
     let vis = &cx.net.vis;
     let ty = &custom.type_name;
     let name = custom.name.to_string();
@@ -90,9 +90,8 @@ fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
 
 /// `let __tK = ...;` for every inner node of `root`, children first, then the root.
 fn body(cx: &Ctx, graph: &Graph, root: Id, custom: &Custom, z: &Ident, h: &Ident) -> TokenStream {
-    let krate = cx.krate;
     let t = &cx.t;
-    let p = quote!(#krate::__private);
+    let p = cx.private();
     let name = |id: Id| format_ident!("__t{}", id);
     let operand = |id: Id| -> TokenStream {
         match graph.node(id) {

@@ -8,10 +8,7 @@ use quote::{quote, quote_spanned};
 /// `δ_l = σ_l'(z_l) ⊙ g_l`, `∂L/∂W_l += δ_l h_{l−1}ᵀ`, `∂L/∂b_l += δ_l`, `g_{l−1} = W_lᵀ δ_l`,
 /// with `g_L = ∂L/∂y` and `∂L/∂x = g_0`.
 pub fn backward(cx: &Ctx) -> TokenStream {
-    let p = {
-        let krate = cx.krate;
-        quote!(#krate::__private)
-    };
+    let p = cx.private();
     let layers = cx.layers();
     let steps = (1..=layers).rev().map(|l| {
         let span = cx.span(l);

@@ -12,7 +12,7 @@ use syn::Ident;
 /// needs no `std`, so it stands outside the gate).
 pub fn batch(cx: &Ctx) -> TokenStream {
     let frozen = frozen::frozen(cx);
-    let p = private(cx);
+    let p = cx.private();
     let cache = cache_struct(cx);
     let methods = methods(cx);
     let ident = &cx.net.ident;
@@ -71,12 +71,6 @@ pub fn batch(cx: &Ctx) -> TokenStream {
     }
 }
 
-/// `#krate::__private`.
-fn private(cx: &Ctx) -> TokenStream {
-    let krate = cx.krate;
-    quote!(#krate::__private)
-}
-
 /// `{Name}BatchCache`.
 fn cache_ident(cx: &Ctx) -> Ident {
     format_ident!("{}BatchCache", cx.net.ident)
@@ -94,7 +88,7 @@ fn span(cx: &Ctx, l: usize) -> Span {
 /// `{Name}BatchCache`: the inputs as sample-major rows, and per layer `z_l`, `h_l` and `δ_l`
 /// as feature-major batches.
 fn cache_struct(cx: &Ctx) -> TokenStream {
-    let p = private(cx);
+    let p = cx.private();
     let t = &cx.t;
     let vis = &cx.net.vis;
     let ident = &cx.net.ident;
@@ -144,7 +138,7 @@ fn cache_struct(cx: &Ctx) -> TokenStream {
 
 /// The inherent batched methods.
 fn methods(cx: &Ctx) -> TokenStream {
-    let p = private(cx);
+    let p = cx.private();
     let t = &cx.t;
     let ident = &cx.net.ident;
     let cache_ty = cache_ident(cx);
@@ -280,7 +274,7 @@ fn methods(cx: &Ctx) -> TokenStream {
 /// Layer `l`'s part of the backward pass: `∂L/∂W_l` and `∂L/∂b_l` with the kernels `wg` and
 /// `bg` (accumulating or overwriting), then `δ_(l−1)` unless `l = 1`.
 fn backward_layer(cx: &Ctx, l: usize, wg: &TokenStream, bg: &TokenStream) -> TokenStream {
-    let p = private(cx);
+    let p = cx.private();
     let s = cx.span(l);
     let (w, d) = (field("w", l, s), field("d", l, s));
     let h_prev = field("h", l - 1, span(cx, l - 1));

@@ -6,10 +6,7 @@ use quote::{quote, quote_spanned};
 
 /// `fn forward(&self, x) -> y`: `h_l = σ_l(W_l h_{l−1} + b_l)`, keeping nothing.
 pub fn forward(cx: &Ctx) -> TokenStream {
-    let p = {
-        let krate = cx.krate;
-        quote!(#krate::__private)
-    };
+    let p = cx.private();
     let steps = (1..=cx.layers()).map(|l| {
         let span = cx.span(l);
         let h = field("__h", l, span);
@@ -44,10 +41,7 @@ pub fn forward(cx: &Ctx) -> TokenStream {
 
 /// `fn forward_cached(&self, x, cache) -> y`: as `forward`, keeping `z_l` and `h_l`.
 pub fn forward_cached(cx: &Ctx) -> TokenStream {
-    let p = {
-        let krate = cx.krate;
-        quote!(#krate::__private)
-    };
+    let p = cx.private();
     let cache_ty = &cx.cache;
     let steps = (1..=cx.layers()).map(|l| {
         let span = cx.span(l);

@@ -8,8 +8,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 /// The frozen struct, `freeze()` and its `forward`.
 pub fn frozen(cx: &Ctx) -> TokenStream {
-    let krate = cx.krate;
-    let p = quote!(#krate::__private);
+    let p = cx.private();
     let t = &cx.t;
     let ident = &cx.net.ident;
     let vis = &cx.net.vis;

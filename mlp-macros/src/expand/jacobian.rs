@@ -51,7 +51,7 @@ fn order(widths: &[usize]) -> Order {
 /// The inherent `jacobian`, `jacobian_into` and `jvp`, and the runtime's `Jacobian` trait.
 pub fn jacobian(cx: &Ctx) -> TokenStream {
     let ident = &cx.net.ident;
-    let p = runtime(cx);
+    let p = cx.private();
     let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
     let jac = shape(cx, cx.widths[0], cx.widths[cx.layers()]);
     let forward = (1..=cx.layers()).map(|l| layer_with_derivative(cx, l));
@@ -106,12 +106,6 @@ pub fn jacobian(cx: &Ctx) -> TokenStream {
     }
 }
 
-/// `#krate::__private`.
-fn runtime(cx: &Ctx) -> TokenStream {
-    let krate = cx.krate;
-    quote!(#krate::__private)
-}
-
 /// `[[T; cols]; rows]`.
 fn shape(cx: &Ctx, cols: usize, rows: usize) -> TokenStream {
     let t = &cx.t;
@@ -134,7 +128,7 @@ fn h_span(cx: &Ctx, l: usize) -> Span {
 /// Layer `l` of the forward pass into locals `__z{l}`, `__h{l}` (reading `x` or
 /// `__h{l−1}`), and `__s{l} = σ_l'(z_l)`.
 fn layer_with_derivative(cx: &Ctx, l: usize) -> TokenStream {
-    let p = runtime(cx);
+    let p = cx.private();
     let span = cx.span(l);
     let (z, h, s) = (
         field("__z", l, span),
@@ -151,7 +145,7 @@ fn layer_with_derivative(cx: &Ctx, l: usize) -> TokenStream {
 
 /// `let mut __z{l}, __h{l}` and the `dense_cached` call that fills them.
 fn dense_cached(cx: &Ctx, l: usize, z: &syn::Ident, h: &syn::Ident) -> TokenStream {
-    let p = runtime(cx);
+    let p = cx.private();
     let span = cx.span(l);
     let w = field("w", l, span);
     let v = cx.vector(l);
@@ -178,7 +172,7 @@ fn dense_cached(cx: &Ctx, l: usize, z: &syn::Ident, h: &syn::Ident) -> TokenStre
 
 /// `∂z_1/∂x = W_1`, `∂z_l/∂x = W_l diag(σ_{l−1}') ∂z_{l−1}/∂x`, `J = diag(σ_L') ∂z_L/∂x`.
 fn from_input(cx: &Ctx) -> TokenStream {
-    let p = runtime(cx);
+    let p = cx.private();
     let layers = cx.layers();
     let mut steps = TokenStream::new();
     let w1 = field("w", 1, cx.span(1));
@@ -202,7 +196,7 @@ fn from_input(cx: &Ctx) -> TokenStream {
 
 /// `∂y/∂h_{L−1} = diag(σ_L') W_L`, `∂y/∂h_{l−1} = ∂y/∂h_l diag(σ_l') W_l`, `J = ∂y/∂h_0`.
 fn from_output(cx: &Ctx) -> TokenStream {
-    let p = runtime(cx);
+    let p = cx.private();
     let layers = cx.layers();
     let n_out = cx.widths[layers];
     // Where `∂y/∂h_{l−1}` goes: the caller's matrix for `l = 1`, a new boxed one otherwise.
@@ -240,7 +234,7 @@ fn from_output(cx: &Ctx) -> TokenStream {
 
 /// The forward pass with `t_0 = v`, `t_l = σ_l'(z_l) ⊙ (W_l t_{l−1})`.
 fn jvp_steps(cx: &Ctx) -> Vec<TokenStream> {
-    let p = runtime(cx);
+    let p = cx.private();
     (1..=cx.layers())
         .map(|l| {
             let span = cx.span(l);
