@@ -68,53 +68,34 @@ pub struct Init {
 }
 
 impl Init {
+    /// The scheme `scale` with the distribution `distribution`.
+    pub const fn new(scale: Scale, distribution: Distribution) -> Init {
+        Init {
+            scale,
+            distribution,
+        }
+    }
+
     /// LeCun normal, `Normal(0, 1/N_in)`.
-    pub const LECUN_NORMAL: Init = Init {
-        scale: Scale::LeCun,
-        distribution: Distribution::Normal,
-    };
+    pub const LECUN_NORMAL: Init = Init::new(Scale::LeCun, Distribution::Normal);
     /// LeCun uniform, `Uniform(±√(3/N_in))`.
-    pub const LECUN_UNIFORM: Init = Init {
-        scale: Scale::LeCun,
-        distribution: Distribution::Uniform,
-    };
+    pub const LECUN_UNIFORM: Init = Init::new(Scale::LeCun, Distribution::Uniform);
     /// Fan-out normal, `Normal(0, 1/N_out)`.
-    pub const FAN_OUT_NORMAL: Init = Init {
-        scale: Scale::FanOut,
-        distribution: Distribution::Normal,
-    };
+    pub const FAN_OUT_NORMAL: Init = Init::new(Scale::FanOut, Distribution::Normal);
     /// Fan-out uniform, `Uniform(±√(3/N_out))`.
-    pub const FAN_OUT_UNIFORM: Init = Init {
-        scale: Scale::FanOut,
-        distribution: Distribution::Uniform,
-    };
+    pub const FAN_OUT_UNIFORM: Init = Init::new(Scale::FanOut, Distribution::Uniform);
     /// Xavier/Glorot normal, `Normal(0, 2/(N_in + N_out))`.
-    pub const XAVIER_NORMAL: Init = Init {
-        scale: Scale::Xavier,
-        distribution: Distribution::Normal,
-    };
+    pub const XAVIER_NORMAL: Init = Init::new(Scale::Xavier, Distribution::Normal);
     /// Xavier/Glorot uniform, `Uniform(±√(6/(N_in + N_out)))`.
-    pub const XAVIER_UNIFORM: Init = Init {
-        scale: Scale::Xavier,
-        distribution: Distribution::Uniform,
-    };
+    pub const XAVIER_UNIFORM: Init = Init::new(Scale::Xavier, Distribution::Uniform);
     /// He/Kaiming normal, `Normal(0, 2/N_in)`.
-    pub const HE_NORMAL: Init = Init {
-        scale: Scale::He,
-        distribution: Distribution::Normal,
-    };
+    pub const HE_NORMAL: Init = Init::new(Scale::He, Distribution::Normal);
     /// He/Kaiming uniform, `Uniform(±√(6/N_in))`.
-    pub const HE_UNIFORM: Init = Init {
-        scale: Scale::He,
-        distribution: Distribution::Uniform,
-    };
+    pub const HE_UNIFORM: Init = Init::new(Scale::He, Distribution::Uniform);
 
     /// `Normal(0, std²)` for every weight, whatever the layer's size.
     pub const fn normal(std: f64) -> Init {
-        Init {
-            scale: Scale::Std(std),
-            distribution: Distribution::Normal,
-        }
+        Init::new(Scale::Std(std), Distribution::Normal)
     }
 
     /// `Var W` for a layer with these fans.

@@ -78,7 +78,7 @@ pub mod __private {
     pub use crate::{
         Jacobian, LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Scalar,
     };
-    pub use core::{clone::Clone, default::Default, fmt, option::Option, primitive::usize};
+    pub use core::clone::Clone;
 
     /// Expands the batched items of a network where the runtime has them (with `std`).
     pub use crate::__mlp_if_batch as if_batch;
