@@ -5,7 +5,8 @@
 //!   default product (`general_mat_mul`, the matrixmultiply crate) with the same activation.
 //!   Both write the gradients with `β = 0` products (`gradient_batch`, `general_mat_mul(…, 0.0,
 //!   …)`), so neither zeroes them first.
-//! - W4: a forward pass over a batch of 256, both ways; the throughput is `256 / time`.
+//! - W4: an inference forward pass over a batch of 256 (`predict_batch`: the inputs read in
+//!   place, only each layer's outputs kept), both ways; the throughput is `256 / time`.
 //!
 //! One thread. Run with `cargo bench --bench batched`.
 
@@ -53,7 +54,7 @@ struct Hand {
     b: [Array1<f32>; 3],
     gw: [Array2<f32>; 3],
     gb: [Array1<f32>; 3],
-    /// Per layer: the outputs `H_l` (B × N_l); `h[0]` is the input.
+    /// Per layer: the outputs `H_l` (B × N_l); `h[0]` is unused (the input is read in place).
     h: Vec<Array2<f32>>,
     /// Per layer: `δ_l` (B × N_l).
     d: Vec<Array2<f32>>,
@@ -85,13 +86,13 @@ impl Hand {
         }
     }
 
-    /// `H_l = σ(H_{l−1} W_lᵀ + b_l)` for every layer.
+    /// `H_l = σ(H_{l−1} W_lᵀ + b_l)` for every layer, reading `H_0 = X` where it lies.
     fn forward(&mut self, x: ArrayView2<'_, f32>) {
-        self.h[0].assign(&x);
         for l in 0..3 {
             let (prev, rest) = self.h.split_at_mut(l + 1);
             let out = &mut rest[0];
-            general_mat_mul(1.0, &prev[l], &self.w[l].t(), 0.0, out);
+            let input = if l == 0 { x } else { prev[l].view() };
+            general_mat_mul(1.0, &input, &self.w[l].t(), 0.0, out);
             out.rows_mut().into_iter().for_each(|mut row| {
                 row.iter_mut().zip(&self.b[l]).for_each(|(v, &b)| {
                     let z = *v + b;
@@ -120,7 +121,8 @@ impl Hand {
             g.mapv_inplace(|v| v / b);
         }
         for l in (0..3).rev() {
-            general_mat_mul(1.0, &self.d[l + 1].t(), &self.h[l], 0.0, &mut self.gw[l]);
+            let input = if l == 0 { x } else { self.h[l].view() };
+            general_mat_mul(1.0, &self.d[l + 1].t(), &input, 0.0, &mut self.gw[l]);
             self.gb[l].assign(&self.d[l + 1].sum_axis(Axis(0)));
             if l > 0 {
                 let (lo, hi) = self.d.split_at_mut(l + 1);
@@ -202,9 +204,7 @@ mod w4_forward_b256 {
         let mut cache = MnistBatchCache::default();
         bencher
             .counter(divan::counter::ItemsCount::new(256usize))
-            .bench_local(|| {
-                black_box(net.forward_batch_cached(x.view(), &mut cache).unwrap()[[0, 0]])
-            });
+            .bench_local(|| black_box(net.predict_batch(x.view(), &mut cache).unwrap()[[0, 0]]));
     }
 
     #[divan::bench]

@@ -161,6 +161,23 @@ fn batched_inference_into_a_cache_allocates_nothing() {
 }
 
 #[test]
+fn predict_batch_allocates_nothing() {
+    let data = data(100);
+    let net = Digits::zeros();
+    let mut cache = DigitsBatchCache::default();
+    net.predict_batch(data.features(), &mut cache).unwrap();
+    let before = allocations();
+    for b in [100, 10, 99, 1] {
+        let x = data.features();
+        let y = net
+            .predict_batch(x.slice(ndarray::s![..b, ..]), &mut cache)
+            .unwrap();
+        assert_eq!(y.nrows(), b);
+    }
+    assert_eq!(allocations() - before, 0);
+}
+
+#[test]
 fn trainer_steps_allocate_nothing() {
     // The same epochs with 4 times as many steps make exactly as many allocations: the steps
     // themselves allocate nothing.

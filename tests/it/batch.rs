@@ -154,6 +154,70 @@ fn gathered_rows_and_strided_inputs() {
 }
 
 #[test]
+fn predict_batch_reads_any_layout() {
+    // Row-major, column-major, every other row, and reversed rows (negative stride, copied)
+    // give exactly what the cached forward gives on a standard copy.
+    let mut rng = TestRng::new(16);
+    let mut net = Mixed::zeros();
+    randomize(&mut net, &mut rng, 0.5);
+    let x = random_batch::<f32>(&mut rng, 40, 37, 1.0);
+    let mut fortran = Array2::<f32>::zeros((40, 37).f());
+    fortran.assign(&x);
+    let views = [
+        x.view(),
+        fortran.view(),
+        x.slice(ndarray::s![..;2, ..]),
+        x.slice(ndarray::s![..;-1, ..]),
+        x.slice(ndarray::s![3..5, ..]),
+    ];
+    let (mut cache, mut reference) = (MixedBatchCache::default(), MixedBatchCache::default());
+    for view in views {
+        let want = net
+            .forward_batch_cached(view.as_standard_layout().view(), &mut reference)
+            .unwrap()
+            .to_owned();
+        let got = net.predict_batch(view, &mut cache).unwrap();
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn backward_after_predict_is_refused() {
+    let mut rng = TestRng::new(17);
+    let mut net = Mixed64::zeros();
+    randomize(&mut net, &mut rng, 0.5);
+    let x = random_batch::<f64>(&mut rng, 6, 37, 1.0);
+    let g = random_batch::<f64>(&mut rng, 6, 5, 1.0);
+    let mut cache = Mixed64BatchCache::default();
+    let mut grads = Mixed64Grads::default();
+    net.forward_batch_cached(x.view(), &mut cache).unwrap();
+    net.predict_batch(x.view(), &mut cache).unwrap();
+    let err = net
+        .backward_batch(&mut cache, g.view(), &mut grads)
+        .unwrap_err();
+    assert_eq!(err, BatchError::NoForwardValues);
+    assert!(
+        err.to_string().contains("predict_batch keeps none"),
+        "{err}"
+    );
+    assert_eq!(
+        grads,
+        Mixed64Grads::default(),
+        "a rejected call adds nothing"
+    );
+    // A new cache has nothing to go back through either.
+    let err = net
+        .gradient_batch(&mut Mixed64BatchCache::default(), g.view(), &mut grads)
+        .unwrap_err();
+    assert_eq!(err, BatchError::NoForwardValues);
+    // The next cached forward makes it whole again.
+    net.forward_batch_cached(x.view(), &mut cache).unwrap();
+    net.backward_batch(&mut cache, g.view(), &mut grads)
+        .unwrap();
+    assert_ne!(grads, Mixed64Grads::default());
+}
+
+#[test]
 fn cache_reuse_across_batch_sizes() {
     // Growing and shrinking the batch in one cache gives what a fresh cache gives.
     let mut rng = TestRng::new(7);

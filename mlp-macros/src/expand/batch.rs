@@ -35,6 +35,13 @@ pub fn batch(cx: &Ctx) -> TokenStream {
                 ) -> #p::Result<#p::Array2<#t>, #p::BatchError> {
                     #ident::forward_batch(self, x)
                 }
+                fn predict_batch<'c>(
+                    &self,
+                    x: #p::ArrayView2<'_, #t>,
+                    cache: &'c mut #cache_ty,
+                ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
+                    #ident::predict_batch(self, x, cache)
+                }
                 fn forward_batch_cached<'c>(
                     &self,
                     x: #p::ArrayView2<'_, #t>,
@@ -127,7 +134,9 @@ fn cache_struct(cx: &Ctx) -> TokenStream {
         }
 
         impl #name {
-            /// The number of samples of the last forward call.
+            /// The number of samples whose forward values the cache holds for a backward pass:
+            /// those of the last `forward_batch_cached` or `forward_batch_rows` call, or 0 after
+            /// `predict_batch`.
             #[must_use]
             pub fn samples(&self) -> ::core::primitive::usize {
                 self.h0.len()
@@ -162,6 +171,20 @@ fn methods(cx: &Ctx) -> TokenStream {
         }
     });
     let forward: Vec<TokenStream> = forward.collect();
+    let predict = (1..=layers).map(|l| {
+        let s = cx.span(l);
+        let (w, h) = (field("w", l, s), field("h", l, s));
+        let prev = if l == 1 {
+            quote!(x)
+        } else {
+            let prev = field("h", l - 1, span(cx, l - 1));
+            quote!(cache.#prev)
+        };
+        let (act, b) = (cx.activation(l), bias(l));
+        quote_spanned! {s=>
+            #p::batch::dense(&self.#w, #b, &#prev, &#act, &mut cache.#h);
+        }
+    });
     let last = field("h", layers, cx.span(layers));
     let backward = |set: bool| -> Vec<TokenStream> {
         let (wg, bg) = if set {
@@ -184,7 +207,16 @@ fn methods(cx: &Ctx) -> TokenStream {
     let fwd_doc = format!(
         "Computes the outputs (B×{output}) of a batch of inputs `x` (B×{input}, one sample per \
          row), with one matrix product per layer.\n\nFails if `x` does not have {input} columns. \
-         Allocates its buffers; [`Self::forward_batch_cached`] reuses a cache's."
+         Allocates its buffers; [`Self::predict_batch`] reuses a cache's."
+    );
+    let predict_doc = format!(
+        "Computes the outputs of a batch `x` (B×{input}) for inference, as \
+         [`Self::forward_batch`] does, and returns them as a B×{output} view into `cache`. \
+         Reads `x` where it lies (it copies only a view with negative strides) and keeps only \
+         each layer's outputs `H_l`, so the cache then holds nothing for \
+         [`Self::backward_batch`] (which fails with `BatchError::NoForwardValues` until the next \
+         [`Self::forward_batch_cached`]). Allocates nothing once the cache has held a batch as \
+         large.\n\nFails if `x` does not have {input} columns."
     );
     let cached_doc = format!(
         "Computes the outputs of a batch `x` (B×{input}) as [`Self::forward_batch`] does, \
@@ -215,10 +247,24 @@ fn methods(cx: &Ctx) -> TokenStream {
                 x: #p::ArrayView2<'_, #t>,
             ) -> #p::Result<#p::Array2<#t>, #p::BatchError> {
                 let mut cache = <#cache_ty as ::core::default::Default>::default();
-                let y = self.forward_batch_cached(x, &mut cache)?;
+                let y = self.predict_batch(x, &mut cache)?;
                 let mut out = #p::Array2::zeros(y.dim());
                 out.assign(&y);
                 ::core::result::Result::Ok(out)
+            }
+
+            #[doc = #predict_doc]
+            pub fn predict_batch<'c>(
+                &self,
+                x: #p::ArrayView2<'_, #t>,
+                cache: &'c mut #cache_ty,
+            ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
+                {
+                    let x = #p::batch::inputs(x, &mut cache.h0)?;
+                    #(#predict)*
+                }
+                cache.h0.clear();
+                ::core::result::Result::Ok(cache.#last.view())
             }
 
             #[doc = #cached_doc]
@@ -251,7 +297,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 grads: &mut #grads,
             ) -> #p::Result<(), #p::BatchError> {
-                #p::batch::delta_output(&#act_l, &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
                 #(#backward)*
                 ::core::result::Result::Ok(())
             }
@@ -263,7 +309,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 grads: &mut #grads,
             ) -> #p::Result<(), #p::BatchError> {
-                #p::batch::delta_output(&#act_l, &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
                 #(#gradient)*
                 ::core::result::Result::Ok(())
             }

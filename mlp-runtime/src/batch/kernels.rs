@@ -142,17 +142,26 @@ pub fn dense<T, A, X, const IN: usize, const OUT: usize>(
     }
 }
 
-/// The output layer's `δ_L = σ'(Z_L) ⊙ ∂L/∂Y`, from `dl_dy` (`B × N`, rows = samples).
+/// The output layer's `δ_L = σ'(Z_L) ⊙ ∂L/∂Y`, from `dl_dy` (`B × N`, rows = samples);
+/// `inputs` is the number of samples whose inputs the cache holds.
 ///
-/// Fails if `dl_dy` is not `B × N` for the batch of the last forward call.
+/// Fails if the cache holds no forward values for a backward pass (its inputs and outputs
+/// are of different batches, as after an inference-only forward call, or it holds no samples
+/// and `dl_dy` has some), or if `dl_dy` is not
+/// `B × N` for the batch of the last forward call.
 pub fn delta_output<T: Scalar, A: Activation<T>, const N: usize>(
     act: &A,
+    inputs: usize,
     z: &Batch<T, N>,
     h: &Batch<T, N>,
     dl_dy: ArrayView2<'_, T>,
     d: &mut Batch<T, N>,
 ) -> Result<(), BatchError> {
     let b = h.samples();
+    // A cache of no samples given a gradient of some has surely missed its forward call.
+    if inputs != b || z.samples() != b || b == 0 && dl_dy.nrows() > 0 {
+        return Err(BatchError::NoForwardValues);
+    }
     ShapeError::columns("output gradient", N, dl_dy.ncols())?;
     ShapeError::rows("output gradient", b, dl_dy.nrows())?;
     d.resize(b);

@@ -130,6 +130,7 @@ mod sealed {
     impl<T, const N: usize> Sealed for super::Batch<T, N> {}
     impl<T, const N: usize> Sealed for [[T; N]] {}
     impl<T, const N: usize> Sealed for alloc::vec::Vec<[T; N]> {}
+    impl<T, const N: usize> Sealed for super::Rows<'_, T, N> {}
 }
 
 impl<T: Scalar, const N: usize> Samples<T, N> for Batch<T, N> {
@@ -159,6 +160,62 @@ impl<T: Scalar, const N: usize> Samples<T, N> for Vec<[T; N]> {
     }
 }
 
+/// A batch of inputs read where they lie: the rows of a caller's `B × N` array (any
+/// non-negative strides), or a copy of them when its strides are negative. Made by
+/// [`inputs`]; it borrows the array (or the copy) for as long as it lives.
+#[derive(Clone, Copy, Debug)]
+pub struct Rows<'a, T, const N: usize> {
+    ptr: *const T,
+    /// The strides between units and between samples of the `N × B` operand.
+    strides: (usize, usize),
+    samples: usize,
+    _values: core::marker::PhantomData<&'a [T]>,
+}
+
+// SAFETY: `Rows` is a shared borrow of `T`s, as `&'a [T]` is.
+unsafe impl<T: Sync, const N: usize> Send for Rows<'_, T, N> {}
+// SAFETY: as above.
+unsafe impl<T: Sync, const N: usize> Sync for Rows<'_, T, N> {}
+
+impl<T: Scalar, const N: usize> Samples<T, N> for Rows<'_, T, N> {
+    fn samples(&self) -> usize {
+        self.samples
+    }
+    fn strided(&self) -> (*const T, usize, usize) {
+        (self.ptr, self.strides.0, self.strides.1)
+    }
+}
+
+/// The inputs `x` (`B × N`, one sample per row) as the operand of a layer's product, read in
+/// place when its strides are non-negative (no copy), else copied into `spare` (which
+/// allocates only when `spare` has never held as many samples).
+///
+/// Fails if `x` does not have `N` columns.
+pub fn inputs<'a, T: Scalar, const N: usize>(
+    x: ArrayView2<'a, T>,
+    spare: &'a mut Vec<[T; N]>,
+) -> Result<Rows<'a, T, N>, BatchError> {
+    ShapeError::columns("input batch", N, x.ncols())?;
+    let samples = x.nrows();
+    let s = x.strides();
+    if s[0] >= 0 && s[1] >= 0 {
+        return Ok(Rows {
+            ptr: x.as_ptr(),
+            strides: (s[1] as usize, s[0] as usize),
+            samples,
+            _values: core::marker::PhantomData,
+        });
+    }
+    load(x, None, spare)?;
+    let (ptr, rs, cs) = Samples::<T, N>::strided(&*spare);
+    Ok(Rows {
+        ptr,
+        strides: (rs, cs),
+        samples,
+        _values: core::marker::PhantomData,
+    })
+}
+
 /// A batch whose shape does not fit the network, found at the boundary of a batched call.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -176,6 +233,13 @@ pub enum BatchError {
         /// The rows the array has.
         rows: usize,
     },
+    /// A backward pass on a cache that holds no forward values for it: the cache is new, or
+    /// its last forward call was an inference-only `predict_batch`.
+    #[error(
+        "the batch cache holds no forward values for a backward pass: call forward_batch_cached \
+         or forward_batch_rows first (predict_batch keeps none)"
+    )]
+    NoForwardValues,
     /// The result of [`matmul`] with rows that are not contiguous.
     #[error("{what}: expected rows with unit column stride, found stride {stride}")]
     Layout {
@@ -264,6 +328,16 @@ pub trait BatchNetwork: Network {
         &self,
         x: ArrayView2<'_, Self::Scalar>,
     ) -> Result<Array2<Self::Scalar>, BatchError>;
+
+    /// Computes the outputs of a batch for inference, as a `B × OUTPUT` view into `cache`:
+    /// reads `x` where it lies (no copy unless its strides are negative) and keeps only each
+    /// layer's outputs, so the cache then holds nothing for
+    /// [`BatchNetwork::backward_batch`] (which says so with [`BatchError::NoForwardValues`]).
+    fn predict_batch<'c>(
+        &self,
+        x: ArrayView2<'_, Self::Scalar>,
+        cache: &'c mut Self::BatchCache,
+    ) -> Result<ArrayView2<'c, Self::Scalar>, BatchError>;
 
     /// Computes the outputs of a batch, keeping what [`BatchNetwork::backward_batch`] needs in
     /// `cache`, and returns them as a `B × OUTPUT` view into the cache.
