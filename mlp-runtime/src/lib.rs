@@ -31,6 +31,7 @@ pub mod kernels;
 pub mod math;
 mod network;
 mod scalar;
+mod wide;
 
 #[cfg(feature = "std")]
 pub mod data;

@@ -116,7 +116,7 @@ pub trait Parameters: Clone + Debug + PartialEq + Send + Sync + 'static {
 
     /// Multiplies every scalar by `factor`, e.g. `1/B` to turn a batch's sum into its mean.
     fn scale(&mut self, factor: Self::Scalar) {
-        self.visit_mut(|_, p| p.iter_mut().for_each(|x| *x *= factor));
+        self.visit_mut(|_, p| crate::wide::wide(|| p.iter_mut().for_each(|x| *x *= factor)));
     }
 
     /// Whether every scalar is finite.

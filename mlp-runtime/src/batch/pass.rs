@@ -3,42 +3,21 @@
 //! activation's derivative on `δ`, likewise fused into the product `Wᵀ δ` or as one pass for
 //! the output layer. Each loop is written to vectorise; the fused ones are inlined into the
 //! product's kernel, so with AVX-512 (detected at run time) they are compiled for 512-bit
-//! registers, as the separate pass is by `dispatch!`.
+//! registers, as the separate pass is by `wide`.
 
+use crate::wide::wide;
 use crate::{Activation, DerivativeReads, Scalar};
-
-/// Runs `$body(args)` compiled for AVX-512 when the CPU has it, else for the baseline target.
-macro_rules! dispatch {
-    ($wide:ident, $body:ident, <$($g:ident: $b:path),*>, ($($arg:ident: $ty:ty),*)) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn $wide<$($g: $b),*>($($arg: $ty),*) {
-            $body($($arg),*)
-        }
-    };
-}
 
 /// `d ⊙= σ'(z, h)`: turns `g = ∂L/∂h` into `δ = ∂L/∂z`, in place.
 pub(crate) fn delta<T: Scalar, A: Activation<T>>(act: &A, z: &[T], h: &[T], d: &mut [T]) {
     if delta_is_identity(act) {
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    if super::gemm::avx512_detected() {
-        // SAFETY: the CPU supports AVX-512F.
-        return unsafe { delta_wide(act, z, h, d) };
-    }
-    delta_body(act, z, h, d);
-}
-
-dispatch!(delta_wide, delta_body, <T: Scalar, A: Activation<T>>,
-    (act: &A, z: &[T], h: &[T], d: &mut [T]));
-
-#[inline(always)]
-fn delta_body<T: Scalar, A: Activation<T>>(act: &A, z: &[T], h: &[T], d: &mut [T]) {
-    for ((dv, &zv), &hv) in d.iter_mut().zip(z).zip(h) {
-        *dv = act.df(zv, hv) * *dv;
-    }
+    wide(|| {
+        for ((dv, &zv), &hv) in d.iter_mut().zip(z).zip(h) {
+            *dv = act.df(zv, hv) * *dv;
+        }
+    });
 }
 
 /// `b_i += Σ_s d_{i,s}` (or `b_i = Σ_s d_{i,s}` unless `accumulate`): each row's sum, in 16
@@ -50,6 +29,12 @@ pub(crate) fn row_sums<T: Scalar>(d: &[T], b: &mut [T], samples: usize, accumula
     if samples == 0 {
         return;
     }
+    wide(|| row_sums_body(d, b, samples));
+}
+
+/// [`row_sums`]' accumulation, inlined into [`wide`].
+#[inline(always)]
+fn row_sums_body<T: Scalar>(d: &[T], b: &mut [T], samples: usize) {
     for (bi, row) in b.iter_mut().zip(d.chunks_exact(samples)) {
         let mut part = [T::ZERO; 16];
         let mut chunks = row.chunks_exact(16);

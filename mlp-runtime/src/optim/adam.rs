@@ -2,6 +2,7 @@
 
 use super::{check_non_negative, check_unit, ensure_len, invalid, Optimizer};
 use crate::error::TrainError;
+use crate::wide::wide;
 use crate::{Network, Scalar};
 
 /// Adam (Kingma and Ba, 2015), and AdamW (Loshchilov and Hutter, 2019) when the weight decay is
@@ -137,13 +138,15 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
             let end = offset + theta.len();
             let (m, v) = (&mut ms[offset..end], &mut vs[offset..end]);
             offset = end;
-            for (((p, &gi), mi), vi) in theta.iter_mut().zip(g).zip(m).zip(v) {
-                *p *= shrink;
-                let g = gi + l2 * *p;
-                *mi = b1 * *mi + one_b1 * g;
-                *vi = b2 * *vi + one_b2 * g * g;
-                *p -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
-            }
+            wide(|| {
+                for (((p, &gi), mi), vi) in theta.iter_mut().zip(g).zip(m).zip(v) {
+                    *p *= shrink;
+                    let g = gi + l2 * *p;
+                    *mi = b1 * *mi + one_b1 * g;
+                    *vi = b2 * *vi + one_b2 * g * g;
+                    *p -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
+                }
+            });
         });
     }
 

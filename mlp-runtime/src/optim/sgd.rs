@@ -2,6 +2,7 @@
 
 use super::{check_non_negative, check_unit, ensure_len, Optimizer};
 use crate::error::TrainError;
+use crate::wide::wide;
 use crate::{Network, Scalar};
 
 /// Stochastic gradient descent, with PyTorch's `torch.optim.SGD` conventions.
@@ -94,10 +95,17 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         let use_wd = self.weight_decay != 0.0;
         if self.momentum == 0.0 {
             net.visit_with_grads(grads, |_, theta, g| {
-                for (p, &gi) in theta.iter_mut().zip(g) {
-                    let d = if use_wd { gi + wd * *p } else { gi };
-                    *p -= lr * d;
-                }
+                wide(|| {
+                    if use_wd {
+                        for (p, &gi) in theta.iter_mut().zip(g) {
+                            *p -= lr * (gi + wd * *p);
+                        }
+                    } else {
+                        for (p, &gi) in theta.iter_mut().zip(g) {
+                            *p -= lr * gi;
+                        }
+                    }
+                });
             });
             return;
         }
@@ -112,12 +120,14 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         net.visit_with_grads(grads, |_, theta, g| {
             let buf = &mut velocity[offset..offset + theta.len()];
             offset += theta.len();
-            for ((p, &gi), b) in theta.iter_mut().zip(g).zip(buf) {
-                let d = if use_wd { gi + wd * *p } else { gi };
-                *b = if first { d } else { mu * *b + keep * d };
-                let step = if nesterov { d + mu * *b } else { *b };
-                *p -= lr * step;
-            }
+            wide(|| {
+                for ((p, &gi), b) in theta.iter_mut().zip(g).zip(buf) {
+                    let d = if use_wd { gi + wd * *p } else { gi };
+                    *b = if first { d } else { mu * *b + keep * d };
+                    let step = if nesterov { d + mu * *b } else { *b };
+                    *p -= lr * step;
+                }
+            });
         });
         self.started = true;
     }
