@@ -242,27 +242,101 @@ kernel!(
 );
 
 /// Packs a `kc × nr` panel of a transposed `B` (element `(k, j)` at `src + k + j·cs`) into rows
-/// of stride `nrs`: for each `k`, 16 columns at a time with one gather.
+/// of stride `nrs`: each full 16 × 16 block is loaded along `k` (16 contiguous values of one
+/// column), transposed in registers and stored along `j`; the ragged edges take one gather per
+/// 16 columns and `k`.
 ///
 /// # Safety
 /// `src` addresses the panel; `pack` holds `kc · nrs` values, `nr ≤ nrs`; `16·cs` fits an
 /// `i32`; the CPU supports AVX-512F.
 #[target_feature(enable = "avx512f")]
 unsafe fn pack_t_ps(src: *const f32, cs: usize, kc: usize, nr: usize, pack: *mut f32, nrs: usize) {
+    let (k16, j16) = (kc - kc % 16, nr - nr % 16);
+    for j in (0..j16).step_by(16) {
+        for k in (0..k16).step_by(16) {
+            let rows: [__m512; 16] =
+                core::array::from_fn(|i| _mm512_loadu_ps(src.add((j + i) * cs + k)));
+            let cols = transpose_16(rows);
+            for (m, &col) in cols.iter().enumerate() {
+                _mm512_storeu_ps(pack.add((k + m) * nrs + j), col);
+            }
+        }
+    }
+    gather_ps(src, cs, (k16, kc), (0, j16), pack, nrs);
+    gather_ps(src, cs, (0, kc), (j16, nr), pack, nrs);
+}
+
+/// Transposes a 16 × 16 block held as 16 rows: element `m` of result `i` is element `i` of
+/// row `m`. Four rounds of 16 shuffles: 32-bit and 64-bit interleaves within each 128-bit
+/// lane, then two rounds that move whole lanes.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose_16(r: [__m512; 16]) -> [__m512; 16] {
+    let t: [__m512; 16] = core::array::from_fn(|i| {
+        let (a, b) = (r[i & !1], r[i | 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_ps(a, b)
+        } else {
+            _mm512_unpackhi_ps(a, b)
+        }
+    });
+    // u[4i + c], lane L: rows 4i..4i + 4 of column 4L + c.
+    let u: [__m512d; 16] = core::array::from_fn(|n| {
+        let (i, c) = (n / 4, n % 4);
+        let (a, b) = (
+            _mm512_castps_pd(t[4 * i + c / 2]),
+            _mm512_castps_pd(t[4 * i + 2 + c / 2]),
+        );
+        if c % 2 == 0 {
+            _mm512_unpacklo_pd(a, b)
+        } else {
+            _mm512_unpackhi_pd(a, b)
+        }
+    });
+    let u: [__m512; 16] = core::array::from_fn(|n| _mm512_castpd_ps(u[n]));
+    let mut out = [_mm512_setzero_ps(); 16];
+    for c in 0..4 {
+        // Lanes 0 and 2 (then 1 and 3) of the four row groups, then one lane of each.
+        let v0 = _mm512_shuffle_f32x4::<0x88>(u[c], u[4 + c]);
+        let v1 = _mm512_shuffle_f32x4::<0xdd>(u[c], u[4 + c]);
+        let w0 = _mm512_shuffle_f32x4::<0x88>(u[8 + c], u[12 + c]);
+        let w1 = _mm512_shuffle_f32x4::<0xdd>(u[8 + c], u[12 + c]);
+        out[c] = _mm512_shuffle_f32x4::<0x88>(v0, w0);
+        out[8 + c] = _mm512_shuffle_f32x4::<0xdd>(v0, w0);
+        out[4 + c] = _mm512_shuffle_f32x4::<0x88>(v1, w1);
+        out[12 + c] = _mm512_shuffle_f32x4::<0xdd>(v1, w1);
+    }
+    out
+}
+
+/// Packs the part `ks.0..ks.1` × `js.0..js.1` of a transposed panel (as [`pack_t_ps`]) with
+/// one gather per 16 columns and `k`.
+///
+/// # Safety
+/// As [`pack_t_ps`].
+#[target_feature(enable = "avx512f")]
+unsafe fn gather_ps(
+    src: *const f32,
+    cs: usize,
+    ks: (usize, usize),
+    js: (usize, usize),
+    pack: *mut f32,
+    nrs: usize,
+) {
     let step = _mm512_set1_epi32(cs as i32);
     let index = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
         step,
     );
-    let mut j = 0;
-    while j < nr {
-        let mask: __mmask16 = if nr - j >= 16 {
+    let mut j = js.0;
+    while j < js.1 {
+        let mask: __mmask16 = if js.1 - j >= 16 {
             !0
         } else {
-            (1u16 << (nr - j)) - 1
+            (1u16 << (js.1 - j)) - 1
         };
         let col = src.add(j * cs);
-        for kk in 0..kc {
+        for kk in ks.0..ks.1 {
             let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, col.add(kk));
             _mm512_mask_storeu_ps(pack.add(kk * nrs + j), mask, v);
         }

@@ -341,6 +341,8 @@ mod tests {
             (12, 64, 256),
             (7, 100, 300),
             (30, 65, 7),
+            (20, 70, 50),
+            (3, 16, 16),
         ];
         for (m, n, k) in shapes {
             let a: Vec<f64> = (0..m * k).map(|_| next()).collect();
