@@ -4,7 +4,10 @@
 //!   mean gradient, update), generated against hand-written `ndarray` code on ndarray's
 //!   default product (`general_mat_mul`, the matrixmultiply crate) with the same activation.
 //!   Both write the gradients with `β = 0` products (`gradient_batch`, `general_mat_mul(…, 0.0,
-//!   …)`), so neither zeroes them first.
+//!   …)`), so neither zeroes them first; the generated step updates with the runtime's `Sgd`.
+//!   The `_fused` pair does the same step without storing a gradient (`sgd_step_batch`, and
+//!   the same algorithm by hand): `δ` scaled by `−η/B` once, then one `β = 1` product into
+//!   each weight matrix.
 //! - W4: an inference forward pass over a batch of 256 (`predict_batch`: the inputs read in
 //!   place, only each layer's outputs kept), both ways; the throughput is `256 / time`.
 //!
@@ -103,10 +106,10 @@ impl Hand {
         }
     }
 
-    /// One SGD step with softmax cross-entropy; returns the mean loss.
-    fn step(&mut self, x: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>) -> f32 {
+    /// The forward pass, then the loss: `δ_3 = scale · ∂ℓ/∂y` per sample; returns the mean
+    /// loss.
+    fn forward_loss(&mut self, x: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>, scale: f32) -> f32 {
         self.forward(x);
-        let b = x.nrows() as f32;
         let mut loss = 0.0;
         for ((y, t), mut g) in self.h[3]
             .rows()
@@ -119,24 +122,64 @@ impl Hand {
                 t.as_slice().unwrap(),
                 g.as_slice_mut().unwrap(),
             );
-            g.mapv_inplace(|v| v / b);
+            g.mapv_inplace(|v| v * scale);
         }
+        loss / x.nrows() as f32
+    }
+
+    /// `δ_l = (δ_{l+1} W_{l+1}) ⊙ (1 − H_l²)`, from the current `W_{l+1}` (`l > 0`).
+    fn input_delta(&mut self, l: usize) {
+        let (lo, hi) = self.d.split_at_mut(l + 1);
+        general_mat_mul(1.0, &hi[0], &self.w[l], 0.0, &mut lo[l]);
+        lo[l].zip_mut_with(&self.h[l], |d, &h| *d *= 1.0 - h * h);
+    }
+
+    /// One SGD step with softmax cross-entropy: the mean gradient, then the update; returns
+    /// the mean loss.
+    fn step(&mut self, x: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>) -> f32 {
+        let loss = self.forward_loss(x, t, 1.0 / x.nrows() as f32);
         for l in (0..3).rev() {
             let input = if l == 0 { x } else { self.h[l].view() };
             general_mat_mul(1.0, &self.d[l + 1].t(), &input, 0.0, &mut self.gw[l]);
             self.gb[l].assign(&self.d[l + 1].sum_axis(Axis(0)));
             if l > 0 {
-                let (lo, hi) = self.d.split_at_mut(l + 1);
-                general_mat_mul(1.0, &hi[0], &self.w[l], 0.0, &mut lo[l]);
-                lo[l].zip_mut_with(&self.h[l], |d, &h| *d *= 1.0 - h * h);
+                self.input_delta(l);
             }
         }
         for l in 0..3 {
             self.w[l].scaled_add(-LR, &self.gw[l]);
             self.b[l].scaled_add(-LR, &self.gb[l]);
         }
-        loss / b
+        loss
     }
+
+    /// The same step fused as `sgd_step_batch` does it: `δ_3` scaled by `−η/B`, each `δ_l`
+    /// from the old weights, then `W += δ Hᵀ` as one `β = 1` product into the weights.
+    fn step_fused(&mut self, x: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>) -> f32 {
+        let loss = self.forward_loss(x, t, -LR / x.nrows() as f32);
+        for l in (0..3).rev() {
+            if l > 0 {
+                self.input_delta(l);
+            }
+            let input = if l == 0 { x } else { self.h[l].view() };
+            general_mat_mul(1.0, &self.d[l + 1].t(), &input, 1.0, &mut self.w[l]);
+            self.b[l] += &self.d[l + 1].sum_axis(Axis(0));
+        }
+        loss
+    }
+}
+
+/// The summed softmax cross-entropy of outputs `y` against targets `t`, writing `∂ℓ/∂y` per
+/// sample into `dl_dy`.
+fn softmax_ce(y: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>, dl_dy: &mut Array2<f32>) -> f32 {
+    let mut loss = 0.0;
+    let mut yi = [0.0; 10];
+    for ((y, t), mut g) in y.rows().into_iter().zip(t.rows()).zip(dl_dy.rows_mut()) {
+        yi.iter_mut().zip(y).for_each(|(d, &v)| *d = v);
+        loss +=
+            SoftmaxCrossEntropy.value_grad(&yi, t.as_slice().unwrap(), g.as_slice_mut().unwrap());
+    }
+    loss
 }
 
 /// One SGD step of the generated network on the batched path with the runtime's `Sgd`;
@@ -152,13 +195,7 @@ fn generated_step(
 ) -> f32 {
     let samples = x.nrows();
     let y = net.forward_batch_cached(x, cache).unwrap();
-    let mut loss = 0.0;
-    let mut yi = [0.0; 10];
-    for ((y, t), mut g) in y.rows().into_iter().zip(t.rows()).zip(dl_dy.rows_mut()) {
-        yi.iter_mut().zip(y).for_each(|(d, &v)| *d = v);
-        loss +=
-            SoftmaxCrossEntropy.value_grad(&yi, t.as_slice().unwrap(), g.as_slice_mut().unwrap());
-    }
+    let loss = softmax_ce(y, t, dl_dy);
     net.gradient_batch(cache, dl_dy.view(), grads).unwrap();
     sgd.step(net, grads);
     loss / samples as f32
@@ -194,6 +231,29 @@ mod w3_train_step_b64 {
         let (x, t) = batch(64);
         let mut net = Hand::of(&mnist(), 64);
         bencher.bench_local(|| net.step(x.view(), t.view()));
+    }
+
+    /// The step fused into the backward pass (`sgd_step_batch`): no gradient is stored.
+    #[divan::bench]
+    fn generated_fused(bencher: divan::Bencher) {
+        let (x, t) = batch(64);
+        let mut net = mnist();
+        let mut cache = MnistBatchCache::default();
+        let mut dl_dy = Array2::zeros((64, 10));
+        bencher.bench_local(|| {
+            let y = net.forward_batch_cached(x.view(), &mut cache).unwrap();
+            let loss = softmax_ce(y, t.view(), &mut dl_dy);
+            net.sgd_step_batch(&mut cache, dl_dy.view(), LR / 64.0)
+                .unwrap();
+            loss / 64.0
+        });
+    }
+
+    #[divan::bench]
+    fn hand_ndarray_fused(bencher: divan::Bencher) {
+        let (x, t) = batch(64);
+        let mut net = Hand::of(&mnist(), 64);
+        bencher.bench_local(|| net.step_fused(x.view(), t.view()));
     }
 }
 

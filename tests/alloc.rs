@@ -161,6 +161,32 @@ fn batched_inference_into_a_cache_allocates_nothing() {
 }
 
 #[test]
+fn a_fused_sgd_step_allocates_nothing_after_the_first() {
+    let data = data(128);
+    let mut net = Digits::zeros();
+    net.visit_mut(|info, p| {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = ((k * 5 + info.layer) % 11) as f32 / 11.0 - 0.5;
+        }
+    });
+    let mut cache = DigitsBatchCache::default();
+    let dl_dy = Array2::from_elem((64, 10), 0.01f32);
+    let rows: Vec<usize> = (0..128).collect();
+    net.forward_batch_rows(data.features(), &rows[..64], &mut cache)
+        .unwrap();
+    net.sgd_step_batch(&mut cache, dl_dy.view(), 0.1).unwrap();
+    let before_weights = net.clone();
+    let before = allocations();
+    for batch in rows.chunks(64) {
+        net.forward_batch_rows(data.features(), batch, &mut cache)
+            .unwrap();
+        net.sgd_step_batch(&mut cache, dl_dy.view(), 0.1).unwrap();
+    }
+    assert_eq!(allocations() - before, 0);
+    assert_ne!(net, before_weights, "the steps moved the weights");
+}
+
+#[test]
 fn predict_batch_allocates_nothing() {
     let data = data(100);
     let net = Digits::zeros();

@@ -217,6 +217,64 @@ fn backward_after_predict_is_refused() {
     assert_ne!(grads, Mixed64Grads::default());
 }
 
+/// `sgd_step_batch` against `gradient_batch` followed by `θ ← θ − lr g`: the same weights to
+/// rounding, for batch sizes that exercise the tails of the products.
+fn fused_sgd_matches<N: BatchNetwork>(seed: u64, tol: f64) {
+    let mut rng = TestRng::new(seed);
+    let mut net = N::zeros();
+    randomize(&mut net, &mut rng, 0.5);
+    let lr = N::Scalar::from_f64(0.05);
+    let (mut cache, mut grads) = (N::BatchCache::default(), N::Grads::default());
+    for b in [1, 13, 33, 64, 130] {
+        let x = random_batch::<N::Scalar>(&mut rng, b, N::INPUT, 1.0);
+        let dl_dy = random_batch::<N::Scalar>(&mut rng, b, N::OUTPUT, 1.0);
+        let mut want = net.clone();
+        net.forward_batch_cached(x.view(), &mut cache).unwrap();
+        want.gradient_batch(&mut cache, dl_dy.view(), &mut grads)
+            .unwrap();
+        want.visit_with_grads(&grads, |_, p, g| {
+            p.iter_mut().zip(g).for_each(|(p, &g)| *p -= lr * g);
+        });
+        let before = flat(&net);
+        net.sgd_step_batch(&mut cache, dl_dy.view(), lr).unwrap();
+        let err = max_rel_err(&flat(&net), &flat(&want), 1e-1);
+        assert!(err <= tol, "weights differ by {err} at batch size {b}");
+        assert_ne!(flat(&net), before, "the step moved the weights");
+    }
+}
+
+#[test]
+fn fused_sgd_step_matches_gradient_then_update() {
+    fused_sgd_matches::<Mixed64>(18, 1e-13);
+    fused_sgd_matches::<Mixed>(19, 1e-5);
+    fused_sgd_matches::<NoBias>(20, 1e-5);
+    fused_sgd_matches::<Wide>(21, 1e-5);
+}
+
+#[test]
+fn fused_sgd_step_refuses_bad_input_untouched() {
+    let mut rng = TestRng::new(22);
+    let mut net = Mixed::zeros();
+    randomize(&mut net, &mut rng, 0.5);
+    let x = random_batch::<f32>(&mut rng, 4, 37, 1.0);
+    let mut cache = MixedBatchCache::default();
+    let before = net.clone();
+    net.forward_batch_cached(x.view(), &mut cache).unwrap();
+    let err = net
+        .sgd_step_batch(&mut cache, Array2::zeros((4, 6)).view(), 0.1)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "output gradient: expected 5 columns, found 6"
+    );
+    net.predict_batch(x.view(), &mut cache).unwrap();
+    let err = net
+        .sgd_step_batch(&mut cache, Array2::zeros((4, 5)).view(), 0.1)
+        .unwrap_err();
+    assert_eq!(err, BatchError::NoForwardValues);
+    assert_eq!(net, before, "a rejected step leaves the network as it was");
+}
+
 #[test]
 fn cache_reuse_across_batch_sizes() {
     // Growing and shrinking the batch in one cache gives what a fresh cache gives.

@@ -49,6 +49,14 @@ pub fn batch(cx: &Ctx) -> TokenStream {
                 ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
                     #ident::forward_batch_cached(self, x, cache)
                 }
+                fn sgd_step_batch(
+                    &mut self,
+                    cache: &mut #cache_ty,
+                    dl_dy: #p::ArrayView2<'_, #t>,
+                    lr: #t,
+                ) -> #p::Result<(), #p::BatchError> {
+                    #ident::sgd_step_batch(self, cache, dl_dy, lr)
+                }
                 fn forward_batch_rows<'c>(
                     &self,
                     x: #p::ArrayView2<'_, #t>,
@@ -198,6 +206,7 @@ fn methods(cx: &Ctx) -> TokenStream {
             .collect()
     };
     let (backward, gradient) = (backward(false), backward(true));
+    let sgd: Vec<TokenStream> = (1..=layers).rev().map(|l| sgd_layer(cx, l)).collect();
     let (z_l, d_l) = (
         field("z", layers, cx.span(layers)),
         field("d", layers, cx.span(layers)),
@@ -233,6 +242,17 @@ fn methods(cx: &Ctx) -> TokenStream {
          `∂L/∂W_l += δ_l H_(l−1)ᵀ` and `∂L/∂b_l += δ_l 1` (β = 1 products), then \
          `δ_(l−1) = σ'(Z_(l−1)) ⊙ W_lᵀ δ_l`. The input gradient is not computed. The forward \
          values in the cache are left as they were.\n\nFails if `dl_dy` is not B×{output}."
+    );
+    let sgd_doc = format!(
+        "One plain SGD step on the batch whose forward values `cache` holds, \
+         `θ ← θ − lr · Σ_s ∂ℓ_s/∂θ` (pass `lr / B` for the mean gradient), fused into the \
+         backward pass so that no gradient is stored: `δ_L` is scaled by `−lr` once; per layer, \
+         `δ_(l−1)` is computed from the old `W_l`, then `W_l += (−lr δ_l) H_(l−1)ᵀ` is one \
+         accumulating product into the weights and `b_l += (−lr δ_l) 1` one row sum. The \
+         result equals [`Self::gradient_batch`] followed by the update to rounding. For momentum, \
+         weight decay or Adam, use [`Self::gradient_batch`] and an optimizer.\n\nFails, \
+         leaving the network as it was, if `dl_dy` is not B×{output} or the cache holds no \
+         forward values."
     );
     let grad_doc = format!(
         "As [`Self::backward_batch`], but writes the batch's summed gradients into `grads`, \
@@ -302,6 +322,19 @@ fn methods(cx: &Ctx) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
+            #[doc = #sgd_doc]
+            pub fn sgd_step_batch(
+                &mut self,
+                cache: &mut #cache_ty,
+                dl_dy: #p::ArrayView2<'_, #t>,
+                lr: #t,
+            ) -> #p::Result<(), #p::BatchError> {
+                #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #p::batch::scale(&mut cache.#d_l, -lr);
+                #(#sgd)*
+                ::core::result::Result::Ok(())
+            }
+
             #[doc = #grad_doc]
             pub fn gradient_batch(
                 &self,
@@ -328,17 +361,46 @@ fn backward_layer(cx: &Ctx, l: usize, wg: &TokenStream, bg: &TokenStream) -> Tok
         let b = field("b", l, s);
         quote_spanned!(s=> #p::batch::#bg(&cache.#d, &mut grads.#b);)
     });
-    let prev = (l > 1).then(|| {
-        let ps = span(cx, l - 1);
-        let (z, h, dp) = (field("z", l - 1, ps), field("h", l - 1, ps), field("d", l - 1, ps));
-        let act = cx.activation(l - 1);
-        quote_spanned! {s=>
-            #p::batch::input_delta(&self.#w, &cache.#d, &#act, &cache.#z, &cache.#h, &mut cache.#dp);
-        }
-    });
+    let prev = (l > 1).then(|| input_delta(cx, l));
     quote! {
         #p::batch::#wg(&cache.#d, &cache.#h_prev, &mut grads.#w);
         #db
         #prev
+    }
+}
+
+/// Layer `l`'s part of the fused SGD step (`δ_l` already scaled by `−lr`): `δ_(l−1)` from the
+/// old `W_l` unless `l = 1`, then `W_l += δ_l H_(l−1)ᵀ` and `b_l += δ_l 1`.
+fn sgd_layer(cx: &Ctx, l: usize) -> TokenStream {
+    let p = cx.private();
+    let s = cx.span(l);
+    let (w, d) = (field("w", l, s), field("d", l, s));
+    let h_prev = field("h", l - 1, span(cx, l - 1));
+    let db = cx.net.bias.then(|| {
+        let b = field("b", l, s);
+        quote_spanned!(s=> #p::batch::bias_grad(&cache.#d, &mut self.#b);)
+    });
+    let prev = (l > 1).then(|| input_delta(cx, l));
+    quote! {
+        #prev
+        #p::batch::weight_grad(&cache.#d, &cache.#h_prev, &mut self.#w);
+        #db
+    }
+}
+
+/// `δ_(l−1) = σ'(Z_(l−1)) ⊙ W_lᵀ δ_l` into the cache (`l > 1`).
+fn input_delta(cx: &Ctx, l: usize) -> TokenStream {
+    let p = cx.private();
+    let s = cx.span(l);
+    let (w, d) = (field("w", l, s), field("d", l, s));
+    let ps = span(cx, l - 1);
+    let (z, h, dp) = (
+        field("z", l - 1, ps),
+        field("h", l - 1, ps),
+        field("d", l - 1, ps),
+    );
+    let act = cx.activation(l - 1);
+    quote_spanned! {s=>
+        #p::batch::input_delta(&self.#w, &cache.#d, &#act, &cache.#z, &cache.#h, &mut cache.#dp);
     }
 }

@@ -175,6 +175,11 @@ pub fn delta_output<T: Scalar, A: Activation<T>, const N: usize>(
     Ok(())
 }
 
+/// `d *= factor`, every value of a batch (e.g. `δ_L` by `−lr` for a fused SGD step).
+pub fn scale<T: Scalar, const N: usize>(d: &mut Batch<T, N>, factor: T) {
+    crate::wide::wide(|| d.as_mut_slice().iter_mut().for_each(|v| *v *= factor));
+}
+
 /// `∂L/∂W += δ Xᵀ` over a batch (δ: OUT×B, X: IN×B in either layout): one product,
 /// accumulating (`β = 1`).
 pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(

@@ -30,8 +30,8 @@ mod kernels;
 mod pass;
 
 pub use kernels::{
-    bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, weight_grad,
-    weight_grad_set,
+    bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, scale,
+    weight_grad, weight_grad_set,
 };
 
 use crate::error::ShapeError;
@@ -364,6 +364,17 @@ pub trait BatchNetwork: Network {
         cache: &mut Self::BatchCache,
         dl_dy: ArrayView2<'_, Self::Scalar>,
         grads: &mut Self::Grads,
+    ) -> Result<(), BatchError>;
+
+    /// One plain SGD step, `θ ← θ − lr · Σ_s ∂ℓ_s/∂θ`, given `dl_dy` and the cache of the
+    /// matching forward call, fused into the backward pass so that no gradient is stored
+    /// (pass `lr / B` for the mean gradient). Fails, leaving the network as it was, as
+    /// [`BatchNetwork::backward_batch`] does.
+    fn sgd_step_batch(
+        &mut self,
+        cache: &mut Self::BatchCache,
+        dl_dy: ArrayView2<'_, Self::Scalar>,
+        lr: Self::Scalar,
     ) -> Result<(), BatchError>;
 
     /// As [`BatchNetwork::backward_batch`], but writes the batch's summed gradients into
