@@ -163,12 +163,16 @@ fn predict_batch_reads_any_layout() {
     let x = random_batch::<f32>(&mut rng, 40, 37, 1.0);
     let mut fortran = Array2::<f32>::zeros((40, 37).f());
     fortran.assign(&x);
+    let row = x.row(9);
     let views = [
         x.view(),
         fortran.view(),
         x.slice(ndarray::s![..;2, ..]),
         x.slice(ndarray::s![..;-1, ..]),
         x.slice(ndarray::s![3..5, ..]),
+        x.slice(ndarray::s![7..7, ..]),
+        // One sample repeated five times: a row stride of 0.
+        row.broadcast((5, 37)).unwrap(),
     ];
     let (mut cache, mut reference) = (MixedBatchCache::default(), MixedBatchCache::default());
     for view in views {
