@@ -122,7 +122,7 @@ pub trait Parameters: Clone + Debug + PartialEq + Send + Sync + 'static {
     /// Whether every scalar is finite.
     fn is_finite(&self) -> bool {
         let mut finite = true;
-        self.visit(|_, p| finite &= p.iter().all(|x| x.is_finite()));
+        self.visit(|_, p| finite &= crate::wide::all_finite(p));
         finite
     }
 

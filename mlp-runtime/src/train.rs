@@ -585,7 +585,7 @@ fn restore_params<P: Parameters>(p: &mut P, buf: &[P::Scalar]) {
 fn first_non_finite<P: Parameters>(p: &P) -> Option<&'static str> {
     let mut found = None;
     p.visit(|info, v| {
-        if found.is_none() && !v.iter().all(|x| x.is_finite()) {
+        if found.is_none() && !crate::wide::all_finite(v) {
             found = Some(info.name);
         }
     });

@@ -19,3 +19,46 @@ pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     }
     f()
 }
+
+/// Whether every value of `v` is finite, in one pass that vectorises (no early exit): `x · 0`
+/// is `±0` for a finite `x` and NaN for `±∞` or NaN, so 16 running sums of them all stay 0
+/// exactly when every value is finite.
+pub(crate) fn all_finite<T: crate::Scalar>(v: &[T]) -> bool {
+    wide(|| {
+        let mut sums = [T::ZERO; 16];
+        let mut chunks = v.chunks_exact(16);
+        for c in &mut chunks {
+            for (s, &x) in sums.iter_mut().zip(c) {
+                *s += x * T::ZERO;
+            }
+        }
+        for (s, &x) in sums.iter_mut().zip(chunks.remainder()) {
+            *s += x * T::ZERO;
+        }
+        sums.iter().all(|&s| s == T::ZERO)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_finds_every_non_finite_value_anywhere() {
+        for len in [0, 1, 15, 16, 17, 40] {
+            let mut v: Vec<f32> = (0..len).map(|i| i as f32 * 1e37 - 2e38).collect();
+            v.iter_mut().for_each(|x| *x = x.clamp(-f32::MAX, f32::MAX));
+            assert!(all_finite(&v), "{len} finite values");
+            for i in 0..len {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let keep = v[i];
+                    v[i] = bad;
+                    assert!(!all_finite(&v), "{bad} at {i} of {len}");
+                    v[i] = keep;
+                }
+            }
+        }
+        assert!(all_finite(&[f64::MAX, f64::MIN_POSITIVE / 4.0, -0.0]));
+        assert!(!all_finite(&[1.0, f64::NAN]));
+    }
+}

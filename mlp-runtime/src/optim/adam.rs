@@ -118,7 +118,9 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
         self.beta1_t *= self.beta1;
         self.beta2_t *= self.beta2;
         let step_size = T::from_f64(self.lr / (1.0 - self.beta1_t));
-        let bc2_sqrt = T::from_f64((1.0 - self.beta2_t).sqrt());
+        // 1/√(1 − β₂ᵗ), so that each element takes one division: the denominator's
+        // `√v / √(1 − β₂ᵗ)` becomes a product, within an ulp of the quotient.
+        let inv_bc2_sqrt = T::from_f64(1.0 / (1.0 - self.beta2_t).sqrt());
         let (b1, b2) = (T::from_f64(self.beta1), T::from_f64(self.beta2));
         let (one_b1, one_b2) = (T::from_f64(1.0 - self.beta1), T::from_f64(1.0 - self.beta2));
         let eps = T::from_f64(self.eps);
@@ -144,7 +146,7 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
                     let g = gi + l2 * *p;
                     *mi = b1 * *mi + one_b1 * g;
                     *vi = b2 * *vi + one_b2 * g * g;
-                    *p -= step_size * *mi / (vi.sqrt() / bc2_sqrt + eps);
+                    *p -= step_size * *mi / (vi.sqrt() * inv_bc2_sqrt + eps);
                 }
             });
         });
