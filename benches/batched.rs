@@ -22,6 +22,13 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 fn main() {
+    // With the `parallel` feature, the benchmarks below run on one thread as without it; the
+    // `two_threads` ones install a pool of two.
+    #[cfg(feature = "parallel")]
+    mlp::rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global()
+        .expect("the global pool is built once, first");
     divan::main();
 }
 
@@ -182,6 +189,23 @@ fn softmax_ce(y: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>, dl_dy: &mut Array2
     loss
 }
 
+/// One SGD step of the generated network fused into its backward pass (`sgd_step_batch`);
+/// returns the mean loss.
+fn fused_step(
+    net: &mut Mnist,
+    x: ArrayView2<'_, f32>,
+    t: ArrayView2<'_, f32>,
+    cache: &mut MnistBatchCache,
+    dl_dy: &mut Array2<f32>,
+) -> f32 {
+    let samples = x.nrows();
+    let y = net.forward_batch_cached(x, cache).unwrap();
+    let loss = softmax_ce(y, t, dl_dy);
+    net.sgd_step_batch(cache, dl_dy.view(), LR / samples as f32)
+        .unwrap();
+    loss / samples as f32
+}
+
 /// One SGD step of the generated network on the batched path with the runtime's `Sgd`;
 /// returns the mean loss.
 fn generated_step(
@@ -240,13 +264,7 @@ mod w3_train_step_b64 {
         let mut net = mnist();
         let mut cache = MnistBatchCache::default();
         let mut dl_dy = Array2::zeros((64, 10));
-        bencher.bench_local(|| {
-            let y = net.forward_batch_cached(x.view(), &mut cache).unwrap();
-            let loss = softmax_ce(y, t.view(), &mut dl_dy);
-            net.sgd_step_batch(&mut cache, dl_dy.view(), LR / 64.0)
-                .unwrap();
-            loss / 64.0
-        });
+        bencher.bench_local(|| fused_step(&mut net, x.view(), t.view(), &mut cache, &mut dl_dy));
     }
 
     #[divan::bench]
@@ -279,6 +297,84 @@ mod w4_forward_b256 {
             .bench_local(|| {
                 net.forward(x.view());
                 black_box(net.h[3][[0, 0]])
+            });
+    }
+}
+
+/// With the `parallel` feature: W3 and W4 with each product's rows split across a pool of two
+/// threads (`cargo bench --features parallel --bench batched`). Each iteration installs ten
+/// steps or forward calls in the pool, as a training loop runs inside `pool.install`: divan's
+/// time is for ten, its throughput per step (or per sample).
+#[cfg(feature = "parallel")]
+mod two_threads {
+    use super::*;
+    use divan::counter::ItemsCount;
+
+    /// Calls per iteration.
+    const CALLS: usize = 10;
+
+    fn pool() -> mlp::rayon::ThreadPool {
+        mlp::rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap()
+    }
+
+    #[divan::bench]
+    fn w3_generated(bencher: divan::Bencher) {
+        let (x, t) = batch(64);
+        let (mut net, pool) = (mnist(), pool());
+        let mut cache = MnistBatchCache::default();
+        let mut grads = MnistGrads::default();
+        let mut dl_dy = Array2::zeros((64, 10));
+        let mut sgd = Sgd::new(f64::from(LR) / 64.0);
+        bencher.counter(ItemsCount::new(CALLS)).bench_local(|| {
+            pool.install(|| {
+                (0..CALLS)
+                    .map(|_| {
+                        generated_step(
+                            &mut net,
+                            x.view(),
+                            t.view(),
+                            &mut cache,
+                            &mut dl_dy,
+                            &mut grads,
+                            &mut sgd,
+                        )
+                    })
+                    .sum::<f32>()
+            })
+        });
+    }
+
+    #[divan::bench]
+    fn w3_generated_fused(bencher: divan::Bencher) {
+        let (x, t) = batch(64);
+        let (mut net, pool) = (mnist(), pool());
+        let mut cache = MnistBatchCache::default();
+        let mut dl_dy = Array2::zeros((64, 10));
+        bencher.counter(ItemsCount::new(CALLS)).bench_local(|| {
+            pool.install(|| {
+                (0..CALLS)
+                    .map(|_| fused_step(&mut net, x.view(), t.view(), &mut cache, &mut dl_dy))
+                    .sum::<f32>()
+            })
+        });
+    }
+
+    #[divan::bench]
+    fn w4_generated(bencher: divan::Bencher) {
+        let (x, _) = batch(256);
+        let (net, pool) = (mnist(), pool());
+        let mut cache = MnistBatchCache::default();
+        bencher
+            .counter(ItemsCount::new(256 * CALLS))
+            .bench_local(|| {
+                pool.install(|| {
+                    (0..CALLS)
+                        .map(|_| net.predict_batch(x.view(), &mut cache).unwrap()[[0, 0]])
+                        .sum::<f32>()
+                })
             });
     }
 }

@@ -55,6 +55,11 @@ pub mod train;
 #[cfg(feature = "std")]
 pub use ndarray;
 
+/// The `rayon` crate whose threads the batched products use (the `parallel` feature), so that
+/// a pool built for them (`rayon::ThreadPoolBuilder`) is of the same version.
+#[cfg(feature = "parallel")]
+pub use rayon;
+
 pub use activation::{Activation, DerivativeReads};
 #[cfg(feature = "std")]
 pub use batch::{BatchError, BatchNetwork};

@@ -279,6 +279,40 @@ fn fused_sgd_step_refuses_bad_input_untouched() {
     assert_eq!(net, before, "a rejected step leaves the network as it was");
 }
 
+/// With the `parallel` feature: a training step, a fused step and inference on a network
+/// large enough for its products to be split give the same bits in pools of 1, 2 and 3
+/// threads.
+#[cfg(feature = "parallel")]
+#[test]
+fn threads_change_no_bit() {
+    let mut rng = TestRng::new(23);
+    let mut net = Wide::zeros();
+    randomize(&mut net, &mut rng, 0.5);
+    let x = random_batch::<f32>(&mut rng, 200, 300, 1.0);
+    let g = random_batch::<f32>(&mut rng, 200, 10, 1.0);
+    let run = |threads: usize| {
+        let pool = mlp::rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut net = net.clone();
+            let mut cache = WideBatchCache::default();
+            let mut grads = WideGrads::default();
+            let y = net.predict_batch(x.view(), &mut cache).unwrap().to_owned();
+            net.forward_batch_cached(x.view(), &mut cache).unwrap();
+            net.gradient_batch(&mut cache, g.view(), &mut grads)
+                .unwrap();
+            net.sgd_step_batch(&mut cache, g.view(), 0.01).unwrap();
+            (y, grads, net)
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        assert!(run(threads) == one, "{threads} threads differ from one");
+    }
+}
+
 #[test]
 fn cache_reuse_across_batch_sizes() {
     // Growing and shrinking the batch in one cache gives what a fresh cache gives.

@@ -25,7 +25,50 @@ pub(crate) struct Mat<T> {
     pub cs: usize,
 }
 
+// SAFETY: a `Mat` is a read-only view of `T`s, as `&[T]` is; who makes one promises the
+// elements stay valid and unwritten while it is used (see `gemm`).
+unsafe impl<T: Sync> Send for Mat<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for Mat<T> {}
+
+/// A pointer into a product's output, shared by the blocks (and the threads) that write
+/// disjoint parts of it.
+#[derive(Clone, Copy)]
+pub(crate) struct Shared<T>(*mut T);
+
+// SAFETY: the writers through a `Shared` pointer write disjoint elements (each block of the
+// product is written by one call), so sharing it is as sharing `&mut` to disjoint parts.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// Wraps `ptr`.
+    pub(crate) fn new(ptr: *mut T) -> Self {
+        Shared(ptr)
+    }
+
+    /// The pointer (a method, so that a closure captures the whole `Shared`, not the field).
+    #[inline(always)]
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 impl<T> Mat<T> {
+    /// The same operand from row `r` on.
+    ///
+    /// # Safety
+    /// Row `r` is within the operand (or one past its last row).
+    #[cfg(feature = "parallel")]
+    #[inline(always)]
+    pub(crate) unsafe fn skip_rows(self, r: usize) -> Self {
+        Mat {
+            ptr: self.ptr.add(r * self.rs),
+            ..self
+        }
+    }
+
     /// The same operand, its elements seen as `U` (same size).
     #[inline(always)]
     pub(crate) fn cast<U>(self) -> Mat<U> {
@@ -62,10 +105,56 @@ pub(crate) unsafe fn gemm<T: Scalar>(
 /// `i0..i0 + mr`, columns `j0..j0 + nr`) while it is still in cache: an element-wise pass
 /// fused into the product. The blocks cover `C` once.
 ///
+/// With the `parallel` feature, a large product's rows are split across rayon's threads
+/// (each element is computed as on one thread, so the result is the same bit for bit).
+///
 /// # Safety
 /// As [`gemm`]; the epilogue may read and write the block it is given, and nothing else of `C`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_then<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<T>,
+    b: Mat<T>,
+    c: *mut T,
+    rsc: usize,
+    accumulate: bool,
+    epilogue: impl Fn(usize, usize, usize, usize) + Sync,
+) {
+    #[cfg(feature = "parallel")]
+    {
+        let parts = super::parallel::parts(m, n, k);
+        if parts > 1 {
+            let c = Shared::new(c);
+            return super::parallel::split(parts, 0, m, &|row0, rows| {
+                // SAFETY: rows `row0..row0 + rows` of A and C are in bounds (the caller's
+                // promise for all `m`), and the pieces' rows of C are disjoint.
+                unsafe {
+                    gemm_rows(
+                        rows,
+                        n,
+                        k,
+                        a.skip_rows(row0),
+                        b,
+                        c.get().add(row0 * rsc),
+                        rsc,
+                        accumulate,
+                        |i0, mr, j0, nr| epilogue(row0 + i0, mr, j0, nr),
+                    );
+                }
+            });
+        }
+    }
+    gemm_rows(m, n, k, a, b, c, rsc, accumulate, epilogue);
+}
+
+/// [`gemm_then`] on one thread.
+///
+/// # Safety
+/// As [`gemm_then`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_rows<T: Scalar>(
     m: usize,
     n: usize,
     k: usize,
@@ -397,5 +486,84 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// With the `parallel` feature: a product large enough to be split gives the same bits
+    /// in pools of 1, 2 and 3 threads (and from outside a pool), and its epilogue sees every
+    /// block of `C` once, with rows counted from the top of `C`.
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn split_products_match_one_thread_bit_for_bit() {
+        use std::sync::Mutex;
+        let (m, n, k) = (301, 70, 1200);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7) % 13) as f32 / 13.0 - 0.5)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 5) % 11) as f32 / 11.0 - 0.5)
+            .collect();
+        let pool = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+        };
+        let run = |threads: Option<usize>| {
+            let mut c = vec![0.0f32; m * n];
+            let out = Shared::new(c.as_mut_ptr());
+            let seen = Mutex::new(vec![0u8; m * n]);
+            let go = || {
+                let (am, bm) = (
+                    Mat {
+                        ptr: a.as_ptr(),
+                        rs: k,
+                        cs: 1,
+                    },
+                    Mat {
+                        ptr: b.as_ptr(),
+                        rs: 1,
+                        cs: k,
+                    },
+                );
+                // SAFETY: A is m×k, B (transposed) k×n and C m×n, all in bounds.
+                unsafe {
+                    gemm_then(m, n, k, am, bm, out.get(), n, false, |i0, mr, j0, nr| {
+                        let mut seen = seen.lock().unwrap();
+                        for i in i0..i0 + mr {
+                            for j in j0..j0 + nr {
+                                seen[i * n + j] += 1;
+                            }
+                        }
+                    });
+                }
+            };
+            match threads {
+                Some(t) => pool(t).install(go),
+                None => go(),
+            }
+            assert!(
+                seen.into_inner().unwrap().iter().all(|&s| s == 1),
+                "{threads:?}"
+            );
+            c
+        };
+        assert_eq!(
+            pool(2).install(|| super::super::parallel::parts(m, n, k)),
+            2
+        );
+        assert_eq!(
+            pool(3).install(|| super::super::parallel::parts(m, n, k)),
+            3
+        );
+        assert_eq!(
+            pool(1).install(|| super::super::parallel::parts(m, n, k)),
+            1
+        );
+        let one = run(Some(1));
+        for threads in [Some(2), Some(3), None] {
+            assert!(one == run(threads), "{threads:?} threads differ from one");
+        }
+        let c00: f64 = (0..k).map(|p| f64::from(a[p]) * f64::from(b[p])).sum();
+        assert!((f64::from(one[0]) - c00).abs() < 1e-4);
     }
 }

@@ -1,7 +1,7 @@
 //! Shape-typed kernels of the batched path, one call per product or pass, as generated code
 //! calls them. `B` is the number of samples; every [`Batch`] is stored feature-major.
 
-use super::gemm::{gemm, gemm_then, Mat};
+use super::gemm::{gemm, gemm_then, Mat, Shared};
 use super::{pass, Batch, BatchError, Samples};
 use crate::error::ShapeError;
 use crate::{Activation, Scalar};
@@ -64,7 +64,7 @@ unsafe fn product<T: Scalar, X: Samples<T, IN> + ?Sized, const IN: usize, const 
     w: &[[T; IN]; OUT],
     x: &X,
     z: *mut T,
-    epilogue: impl FnMut(usize, usize, usize, usize),
+    epilogue: impl Fn(usize, usize, usize, usize) + Sync,
 ) {
     let b = x.samples();
     // SAFETY: W is OUT×IN row-major (rs = IN), X addresses IN·B values by its own strides,
@@ -108,11 +108,12 @@ pub fn dense_cached<T, A, X, const IN: usize, const OUT: usize>(
     h.resize(samples);
     let bias = b.map(|b| &b[..]);
     let (zp, hp) = (z.as_mut_slice().as_mut_ptr(), h.as_mut_slice().as_mut_ptr());
+    let (zs, hs) = (Shared::new(zp), Shared::new(hp));
     // SAFETY: Z and H are distinct OUT×B buffers (resized above); each block the product
     // finishes lies inside them, and the bias has OUT entries.
     unsafe {
         product(w, x, zp, |i0, mr, j0, nr| {
-            pass::bias_act_block(act, bias, zp, hp, samples, (i0, mr, j0, nr));
+            pass::bias_act_block(act, bias, zs.get(), hs.get(), samples, (i0, mr, j0, nr));
         });
     }
 }
@@ -133,11 +134,12 @@ pub fn dense<T, A, X, const IN: usize, const OUT: usize>(
     h.resize(samples);
     let bias = b.map(|b| &b[..]);
     let hp = h.as_mut_slice().as_mut_ptr();
+    let hs = Shared::new(hp);
     // SAFETY: H is an OUT×B buffer (resized above), distinct from W and X; each block lies
     // inside it, and the bias has OUT entries.
     unsafe {
         product(w, x, hp, |i0, mr, j0, nr| {
-            pass::bias_act_in_place_block(act, bias, hp, samples, (i0, mr, j0, nr));
+            pass::bias_act_in_place_block(act, bias, hs.get(), samples, (i0, mr, j0, nr));
         });
     }
 }
@@ -265,8 +267,11 @@ pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usiz
     let b = d.samples();
     d_prev.resize(b);
     let identity = pass::delta_is_identity(act);
-    let (zp, hp) = (z_prev.as_slice().as_ptr(), h_prev.as_slice().as_ptr());
+    // Z and H are only read; `Shared` carries them as it carries δ's output pointer.
+    let zs = Shared::new(z_prev.as_slice().as_ptr().cast_mut());
+    let hs = Shared::new(h_prev.as_slice().as_ptr().cast_mut());
     let dp = d_prev.as_mut_slice().as_mut_ptr();
+    let ds = Shared::new(dp);
     assert!(
         z_prev.samples() == b && h_prev.samples() == b,
         "the previous layer's values hold the same batch"
@@ -294,7 +299,7 @@ pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usiz
             false,
             |i0, mr, j0, nr| {
                 if !identity {
-                    pass::delta_block(act, zp, hp, dp, b, (i0, mr, j0, nr));
+                    pass::delta_block(act, zs.get(), hs.get(), ds.get(), b, (i0, mr, j0, nr));
                 }
             },
         );

@@ -27,6 +27,8 @@ mod avx512;
 mod blas;
 mod gemm;
 mod kernels;
+#[cfg(feature = "parallel")]
+mod parallel;
 mod pass;
 
 pub use kernels::{
