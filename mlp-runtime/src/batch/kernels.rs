@@ -149,8 +149,8 @@ pub fn dense<T, A, X, const IN: usize, const OUT: usize>(
 ///
 /// Fails if the cache holds no forward values for a backward pass (its inputs and outputs
 /// are of different batches, as after an inference-only forward call, or it holds no samples
-/// and `dl_dy` has some), or if `dl_dy` is not
-/// `B × N` for the batch of the last forward call.
+/// and `dl_dy` has some), or if `dl_dy` is not `B × N` for the batch of the last forward
+/// call.
 pub fn delta_output<T: Scalar, A: Activation<T>, const N: usize>(
     act: &A,
     inputs: usize,
