@@ -41,8 +41,11 @@ macro_rules! kernel {
             });
             let mut acc = [[$zero(); NV]; R];
             // One pointer per row of A, fixed; the loop advances one offset, so a broadcast
-            // needs no address arithmetic of its own.
-            let rows: [*const $t; R] = core::array::from_fn(|r| a.ptr.add(r * a.rs));
+            // needs no address arithmetic of its own. `black_box` keeps the pointers apart:
+            // otherwise the compiler steps one pointer through the rows, an integer add per
+            // broadcast on the ports the multiply-adds use.
+            let rows: [*const $t; R] =
+                core::hint::black_box(core::array::from_fn(|r| a.ptr.add(r * a.rs)));
             let mut off = 0;
             let mut bp = b;
             // Unmasked loads where the block is full (a masked load can cost an extra µop on
