@@ -194,24 +194,22 @@ fn methods(cx: &Ctx) -> TokenStream {
         }
     });
     let last = field("h", layers, cx.span(layers));
-    let backward = |set: bool| -> Vec<TokenStream> {
-        let (wg, bg) = if set {
-            (quote!(weight_grad_set), quote!(bias_grad_set))
-        } else {
-            (quote!(weight_grad), quote!(bias_grad))
-        };
+    let pass = |into: Target| -> Vec<TokenStream> {
         (1..=layers)
             .rev()
-            .map(|l| backward_layer(cx, l, &wg, &bg))
+            .map(|l| backward_layer(cx, l, into))
             .collect()
     };
-    let (backward, gradient) = (backward(false), backward(true));
-    let sgd: Vec<TokenStream> = (1..=layers).rev().map(|l| sgd_layer(cx, l)).collect();
+    let (backward, gradient, sgd) = (pass(Target::Add), pass(Target::Set), pass(Target::Weights));
     let (z_l, d_l) = (
         field("z", layers, cx.span(layers)),
         field("d", layers, cx.span(layers)),
     );
     let act_l = cx.activation(layers);
+    // `δ_L` from `dl_dy`, first in every backward pass (and the shape check).
+    let delta_l = quote! {
+        #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+    };
     let (input, output) = (cx.widths[0], cx.net.output());
     let fwd_doc = format!(
         "Computes the outputs (B×{output}) of a batch of inputs `x` (B×{input}, one sample per \
@@ -317,7 +315,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 grads: &mut #grads,
             ) -> #p::Result<(), #p::BatchError> {
-                #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #delta_l
                 #(#backward)*
                 ::core::result::Result::Ok(())
             }
@@ -329,7 +327,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 lr: #t,
             ) -> #p::Result<(), #p::BatchError> {
-                #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #delta_l
                 #p::batch::scale(&mut cache.#d_l, -lr);
                 #(#sgd)*
                 ::core::result::Result::Ok(())
@@ -342,7 +340,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 grads: &mut #grads,
             ) -> #p::Result<(), #p::BatchError> {
-                #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
+                #delta_l
                 #(#gradient)*
                 ::core::result::Result::Ok(())
             }
@@ -350,41 +348,45 @@ fn methods(cx: &Ctx) -> TokenStream {
     }
 }
 
-/// Layer `l`'s part of the backward pass: `∂L/∂W_l` and `∂L/∂b_l` with the kernels `wg` and
-/// `bg` (accumulating or overwriting), then `δ_(l−1)` unless `l = 1`.
-fn backward_layer(cx: &Ctx, l: usize, wg: &TokenStream, bg: &TokenStream) -> TokenStream {
-    let p = cx.private();
-    let s = cx.span(l);
-    let (w, d) = (field("w", l, s), field("d", l, s));
-    let h_prev = field("h", l - 1, span(cx, l - 1));
-    let db = cx.net.bias.then(|| {
-        let b = field("b", l, s);
-        quote_spanned!(s=> #p::batch::#bg(&cache.#d, &mut grads.#b);)
-    });
-    let prev = (l > 1).then(|| input_delta(cx, l));
-    quote! {
-        #p::batch::#wg(&cache.#d, &cache.#h_prev, &mut grads.#w);
-        #db
-        #prev
-    }
+/// Where a backward pass puts its `δ_l H_(l−1)ᵀ` and `δ_l 1`.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Added into the gradients (`backward_batch`).
+    Add,
+    /// Written over the gradients (`gradient_batch`).
+    Set,
+    /// Added into the weights themselves, `δ` having been scaled by `−lr` (`sgd_step_batch`).
+    Weights,
 }
 
-/// Layer `l`'s part of the fused SGD step (`δ_l` already scaled by `−lr`): `δ_(l−1)` from the
-/// old `W_l` unless `l = 1`, then `W_l += δ_l H_(l−1)ᵀ` and `b_l += δ_l 1`.
-fn sgd_layer(cx: &Ctx, l: usize) -> TokenStream {
+/// Layer `l`'s part of a backward pass: `δ_l H_(l−1)ᵀ` and `δ_l 1` into `into`, and `δ_(l−1)`
+/// unless `l = 1`; before the products when they write the weights it reads, else after.
+fn backward_layer(cx: &Ctx, l: usize, into: Target) -> TokenStream {
     let p = cx.private();
     let s = cx.span(l);
     let (w, d) = (field("w", l, s), field("d", l, s));
     let h_prev = field("h", l - 1, span(cx, l - 1));
+    let (wg, bg, target) = match into {
+        Target::Add => (quote!(weight_grad), quote!(bias_grad), quote!(grads)),
+        Target::Set => (
+            quote!(weight_grad_set),
+            quote!(bias_grad_set),
+            quote!(grads),
+        ),
+        Target::Weights => (quote!(weight_grad), quote!(bias_grad), quote!(self)),
+    };
     let db = cx.net.bias.then(|| {
         let b = field("b", l, s);
-        quote_spanned!(s=> #p::batch::bias_grad(&cache.#d, &mut self.#b);)
+        quote_spanned!(s=> #p::batch::#bg(&cache.#d, &mut #target.#b);)
     });
     let prev = (l > 1).then(|| input_delta(cx, l));
-    quote! {
-        #prev
-        #p::batch::weight_grad(&cache.#d, &cache.#h_prev, &mut self.#w);
+    let products = quote! {
+        #p::batch::#wg(&cache.#d, &cache.#h_prev, &mut #target.#w);
         #db
+    };
+    match into {
+        Target::Weights => quote!(#prev #products),
+        Target::Add | Target::Set => quote!(#products #prev),
     }
 }
 
