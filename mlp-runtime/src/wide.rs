@@ -20,23 +20,28 @@ pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// 16 interleaved running sums of `f(x)` over `v` (sum `j` takes the values at `j`, `j + 16`,
+/// …), so that a loop over them vectorises while the order of every addition stays fixed.
+#[inline(always)]
+pub(crate) fn lane_sums<T: crate::Scalar>(v: &[T], f: impl Fn(T) -> T) -> [T; 16] {
+    let mut sums = [T::ZERO; 16];
+    let mut chunks = v.chunks_exact(16);
+    for c in &mut chunks {
+        for (s, &x) in sums.iter_mut().zip(c) {
+            *s += f(x);
+        }
+    }
+    for (s, &x) in sums.iter_mut().zip(chunks.remainder()) {
+        *s += f(x);
+    }
+    sums
+}
+
 /// Whether every value of `v` is finite, in one pass that vectorises (no early exit): `x · 0`
-/// is `±0` for a finite `x` and NaN for `±∞` or NaN, so 16 running sums of them all stay 0
+/// is `±0` for a finite `x` and NaN for `±∞` or NaN, so the [`lane_sums`] of them all stay 0
 /// exactly when every value is finite.
 pub(crate) fn all_finite<T: crate::Scalar>(v: &[T]) -> bool {
-    wide(|| {
-        let mut sums = [T::ZERO; 16];
-        let mut chunks = v.chunks_exact(16);
-        for c in &mut chunks {
-            for (s, &x) in sums.iter_mut().zip(c) {
-                *s += x * T::ZERO;
-            }
-        }
-        for (s, &x) in sums.iter_mut().zip(chunks.remainder()) {
-            *s += x * T::ZERO;
-        }
-        sums.iter().all(|&s| s == T::ZERO)
-    })
+    wide(|| lane_sums(v, |x| x * T::ZERO).iter().all(|&s| s == T::ZERO))
 }
 
 #[cfg(test)]

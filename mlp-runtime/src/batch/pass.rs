@@ -5,7 +5,7 @@
 //! product's kernel, so with AVX-512 (detected at run time) they are compiled for 512-bit
 //! registers, as the separate pass is by `wide`.
 
-use crate::wide::wide;
+use crate::wide::{lane_sums, wide};
 use crate::{Activation, DerivativeReads, Scalar};
 
 /// `d ⊙= σ'(z, h)`: turns `g = ∂L/∂h` into `δ = ∂L/∂z`, in place.
@@ -36,16 +36,7 @@ pub(crate) fn row_sums<T: Scalar>(d: &[T], b: &mut [T], samples: usize, accumula
 #[inline(always)]
 fn row_sums_body<T: Scalar>(d: &[T], b: &mut [T], samples: usize) {
     for (bi, row) in b.iter_mut().zip(d.chunks_exact(samples)) {
-        let mut part = [T::ZERO; 16];
-        let mut chunks = row.chunks_exact(16);
-        for c in &mut chunks {
-            for (p, &v) in part.iter_mut().zip(c) {
-                *p += v;
-            }
-        }
-        for (p, &v) in part.iter_mut().zip(chunks.remainder()) {
-            *p += v;
-        }
+        let mut part = lane_sums(row, |v| v);
         // Pairwise, in a fixed order.
         let mut w = 16;
         while w > 1 {
