@@ -159,15 +159,7 @@ macro_rules! activation_tests {
     )*};
 }
 
-activation_tests! {
-    identity: identity;
-    tanh: tanh;
-    sigmoid: sigmoid;
-    relu: relu;
-    leaky_relu: leaky_relu(0.1);
-    softplus: softplus;
-    gelu: gelu;
-}
+crate::support::each_activation!(activation_tests);
 
 mlp! {
     /// Six layers, every activation, in f64.
