@@ -160,7 +160,7 @@ macro_rules! activation_tests {
     )*};
 }
 
-crate::support::each_activation!(activation_tests);
+each_activation!(activation_tests);
 
 mlp! {
     /// Six layers, every activation, in f64.

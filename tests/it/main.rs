@@ -2,6 +2,22 @@
 
 mod support;
 
+/// Calls the macro `$tests` with every built-in activation, a `module: activation;` line each,
+/// so that each per-activation test module covers the same list.
+macro_rules! each_activation {
+    ($tests:ident) => {
+        $tests! {
+            identity: identity;
+            tanh: tanh;
+            sigmoid: sigmoid;
+            relu: relu;
+            leaky_relu: leaky_relu(0.1);
+            softplus: softplus;
+            gelu: gelu;
+        }
+    };
+}
+
 mod api;
 mod batch;
 mod custom;

@@ -228,20 +228,3 @@ pub fn central_difference(mut f: impl FnMut(f64) -> f64) -> f64 {
     let h = 1e-4;
     (f(-2.0 * h) - 8.0 * f(-h) + 8.0 * f(h) - f(2.0 * h)) / (12.0 * h)
 }
-
-/// Calls the macro `$tests` with every built-in activation, a `module: activation;` line each,
-/// so that each per-activation test module covers the same list.
-macro_rules! each_activation {
-    ($tests:ident) => {
-        $tests! {
-            identity: identity;
-            tanh: tanh;
-            sigmoid: sigmoid;
-            relu: relu;
-            leaky_relu: leaky_relu(0.1);
-            softplus: softplus;
-            gelu: gelu;
-        }
-    };
-}
-pub(crate) use each_activation;
