@@ -9,46 +9,13 @@ use mlp::optim::{Adam, Optimizer};
 use mlp::train::Trainer;
 use mlp::{Parameters, Vector};
 use ndarray::Array2;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
-thread_local! {
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
+#[path = "support/counting.rs"]
+mod counting;
 
-/// Forwards to `System`, counting the calling thread's allocations (tests run on several
-/// threads at once).
-struct Counting;
-
-fn bump() {
-    // `try_with` fails only while the thread is torn down; those allocations do not matter.
-    let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every call is forwarded to `System` with the same arguments.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
+/// The allocations this test's thread has made so far.
 fn allocations() -> usize {
-    COUNT.with(Cell::get)
+    counting::this_thread()
 }
 
 mlp::mlp! {

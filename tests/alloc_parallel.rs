@@ -4,35 +4,9 @@
 
 use mlp::Parameters;
 use ndarray::Array2;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Forwards to `System`, counting every allocation of every thread.
-struct Counting;
-
-static COUNT: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to `System` with the same arguments.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        COUNT.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        COUNT.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        COUNT.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting.rs"]
+mod counting;
 
 mlp::mlp! {
     /// Wide enough that its first layer's products are split.
@@ -65,10 +39,10 @@ fn split_steps_allocate_nothing_after_the_first() {
     };
     step(&mut net);
     let before_weights = net.clone();
-    let before = COUNT.load(Ordering::Relaxed);
+    let before = counting::all_threads();
     for _ in 0..5 {
         step(&mut net);
     }
-    assert_eq!(COUNT.load(Ordering::Relaxed) - before, 0);
+    assert_eq!(counting::all_threads() - before, 0);
     assert_ne!(net, before_weights, "the steps moved the weights");
 }
