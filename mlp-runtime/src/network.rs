@@ -197,4 +197,48 @@ pub trait Network: Parameters {
         grads: &Self::Grads,
         f: impl FnMut(&ParamInfo, &mut [Self::Scalar], &[Self::Scalar]),
     );
+
+    /// Loads a new network from the safetensors file at `path`, as [`io::load`] does into an
+    /// existing one: every tensor checked, time and memory bounded by the network.
+    ///
+    /// ```
+    /// # fn demo<Net: mlp_runtime::Network>(path: &str) -> Result<(), mlp_runtime::io::LoadError> {
+    /// use mlp_runtime::Network;
+    /// let net = Net::load(path)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`io::load`]: crate::io::load
+    #[cfg(feature = "std")]
+    fn load(path: impl AsRef<std::path::Path>) -> Result<Self, crate::io::LoadError> {
+        Self::load_with_metadata(path).map(|(net, _)| net)
+    }
+
+    /// Loads a new network and the file's metadata ([`crate::io::Metadata`]) from the
+    /// safetensors file at `path`.
+    #[cfg(feature = "std")]
+    fn load_with_metadata(
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(Self, crate::io::Metadata), crate::io::LoadError> {
+        let mut net = Self::zeros();
+        let metadata = crate::io::load(&mut net, path)?;
+        Ok((net, metadata))
+    }
+
+    /// Reads a new network from a safetensors stream, as [`crate::io::read_from`] does.
+    #[cfg(feature = "std")]
+    fn read_from(reader: impl std::io::Read) -> Result<Self, crate::io::DecodeError> {
+        let mut net = Self::zeros();
+        crate::io::read_from(&mut net, reader)?;
+        Ok(net)
+    }
+
+    /// Decodes a new network from the bytes of a safetensors file, as
+    /// [`crate::io::from_bytes`] does.
+    #[cfg(feature = "std")]
+    fn from_safetensors(bytes: &[u8]) -> Result<Self, crate::io::DecodeError> {
+        let mut net = Self::zeros();
+        crate::io::from_bytes(&mut net, bytes)?;
+        Ok(net)
+    }
 }

@@ -1,14 +1,12 @@
 //! Conversion between a network's parameters and the bytes of a safetensors file.
 
-use super::{dtype_of, tensor_name, DecodeError};
+use super::header::{self, header_limit};
+use super::metadata::json_string;
+use super::{dtype_of, tensor_name, DecodeError, Metadata, MetadataError};
 use crate::{Network, Scalar};
-use safetensors::tensor::{Metadata, TensorView};
-use safetensors::{SafeTensorError, SafeTensors};
+use safetensors::SafeTensors;
 use std::any::Any;
-use std::collections::HashMap;
-
-/// The largest header accepted, in bytes (the limit of the `safetensors` crate).
-pub(super) const MAX_HEADER_LEN: u64 = 100_000_000;
+use std::io::Read;
 
 /// Appends the little-endian bytes of one scalar, bit for bit (NaN payloads included).
 fn scalar_bytes<T: Scalar>(x: T, out: &mut Vec<u8>) {
@@ -47,120 +45,141 @@ fn describe<N: Network>() -> String {
     s
 }
 
-/// Encodes every parameter tensor under its PyTorch name.
-pub(super) fn encode<N: Network>(net: &N) -> Result<Vec<u8>, SafeTensorError> {
-    let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(N::PARAM_INFO.len());
-    net.visit(|info, values| {
-        let mut bytes = Vec::with_capacity(core::mem::size_of_val(values));
+/// Encodes every parameter tensor under its PyTorch name, with `metadata` and the entries a
+/// save writes itself.
+///
+/// The bytes depend only on the weights and the metadata: the header lists `__metadata__`
+/// first, its keys sorted, then the tensors in the order of `PARAM_INFO`, whose data follow
+/// in the same order; it is padded with spaces to a multiple of 8 bytes, as the
+/// `safetensors` crate pads it.
+pub(super) fn encode<N: Network>(net: &N, metadata: &Metadata) -> Result<Vec<u8>, MetadataError> {
+    let dtype = format!("{:?}", dtype_of::<N::Scalar>());
+    let reserved = [
+        ("format", "pt".to_owned()),
+        ("mlp.layers", describe::<N>()),
+        ("mlp.scalar", N::Scalar::NAME.to_owned()),
+    ];
+    let mut header = String::from("{\"__metadata__\":");
+    header.push_str(&metadata.to_json(reserved)?);
+    let mut offset = 0u64;
+    let width = core::mem::size_of::<N::Scalar>() as u64;
+    for info in N::PARAM_INFO {
+        let len = info.len() as u64 * width;
+        header.push(',');
+        json_string(&tensor_name(info), &mut header);
+        let shape: Vec<String> = info.shape.iter().map(usize::to_string).collect();
+        header.push_str(&format!(
+            ":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
+            shape.join(","),
+            offset + len
+        ));
+        offset += len;
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut bytes = Vec::with_capacity(8 + header.len() + offset as usize);
+    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    net.visit(|_, values| {
         for &x in values {
             scalar_bytes(x, &mut bytes);
         }
-        data.push((tensor_name(info), info.shape.to_vec(), bytes));
     });
-    let dtype = dtype_of::<N::Scalar>();
-    let mut views = Vec::with_capacity(data.len());
-    for (name, shape, bytes) in &data {
-        views.push((name.as_str(), TensorView::new(dtype, shape.clone(), bytes)?));
-    }
-    let metadata = HashMap::from([
-        ("format".to_string(), "pt".to_string()),
-        ("mlp.scalar".to_string(), N::Scalar::NAME.to_string()),
-        ("mlp.layers".to_string(), describe::<N>()),
-    ]);
-    safetensors::serialize(views, Some(metadata))
+    Ok(bytes)
 }
 
-/// Checks the 8-byte header length against the file's length, so that a truncated file or
-/// an absurd header length gets an error that gives the numbers.
-fn check_header_len(bytes: &[u8]) -> Result<usize, DecodeError> {
-    let Some(head) = bytes.first_chunk::<8>() else {
-        return Err(DecodeError::TooShort { len: bytes.len() });
-    };
-    let header_len = u64::from_le_bytes(*head);
-    if header_len > MAX_HEADER_LEN {
-        return Err(DecodeError::HeaderTooLarge {
-            header_len,
-            max: MAX_HEADER_LEN,
-        });
+/// Reads into `buf` until it is full or the reader ends; returns the bytes read.
+fn fill(reader: &mut impl Read, buf: &mut [u8], part: &'static str) -> Result<usize, DecodeError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(DecodeError::Read { part, source }),
+        }
     }
-    let available = bytes.len() - 8;
-    if header_len > available as u64 {
+    Ok(got)
+}
+
+/// Reads and checks a whole safetensors file against `N`, returning every scalar in the order
+/// of `N::PARAM_INFO`, and the metadata. Nothing is written to any network.
+///
+/// `len` is the length of the whole input when known (bytes in memory, a regular file); it
+/// lets a wrong length be refused before the data are read. The reader is asked for at most
+/// `8 + header_limit::<N>()` bytes before the header is checked, and then for the tensors'
+/// bytes (plus one, to find trailing bytes when `len` is unknown): what is read, kept and
+/// parsed is bounded by the network, whatever the input.
+pub(super) fn decode<N: Network>(
+    reader: &mut impl Read,
+    len: Option<u64>,
+) -> Result<(Vec<N::Scalar>, Metadata), DecodeError> {
+    let mut head = [0u8; 8];
+    let got = fill(reader, &mut head, "header length")?;
+    if got < 8 {
+        return Err(DecodeError::TooShort { len: got });
+    }
+    // A length below 8 is wrong (a file in `/proc` reports 0): the stream decides then.
+    let len = len.filter(|&l| l >= 8);
+    let header_len = u64::from_le_bytes(head);
+    let max = header_limit::<N>();
+    if header_len > max {
+        return Err(DecodeError::HeaderTooLarge { header_len, max });
+    }
+    if let Some(len) = len {
+        if header_len > len - 8 {
+            return Err(DecodeError::HeaderTruncated {
+                header_len,
+                available: len - 8,
+            });
+        }
+    }
+    // At most `header_limit`, which is far below `usize::MAX`.
+    let header_end = 8 + header_len as usize;
+    let mut bytes = vec![0u8; header_end];
+    bytes[..8].copy_from_slice(&head);
+    let got = fill(reader, &mut bytes[8..], "header")?;
+    if got < header_end - 8 {
         return Err(DecodeError::HeaderTruncated {
             header_len,
-            available,
+            available: got as u64,
         });
     }
-    // At most `available`, so it fits in `usize`.
-    Ok(header_len as usize)
-}
-
-/// Checks that the data the header lays out ends exactly at the end of the file.
-///
-/// `SafeTensors::deserialize` makes the same check, but with an addition that overflows
-/// (and panics in a debug build) when the offsets approach `usize::MAX`. Here the header is
-/// parsed and its layout validated first; a header that does not parse is left for
-/// `deserialize` to report.
-fn check_data_len(rest: &[u8], header_len: usize) -> Result<(), DecodeError> {
-    let (header, data) = rest.split_at(header_len);
-    if let Ok(meta) = serde_json::from_slice::<Metadata>(header) {
-        if meta.data_len() != data.len() {
+    let parsed = header::parse(&bytes[8..])?;
+    let declared = header::check::<N>(&parsed)?;
+    if let Some(len) = len {
+        let available = len.saturating_sub(8 + header_len);
+        if available != declared {
             return Err(DecodeError::DataLength {
-                declared: meta.data_len(),
-                available: data.len(),
+                declared,
+                available,
             });
         }
     }
-    Ok(())
-}
-
-/// Parses and checks a whole file against `N`, returning every scalar in the order of
-/// `N::PARAM_INFO`. Nothing is written to any network.
-pub(super) fn decode<N: Network>(bytes: &[u8]) -> Result<Vec<N::Scalar>, DecodeError> {
-    let header_len = check_header_len(bytes)?;
-    check_data_len(&bytes[8..], header_len)?;
-    let file = SafeTensors::deserialize(bytes).map_err(DecodeError::Format)?;
-    let dtype = dtype_of::<N::Scalar>();
-    let mut staged = Vec::with_capacity(N::PARAM_INFO.iter().map(|i| i.len()).sum());
-    let mut names = Vec::with_capacity(N::PARAM_INFO.len());
-    for info in N::PARAM_INFO {
-        let name = tensor_name(info);
-        let view = file.tensor(&name).map_err(|_| DecodeError::Missing {
-            name: name.clone(),
-            dtype,
-            shape: info.shape.to_vec(),
-        })?;
-        if view.dtype() != dtype || view.shape() != info.shape {
-            return Err(DecodeError::Mismatch {
-                name,
-                expected_dtype: dtype,
-                expected_shape: info.shape.to_vec(),
-                found_dtype: view.dtype(),
-                found_shape: view.shape().to_vec(),
-            });
-        }
-        push_scalars(view.data(), &mut staged);
-        names.push(name);
-    }
-    let mut extra: Vec<&str> = file
-        .names()
-        .into_iter()
-        .filter(|n| !names.iter().any(|m| m == n))
-        .collect();
-    extra.sort_unstable();
-    if let Some(&name) = extra.first() {
-        // `names()` lists only tensors the file has, so the lookup succeeds.
-        let (dtype, shape) = file
-            .tensor(name)
-            .map(|v| (v.dtype(), v.shape().to_vec()))
-            .unwrap_or((dtype, Vec::new()));
-        return Err(DecodeError::Unexpected {
-            name: name.to_string(),
-            dtype,
-            shape,
-            expected: names.join(", "),
+    // `declared` is the network's own size in bytes, so it fits in memory.
+    bytes.resize(header_end + declared as usize, 0);
+    let got = fill(reader, &mut bytes[header_end..], "tensor data")?;
+    if got as u64 != declared {
+        return Err(DecodeError::DataLength {
+            declared,
+            available: got as u64,
         });
     }
-    Ok(staged)
+    if len.is_none() && fill(reader, &mut [0u8], "tensor data")? != 0 {
+        return Err(DecodeError::TrailingData { declared });
+    }
+    // The crate's own reader must agree; it parses the same bounded header once more.
+    let file = SafeTensors::deserialize(&bytes).map_err(DecodeError::Format)?;
+    let mut staged = Vec::with_capacity(N::PARAM_INFO.iter().map(|i| i.len()).sum());
+    for info in N::PARAM_INFO {
+        let view = file
+            .tensor(&tensor_name(info))
+            .map_err(DecodeError::Format)?;
+        push_scalars(view.data(), &mut staged);
+    }
+    Ok((staged, parsed.metadata))
 }
 
 /// Copies staged scalars into the network, tensor by tensor.

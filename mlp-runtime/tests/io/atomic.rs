@@ -1,6 +1,6 @@
 //! A failed save never destroys the previous file and never leaves a temporary file behind.
 
-use crate::support::{fill, Scratch, Small};
+use crate::support::{chain, fill, Scratch, Small};
 use mlp_runtime::io::{self, SaveError};
 use mlp_runtime::Network;
 use std::io::Write;
@@ -71,8 +71,7 @@ fn saving_over_a_directory_fails_and_cleans_up() {
     let err = io::save(&Small::<f64>::zeros(), &target).unwrap_err();
     assert!(matches!(&err, SaveError::Write { path, .. } if path == &target));
     assert!(
-        err.to_string()
-            .starts_with(&format!("cannot write {}: ", target.display())),
+        chain(&err).starts_with(&format!("cannot write {}: ", target.display())),
         "{err}"
     );
     assert_eq!(std::fs::read(target.join("keep")).unwrap(), b"kept");
@@ -97,7 +96,7 @@ fn a_path_without_a_file_name_is_refused() {
         matches!(&err, SaveError::Write { source, .. } if source.kind() == std::io::ErrorKind::InvalidInput)
     );
     assert!(
-        err.to_string().contains("the path does not name a file"),
+        chain(&err).contains("the path does not name a file"),
         "{err}"
     );
 }

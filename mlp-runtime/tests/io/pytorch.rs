@@ -4,7 +4,7 @@
 #[path = "../../../tests/fixtures/pytorch/fixture.rs"]
 mod fixture;
 
-use crate::support::{NoBias, Small};
+use crate::support::{chain, NoBias, Small};
 use fixture::{assert_close, Fixture};
 use mlp_runtime::io::{self, DecodeError, Dtype};
 use mlp_runtime::{Network, Parameters, Scalar, Vector};
@@ -120,7 +120,7 @@ fn a_pytorch_file_of_another_shape_does_not_load() {
     let fx = Fixture::read("mixed_f64");
     let mut net = Small::<f64>::zeros();
     let err = io::load(&mut net, fx.weights()).unwrap_err();
-    let message = err.to_string();
+    let message = chain(&err);
     assert!(
         message.contains("tensor `0.weight` is F64 [6, 4], expected F64 [5, 3]"),
         "{message}"

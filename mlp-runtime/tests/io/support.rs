@@ -322,3 +322,21 @@ pub fn bits<N: Parameters>(net: &N) -> Vec<u64> {
     net.visit(|_, p| out.extend(p.iter().map(|x| x.to_f64().to_bits())));
     out
 }
+
+/// An error and its sources, joined by `": "` as anyhow's `{:#}` prints them. Asserts that no
+/// link repeats the text of the next one (a message, or a source, never both).
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        let last = parts.last().map(String::as_str).unwrap_or_default();
+        assert!(
+            !last.contains(&text),
+            "`{last}` repeats its source `{text}`"
+        );
+        parts.push(text);
+        next = e.source();
+    }
+    parts.join(": ")
+}
