@@ -1,8 +1,10 @@
 //! Tests of `mlp_runtime::io`: safetensors files with PyTorch's tensor names.
 
+mod counting;
 mod support;
 
 mod atomic;
+mod bounds;
 mod errors;
 mod fuzz;
 mod pytorch;
