@@ -47,7 +47,7 @@ fn read_bound<N: Network>() -> u64 {
 
 /// The most memory a load of `N` may hold at once: a few times the largest header (the
 /// header, its parsed entries and the `safetensors` crate's second parse) and the data.
-fn memory_bound<N: Network>() -> usize {
+pub fn memory_bound<N: Network>() -> usize {
     (6 * io::header_limit::<N>() + 4 * data_bytes::<N>()) as usize
 }
 

@@ -1,7 +1,9 @@
 //! The loader against mutated files: bit flips, truncations, random bytes, spliced bytes and
 //! edits to the JSON header. It never panics, and when it refuses a file the network is
-//! exactly as it was.
+//! exactly as it was. Every load stays within the memory bound of `bounds.rs`.
 
+use crate::bounds::memory_bound;
+use crate::counting::peak_bytes;
 use crate::support::{bits, fill, NoBias, Scratch, Small};
 use mlp_runtime::io;
 use mlp_runtime::Network;
@@ -115,7 +117,9 @@ fn check<N: Network>(bytes: &[u8], seed: u64) -> Result<(), TestCaseError> {
     let mut net = N::zeros();
     fill(&mut net, seed);
     let before = bits(&net);
-    if let Err(err) = io::from_bytes(&mut net, bytes) {
+    let (result, peak) = peak_bytes(|| io::from_bytes(&mut net, bytes));
+    prop_assert!(peak <= memory_bound::<N>(), "held {} bytes", peak);
+    if let Err(err) = result {
         prop_assert_eq!(
             bits(&net),
             before,
@@ -124,7 +128,7 @@ fn check<N: Network>(bytes: &[u8], seed: u64) -> Result<(), TestCaseError> {
         );
         let message = err.to_string();
         prop_assert!(
-            !message.is_empty() && !message.ends_with('.'),
+            !message.is_empty() && !message.ends_with('.') && message.len() <= 512,
             "{}",
             message
         );

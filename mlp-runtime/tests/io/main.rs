@@ -9,3 +9,4 @@ mod errors;
 mod fuzz;
 mod pytorch;
 mod roundtrip;
+mod save;
