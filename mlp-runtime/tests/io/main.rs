@@ -7,6 +7,7 @@ mod atomic;
 mod bounds;
 mod errors;
 mod fuzz;
+mod kill;
 mod pytorch;
 mod roundtrip;
 mod save;
