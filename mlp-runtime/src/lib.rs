@@ -91,7 +91,7 @@ pub mod __private {
     /// The batched path, and what its generated signatures name.
     #[cfg(feature = "std")]
     pub use {
-        crate::batch::{self, Batch, BatchError, BatchNetwork},
+        crate::batch::{generated as batch, Batch, BatchError, BatchNetwork},
         alloc::vec::Vec,
         core::result::Result,
         ndarray::{Array2, ArrayView2},

@@ -182,9 +182,58 @@ pub fn scale<T: Scalar, const N: usize>(d: &mut Batch<T, N>, factor: T) {
     crate::wide::wide(|| d.as_mut_slice().iter_mut().for_each(|v| *v *= factor));
 }
 
+/// Checks that a layer's operands hold the same batch as its `δ`.
+fn same_batch(what: &'static str, expected: usize, found: usize) -> Result<(), BatchError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(BatchError::Shape(ShapeError {
+            what,
+            axis: "samples",
+            expected,
+            found,
+        }))
+    }
+}
+
 /// `∂L/∂W += δ Xᵀ` over a batch (δ: OUT×B, X: IN×B in either layout): one product,
 /// accumulating (`β = 1`).
+///
+/// Fails if `x` does not hold the `B` samples of `d`.
 pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(
+    d: &Batch<T, OUT>,
+    x: &X,
+    g: &mut [[T; IN]; OUT],
+) -> Result<(), BatchError>
+where
+    T: Scalar,
+    X: Samples<T, IN> + ?Sized,
+{
+    same_batch("weight gradient's input", d.samples(), x.samples())?;
+    weight_product(d, x, g, true);
+    Ok(())
+}
+
+/// `∂L/∂W = δ Xᵀ` over a batch, as [`weight_grad`] but overwriting `g` (`β = 0`), so that a
+/// step need not zero its gradients first.
+///
+/// Fails if `x` does not hold the `B` samples of `d`.
+pub fn weight_grad_set<T, X, const IN: usize, const OUT: usize>(
+    d: &Batch<T, OUT>,
+    x: &X,
+    g: &mut [[T; IN]; OUT],
+) -> Result<(), BatchError>
+where
+    T: Scalar,
+    X: Samples<T, IN> + ?Sized,
+{
+    same_batch("weight gradient's input", d.samples(), x.samples())?;
+    weight_product(d, x, g, false);
+    Ok(())
+}
+
+/// [`weight_grad`] for generated code, whose operands come from one forward call.
+pub fn weight_grad_unchecked<T, X, const IN: usize, const OUT: usize>(
     d: &Batch<T, OUT>,
     x: &X,
     g: &mut [[T; IN]; OUT],
@@ -195,9 +244,8 @@ pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(
     weight_product(d, x, g, true);
 }
 
-/// `∂L/∂W = δ Xᵀ` over a batch, as [`weight_grad`] but overwriting `g` (`β = 0`), so that a
-/// step need not zero its gradients first.
-pub fn weight_grad_set<T, X, const IN: usize, const OUT: usize>(
+/// [`weight_grad_set`] for generated code, whose operands come from one forward call.
+pub fn weight_grad_set_unchecked<T, X, const IN: usize, const OUT: usize>(
     d: &Batch<T, OUT>,
     x: &X,
     g: &mut [[T; IN]; OUT],
@@ -219,6 +267,8 @@ fn weight_product<T, X, const IN: usize, const OUT: usize>(
     X: Samples<T, IN> + ?Sized,
 {
     let b = d.samples();
+    // Internal invariant: the public forms check it, and generated code passes the values of
+    // one forward call. It guards the unsafe product below, so it stays in release builds.
     assert_eq!(
         x.samples(),
         b,
@@ -256,7 +306,28 @@ pub fn bias_grad_set<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N])
 
 /// The previous layer's `δ_{l−1} = σ'(Z_{l−1}) ⊙ (W_lᵀ δ_l)`: one product, which multiplies
 /// each finished block by `σ'`.
+///
+/// Fails if `z_prev` or `h_prev` does not hold the `B` samples of `d`.
 pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+    w: &[[T; IN]; OUT],
+    d: &Batch<T, OUT>,
+    act: &A,
+    z_prev: &Batch<T, IN>,
+    h_prev: &Batch<T, IN>,
+    d_prev: &mut Batch<T, IN>,
+) -> Result<(), BatchError> {
+    same_batch(
+        "previous layer's pre-activation",
+        d.samples(),
+        z_prev.samples(),
+    )?;
+    same_batch("previous layer's output", d.samples(), h_prev.samples())?;
+    input_delta_unchecked(w, d, act, z_prev, h_prev, d_prev);
+    Ok(())
+}
+
+/// [`input_delta`] for generated code, whose operands come from one forward call.
+pub fn input_delta_unchecked<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     d: &Batch<T, OUT>,
     act: &A,
@@ -272,6 +343,8 @@ pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usiz
     let hs = Shared::new(h_prev.as_slice().as_ptr().cast_mut());
     let dp = d_prev.as_mut_slice().as_mut_ptr();
     let ds = Shared::new(dp);
+    // Internal invariant: `input_delta` checks it, and generated code passes the values of
+    // one forward call. It guards the unsafe product below, so it stays in release builds.
     assert!(
         z_prev.samples() == b && h_prev.samples() == b,
         "the previous layer's values hold the same batch"

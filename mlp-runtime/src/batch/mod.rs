@@ -36,6 +36,17 @@ pub use kernels::{
     weight_grad, weight_grad_set,
 };
 
+/// What generated code calls: this module, with the kernels whose operands it always pairs
+/// from one forward call in their unchecked forms. Not public API.
+#[doc(hidden)]
+pub mod generated {
+    pub use super::kernels::{
+        input_delta_unchecked as input_delta, weight_grad_set_unchecked as weight_grad_set,
+        weight_grad_unchecked as weight_grad,
+    };
+    pub use super::*;
+}
+
 use crate::error::ShapeError;
 use crate::{Network, Parameters, Scalar};
 use alloc::vec::Vec;
