@@ -124,11 +124,13 @@ impl Hand {
             .zip(t.rows())
             .zip(self.d[3].rows_mut())
         {
-            loss += SoftmaxCrossEntropy.value_grad(
-                y.as_slice().unwrap(),
-                t.as_slice().unwrap(),
-                g.as_slice_mut().unwrap(),
-            );
+            loss += SoftmaxCrossEntropy
+                .value_grad(
+                    y.as_slice().unwrap(),
+                    t.as_slice().unwrap(),
+                    g.as_slice_mut().unwrap(),
+                )
+                .unwrap();
             g.mapv_inplace(|v| v * scale);
         }
         loss / x.nrows() as f32
@@ -183,8 +185,9 @@ fn softmax_ce(y: ArrayView2<'_, f32>, t: ArrayView2<'_, f32>, dl_dy: &mut Array2
     let mut yi = [0.0; 10];
     for ((y, t), mut g) in y.rows().into_iter().zip(t.rows()).zip(dl_dy.rows_mut()) {
         yi.iter_mut().zip(y).for_each(|(d, &v)| *d = v);
-        loss +=
-            SoftmaxCrossEntropy.value_grad(&yi, t.as_slice().unwrap(), g.as_slice_mut().unwrap());
+        loss += SoftmaxCrossEntropy
+            .value_grad(&yi, t.as_slice().unwrap(), g.as_slice_mut().unwrap())
+            .unwrap();
     }
     loss
 }

@@ -319,7 +319,7 @@ mod w2_sgd_step {
             grads.fill(0.0);
             let y = net.forward_cached(black_box(&X), &mut cache);
             let mut g = [0.0];
-            let loss = Mse.value_grad(&y, &[0.5], &mut g);
+            let loss = Mse.value_grad(&y, &[0.5], &mut g).unwrap();
             // The input gradient is kept, as the hand-written step keeps it.
             black_box(net.backward(&cache, &g, &mut grads));
             net.visit_with_grads(&grads, |_, p, g| {

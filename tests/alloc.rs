@@ -52,7 +52,9 @@ fn step(
     for ((&i, y_row), mut g) in rows.iter().zip(y.rows()).zip(dl_dy.rows_mut()) {
         yi.iter_mut().zip(y_row).for_each(|(d, &v)| *d = v);
         let t = data.sample(i).unwrap().1;
-        loss += SoftmaxCrossEntropy.value_grad(&yi, t, g.as_slice_mut().unwrap());
+        loss += SoftmaxCrossEntropy
+            .value_grad(&yi, t, g.as_slice_mut().unwrap())
+            .unwrap();
     }
     net.backward_batch(cache, dl_dy.view(), grads).unwrap();
     grads.scale(1.0 / rows.len() as f32);

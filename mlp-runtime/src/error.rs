@@ -196,6 +196,9 @@ pub enum TrainError {
     /// The training or validation data does not fit the network.
     #[error(transparent)]
     Shape(#[from] ShapeError),
+    /// The loss refuses an output and its target.
+    #[error(transparent)]
+    Loss(#[from] crate::loss::LossError),
     /// A data set has no rows.
     #[error("{what}: expected at least 1 sample, found 0")]
     NoSamples {

@@ -27,15 +27,14 @@ pub trait Loss<T: Scalar>: Copy + Debug + Send + Sync + 'static {
 
     /// Returns `ℓ(y, t)` and writes `∂ℓ/∂y` into `grad`.
     ///
-    /// # Panics
-    /// If `output`, `target` and `grad` differ in length.
-    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> T;
+    /// Fails if `output` is empty, or `target` or `grad` differs from it in length; `grad`
+    /// is then unchanged.
+    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> Result<T, LossError>;
 
     /// Returns `ℓ(y, t)` alone.
     ///
-    /// # Panics
-    /// If `output` and `target` differ in length.
-    fn value(&self, output: &[T], target: &[T]) -> T;
+    /// Fails if `output` is empty or `target` differs from it in length.
+    fn value(&self, output: &[T], target: &[T]) -> Result<T, LossError>;
 
     /// Whether the output predicts the target's class, for losses that classify; `None` for a
     /// regression loss.
@@ -51,7 +50,7 @@ pub trait Loss<T: Scalar>: Copy + Debug + Send + Sync + 'static {
         outputs: ArrayView2<'_, T>,
         targets: ArrayView2<'_, T>,
         mut grads: ArrayViewMut2<'_, T>,
-    ) -> Result<T, ShapeError> {
+    ) -> Result<T, LossError> {
         check_batch(&outputs, &targets)?;
         ShapeError::rows("gradients", outputs.nrows(), grads.nrows())?;
         ShapeError::columns("gradients", outputs.ncols(), grads.ncols())?;
@@ -64,7 +63,7 @@ pub trait Loss<T: Scalar>: Copy + Debug + Send + Sync + 'static {
         for i in 0..b {
             o.iter_mut().zip(outputs.row(i)).for_each(|(d, &s)| *d = s);
             t.iter_mut().zip(targets.row(i)).for_each(|(d, &s)| *d = s);
-            sum += self.value_grad(&o, &t, &mut g);
+            sum += self.value_grad(&o, &t, &mut g)?;
             grads
                 .row_mut(i)
                 .iter_mut()
@@ -79,7 +78,7 @@ pub trait Loss<T: Scalar>: Copy + Debug + Send + Sync + 'static {
         &self,
         outputs: ArrayView2<'_, T>,
         targets: ArrayView2<'_, T>,
-    ) -> Result<T, ShapeError> {
+    ) -> Result<T, LossError> {
         check_batch(&outputs, &targets)?;
         let (b, k) = outputs.dim();
         let mut o = vec![T::ZERO; k];
@@ -88,7 +87,7 @@ pub trait Loss<T: Scalar>: Copy + Debug + Send + Sync + 'static {
         for i in 0..b {
             o.iter_mut().zip(outputs.row(i)).for_each(|(d, &s)| *d = s);
             t.iter_mut().zip(targets.row(i)).for_each(|(d, &s)| *d = s);
-            sum += self.value(&o, &t);
+            sum += self.value(&o, &t)?;
         }
         Ok(sum / T::from_usize(b))
     }
@@ -110,17 +109,53 @@ fn check_batch<T>(
     ShapeError::columns("targets", outputs.ncols(), targets.ncols())
 }
 
-fn assert_same_len(output: usize, target: usize, grad: Option<usize>) {
-    assert_eq!(
-        output, target,
-        "loss: output has {output} entries, target has {target}"
-    );
-    if let Some(g) = grad {
-        assert_eq!(
-            output, g,
-            "loss: output has {output} entries, gradient buffer has {g}"
-        );
+/// Why a loss cannot be evaluated on the values given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LossError {
+    /// A target or gradient of another length than the output, or batches of other shapes.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// An output with no entries: no loss is defined on it.
+    #[error("loss `{loss}`: the output is empty, expected at least 1 entry")]
+    Empty {
+        /// The loss's [`Loss::NAME`].
+        loss: &'static str,
+    },
+    /// A class index past the outputs.
+    #[error("loss `{loss}`: class {class} out of range, expected 0 to {max} for {outputs} outputs", max = outputs.saturating_sub(1))]
+    Class {
+        /// The loss's [`Loss::NAME`].
+        loss: &'static str,
+        /// The class given.
+        class: usize,
+        /// The number of outputs.
+        outputs: usize,
+    },
+}
+
+/// Checks that `output` has entries and that `target` and `grad` (when given) have as many.
+fn check_lengths(
+    loss: &'static str,
+    output: usize,
+    target: Option<usize>,
+    grad: Option<usize>,
+) -> Result<(), LossError> {
+    if output == 0 {
+        return Err(LossError::Empty { loss });
     }
+    let entries = |what, found: Option<usize>| match found {
+        Some(found) if found != output => Err(ShapeError {
+            what,
+            axis: "entries",
+            expected: output,
+            found,
+        }),
+        _ => Ok(()),
+    };
+    entries("loss target", target)?;
+    entries("loss gradient", grad)?;
+    Ok(())
 }
 
 /// The mean squared error over the `K` outputs, `ℓ = (1/K) Σ_k (y_k − t_k)²`, with
@@ -131,8 +166,13 @@ pub struct Mse;
 impl<T: Scalar> Loss<T> for Mse {
     const NAME: &'static str = "mse";
 
-    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> T {
-        assert_same_len(output.len(), target.len(), Some(grad.len()));
+    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> Result<T, LossError> {
+        check_lengths(
+            <Self as Loss<T>>::NAME,
+            output.len(),
+            Some(target.len()),
+            Some(grad.len()),
+        )?;
         let k = T::from_usize(output.len());
         let two_over_k = (T::ONE + T::ONE) / k;
         let mut sum = T::ZERO;
@@ -141,16 +181,21 @@ impl<T: Scalar> Loss<T> for Mse {
             sum += d * d;
             *g = two_over_k * d;
         }
-        sum / k
+        Ok(sum / k)
     }
 
-    fn value(&self, output: &[T], target: &[T]) -> T {
-        assert_same_len(output.len(), target.len(), None);
+    fn value(&self, output: &[T], target: &[T]) -> Result<T, LossError> {
+        check_lengths(
+            <Self as Loss<T>>::NAME,
+            output.len(),
+            Some(target.len()),
+            None,
+        )?;
         let mut sum = T::ZERO;
         for (&y, &t) in output.iter().zip(target) {
             sum += (y - t) * (y - t);
         }
-        sum / T::from_usize(output.len())
+        Ok(sum / T::from_usize(output.len()))
     }
 }
 
@@ -168,40 +213,54 @@ impl SoftmaxCrossEntropy {
     /// Returns `ℓ = lse(y) − y_c` for the class index `c` (evaluated as above) and writes
     /// `∂ℓ/∂y = softmax(y) − e_c` into `grad`.
     ///
-    /// # Panics
-    /// If `class >= output.len()` or `grad` differs in length from `output`.
-    pub fn value_grad_class<T: Scalar>(&self, output: &[T], class: usize, grad: &mut [T]) -> T {
-        assert!(
-            class < output.len(),
-            "loss: class {class} out of range for {} outputs",
-            output.len()
-        );
-        assert_same_len(output.len(), grad.len(), None);
+    /// Fails if `output` is empty, `class` is not below `output.len()` or `grad` differs in
+    /// length from `output`; `grad` is then unchanged.
+    pub fn value_grad_class<T: Scalar>(
+        &self,
+        output: &[T],
+        class: usize,
+        grad: &mut [T],
+    ) -> Result<T, LossError> {
+        check_lengths(CROSS_ENTROPY, output.len(), None, Some(grad.len()))?;
+        let y_c = class_value(output, class)?;
         let (m, sum) = shifted_exp_sum(output, Some(grad));
         let inv = T::ONE / sum;
         grad.iter_mut().for_each(|g| *g *= inv);
-        grad[class] -= T::ONE;
-        sum.ln() + (m - output[class])
+        if let Some(g) = grad.get_mut(class) {
+            *g -= T::ONE;
+        }
+        Ok(sum.ln() + (m - y_c))
     }
 
     /// Returns `ℓ = lse(y) − y_c` for the class index `c`.
     ///
-    /// # Panics
-    /// If `class >= output.len()`.
-    pub fn value_class<T: Scalar>(&self, output: &[T], class: usize) -> T {
-        assert!(
-            class < output.len(),
-            "loss: class {class} out of range for {} outputs",
-            output.len()
-        );
+    /// Fails if `output` is empty or `class` is not below `output.len()`.
+    pub fn value_class<T: Scalar>(&self, output: &[T], class: usize) -> Result<T, LossError> {
+        check_lengths(CROSS_ENTROPY, output.len(), None, None)?;
+        let y_c = class_value(output, class)?;
         let (m, sum) = shifted_exp_sum(output, None);
-        sum.ln() + (m - output[class])
+        Ok(sum.ln() + (m - y_c))
     }
 }
 
+/// [`SoftmaxCrossEntropy`]'s name.
+const CROSS_ENTROPY: &str = "softmax_cross_entropy";
+
+/// `y_c`, or the error for a class out of range.
+fn class_value<T: Scalar>(output: &[T], class: usize) -> Result<T, LossError> {
+    output.get(class).copied().ok_or(LossError::Class {
+        loss: CROSS_ENTROPY,
+        class,
+        outputs: output.len(),
+    })
+}
+
 /// Returns `m = max y` and `Σ e^(y_k − m)`, writing each `e^(y_k − m)` into `out` when given.
+/// For an empty `y`, `m = −∞` and the sum is 0 (callers refuse empty outputs first).
 fn shifted_exp_sum<T: Scalar>(y: &[T], out: Option<&mut [T]>) -> (T, T) {
-    let m = y.iter().fold(y[0], |a, &b| a.max(b));
+    let m = y
+        .iter()
+        .fold(T::from_f64(f64::NEG_INFINITY), |a, &b| a.max(b));
     let mut sum = T::ZERO;
     match out {
         Some(out) => {
@@ -217,34 +276,38 @@ fn shifted_exp_sum<T: Scalar>(y: &[T], out: Option<&mut [T]>) -> (T, T) {
 
 /// Writes `softmax(y)_k = e^(y_k − m) / Σ_j e^(y_j − m)` into `probs`, with `m = max y`.
 ///
-/// # Panics
-/// If `logits` is empty or `probs` differs in length.
-pub fn softmax<T: Scalar>(logits: &[T], probs: &mut [T]) {
-    assert_same_len(logits.len(), probs.len(), None);
+/// Fails if `logits` is empty or `probs` differs from it in length; `probs` is then
+/// unchanged.
+pub fn softmax<T: Scalar>(logits: &[T], probs: &mut [T]) -> Result<(), LossError> {
+    check_lengths("softmax", logits.len(), None, Some(probs.len()))?;
     let (_, sum) = shifted_exp_sum(logits, Some(probs));
     let inv = T::ONE / sum;
     probs.iter_mut().for_each(|p| *p *= inv);
+    Ok(())
 }
 
-/// The index of the largest entry (the first one on ties), e.g. the predicted class.
-///
-/// # Panics
-/// If `y` is empty.
+/// The index of the largest entry (the first one on ties), e.g. the predicted class; 0 for
+/// an empty `y`.
 pub fn argmax<T: Scalar>(y: &[T]) -> usize {
-    let mut best = 0;
-    for (i, &v) in y.iter().enumerate().skip(1) {
-        if v > y[best] {
-            best = i;
+    let mut best = (0, None);
+    for (i, &v) in y.iter().enumerate() {
+        if best.1.is_none_or(|b| v > b) {
+            best = (i, Some(v));
         }
     }
-    best
+    best.0
 }
 
 impl<T: Scalar> Loss<T> for SoftmaxCrossEntropy {
-    const NAME: &'static str = "softmax_cross_entropy";
+    const NAME: &'static str = CROSS_ENTROPY;
 
-    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> T {
-        assert_same_len(output.len(), target.len(), Some(grad.len()));
+    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> Result<T, LossError> {
+        check_lengths(
+            <Self as Loss<T>>::NAME,
+            output.len(),
+            Some(target.len()),
+            Some(grad.len()),
+        )?;
         let (m, sum) = shifted_exp_sum(output, Some(grad));
         let ln_sum = sum.ln();
         let t_sum: T = target.iter().copied().sum();
@@ -256,11 +319,16 @@ impl<T: Scalar> Loss<T> for SoftmaxCrossEntropy {
                 loss += t * (ln_sum + (m - y));
             }
         }
-        loss
+        Ok(loss)
     }
 
-    fn value(&self, output: &[T], target: &[T]) -> T {
-        assert_same_len(output.len(), target.len(), None);
+    fn value(&self, output: &[T], target: &[T]) -> Result<T, LossError> {
+        check_lengths(
+            <Self as Loss<T>>::NAME,
+            output.len(),
+            Some(target.len()),
+            None,
+        )?;
         let (m, sum) = shifted_exp_sum(output, None);
         let ln_sum = sum.ln();
         let mut loss = T::ZERO;
@@ -269,7 +337,7 @@ impl<T: Scalar> Loss<T> for SoftmaxCrossEntropy {
                 loss += t * (ln_sum + (m - y));
             }
         }
-        loss
+        Ok(loss)
     }
 
     /// Whether the largest logit is at the target's largest entry (its class, if one-hot).
@@ -295,24 +363,34 @@ fn bce_term<T: Scalar>(y: T, t: T) -> T {
 impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
     const NAME: &'static str = "binary_cross_entropy";
 
-    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> T {
-        assert_same_len(output.len(), target.len(), Some(grad.len()));
+    fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> Result<T, LossError> {
+        check_lengths(
+            <Self as Loss<T>>::NAME,
+            output.len(),
+            Some(target.len()),
+            Some(grad.len()),
+        )?;
         let k = T::from_usize(output.len());
         let mut sum = T::ZERO;
         for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
             sum += bce_term(y, t);
             *g = (crate::activation::sigmoid(y) - t) / k;
         }
-        sum / k
+        Ok(sum / k)
     }
 
-    fn value(&self, output: &[T], target: &[T]) -> T {
-        assert_same_len(output.len(), target.len(), None);
+    fn value(&self, output: &[T], target: &[T]) -> Result<T, LossError> {
+        check_lengths(
+            <Self as Loss<T>>::NAME,
+            output.len(),
+            Some(target.len()),
+            None,
+        )?;
         let mut sum = T::ZERO;
         for (&y, &t) in output.iter().zip(target) {
             sum += bce_term(y, t);
         }
-        sum / T::from_usize(output.len())
+        Ok(sum / T::from_usize(output.len()))
     }
 
     /// Whether every output is on the target's side of ½ (`y > 0` exactly when `t > ½`).

@@ -459,7 +459,7 @@ where
             expected: N::OUTPUT,
             found: 0,
         })?;
-        loss_sum += loss.value_grad(yi.as_slice(), t, g).to_f64();
+        loss_sum += loss.value_grad(yi.as_slice(), t, g)?.to_f64();
         if let Some(c) = loss.correct(yi.as_slice(), t) {
             correct += usize::from(c);
             classified = true;
@@ -537,7 +537,7 @@ where
     for i in 0..data.len() {
         let (x, t) = sample::<N>(data, i)?;
         let y = net.forward(&x);
-        loss_sum += loss.value(y.as_slice(), t).to_f64();
+        loss_sum += loss.value(y.as_slice(), t)?.to_f64();
         if let Some(c) = loss.correct(y.as_slice(), t) {
             correct += usize::from(c);
             classified = true;

@@ -2,7 +2,9 @@
 //! independently, stability at extreme logits, and the batch mean.
 
 use crate::support::{assert_close, TestRng, FD_TOLERANCE};
-use mlp_runtime::loss::{argmax, softmax, BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy};
+use mlp_runtime::loss::{
+    argmax, softmax, BinaryCrossEntropy, Loss, LossError, Mse, SoftmaxCrossEntropy,
+};
 use ndarray::Array2;
 
 /// Checks `value_grad`'s gradient against central differences of `value` at a few random
@@ -13,14 +15,14 @@ fn check_gradient<L: Loss<f64>>(loss: L, target: impl Fn(&mut TestRng) -> Vec<f6
         let y = rng.vec(5, -3.0, 3.0);
         let t = target(&mut rng);
         let mut g = vec![0.0; 5];
-        let v = loss.value_grad(&y, &t, &mut g);
-        assert_eq!(v, loss.value(&y, &t), "value_grad and value agree");
+        let v = loss.value_grad(&y, &t, &mut g).unwrap();
+        assert_eq!(v, loss.value(&y, &t).unwrap(), "value_grad and value agree");
         for k in 0..5 {
             let h = 1e-5;
             let (mut up, mut down) = (y.clone(), y.clone());
             up[k] += h;
             down[k] -= h;
-            let fd = (loss.value(&up, &t) - loss.value(&down, &t)) / (2.0 * h);
+            let fd = (loss.value(&up, &t).unwrap() - loss.value(&down, &t).unwrap()) / (2.0 * h);
             assert_close(g[k], fd, FD_TOLERANCE);
         }
     }
@@ -53,7 +55,7 @@ fn binary_cross_entropy_gradient_matches_central_differences() {
 fn mse_is_the_mean_of_squares() {
     let (y, t) = ([1.0, -2.0, 0.5], [0.0, 1.0, 0.5]);
     let mut g = [0.0; 3];
-    let v = Mse.value_grad(&y, &t, &mut g);
+    let v = Mse.value_grad(&y, &t, &mut g).unwrap();
     assert_eq!(v, (1.0 + 9.0 + 0.0) / 3.0);
     assert_eq!(g, [2.0 * 1.0 / 3.0, 2.0 * -3.0 / 3.0, 0.0]);
 }
@@ -71,16 +73,22 @@ fn cross_entropy_is_minus_log_softmax() {
         let mut g1 = vec![0.0; 4];
         let mut g2 = vec![0.0; 4];
         assert_close(
-            SoftmaxCrossEntropy.value_grad(&y, &t, &mut g1),
+            SoftmaxCrossEntropy.value_grad(&y, &t, &mut g1).unwrap(),
             naive,
             1e-14,
         );
         assert_close(
-            SoftmaxCrossEntropy.value_grad_class(&y, c, &mut g2),
+            SoftmaxCrossEntropy
+                .value_grad_class(&y, c, &mut g2)
+                .unwrap(),
             naive,
             1e-14,
         );
-        assert_close(SoftmaxCrossEntropy.value_class(&y, c), naive, 1e-14);
+        assert_close(
+            SoftmaxCrossEntropy.value_class(&y, c).unwrap(),
+            naive,
+            1e-14,
+        );
         for k in 0..4 {
             let p = y[k].exp() / y.iter().map(|v| v.exp()).sum::<f64>();
             let expected = p - if k == c { 1.0 } else { 0.0 };
@@ -90,7 +98,9 @@ fn cross_entropy_is_minus_log_softmax() {
     }
     // Two classes: −ln σ(y₀ − y₁) = ln(1 + e^{y₁ − y₀}).
     assert_close(
-        SoftmaxCrossEntropy.value(&[0.3, -1.2], &[1.0, 0.0]),
+        SoftmaxCrossEntropy
+            .value(&[0.3, -1.2], &[1.0, 0.0])
+            .unwrap(),
         (1.0 + (-1.5f64).exp()).ln(),
         1e-15,
     );
@@ -108,7 +118,11 @@ fn binary_cross_entropy_is_minus_log_likelihood() {
             .sum::<f64>()
             / 3.0;
         let mut g = vec![0.0; 3];
-        assert_close(BinaryCrossEntropy.value_grad(&y, &t, &mut g), naive, 1e-13);
+        assert_close(
+            BinaryCrossEntropy.value_grad(&y, &t, &mut g).unwrap(),
+            naive,
+            1e-13,
+        );
         for k in 0..3 {
             assert_close(g[k], (sig(y[k]) - t[k]) / 3.0, 1e-15);
         }
@@ -121,21 +135,32 @@ fn cross_entropy_is_finite_for_huge_logits() {
     let mut g = [0.0; 3];
     // lse(y) = 1e4 (the other terms vanish), so ℓ = 1e4 − y_c.
     assert_eq!(
-        SoftmaxCrossEntropy.value_grad(&y, &[0.0, 1.0, 0.0], &mut g),
+        SoftmaxCrossEntropy
+            .value_grad(&y, &[0.0, 1.0, 0.0], &mut g)
+            .unwrap(),
         2e4
     );
     assert_eq!(g, [1.0, -1.0, 0.0]);
     assert_eq!(
-        SoftmaxCrossEntropy.value_grad(&y, &[1.0, 0.0, 0.0], &mut g),
+        SoftmaxCrossEntropy
+            .value_grad(&y, &[1.0, 0.0, 0.0], &mut g)
+            .unwrap(),
         0.0
     );
     assert_eq!(g, [0.0, 0.0, 0.0]);
     let y32 = [1e4f32, -1e4, 0.0];
     let mut g32 = [0.0f32; 3];
-    assert_eq!(SoftmaxCrossEntropy.value_grad_class(&y32, 1, &mut g32), 2e4);
+    assert_eq!(
+        SoftmaxCrossEntropy
+            .value_grad_class(&y32, 1, &mut g32)
+            .unwrap(),
+        2e4
+    );
     assert_eq!(g32, [1.0, -1.0, 0.0]);
     assert_eq!(
-        SoftmaxCrossEntropy.value_class(&[-1e4f32, -1e4], 0),
+        SoftmaxCrossEntropy
+            .value_class(&[-1e4f32, -1e4], 0)
+            .unwrap(),
         2f32.ln()
     );
 }
@@ -145,13 +170,17 @@ fn binary_cross_entropy_is_finite_for_huge_logits() {
     let mut g = [0.0; 2];
     // max(y, 0) − y t + ln(1 + e^{−|y|}) with e^{−1e4} = 0.
     assert_eq!(
-        BinaryCrossEntropy.value_grad(&[1e4, -1e4], &[0.0, 0.0], &mut g),
+        BinaryCrossEntropy
+            .value_grad(&[1e4, -1e4], &[0.0, 0.0], &mut g)
+            .unwrap(),
         (1e4 + 0.0) / 2.0
     );
     assert_eq!(g, [0.5, 0.0]);
     let mut g32 = [0.0f32; 2];
     assert_eq!(
-        BinaryCrossEntropy.value_grad(&[1e4f32, -1e4], &[1.0, 1.0], &mut g32),
+        BinaryCrossEntropy
+            .value_grad(&[1e4f32, -1e4], &[1.0, 1.0], &mut g32)
+            .unwrap(),
         1e4 / 2.0
     );
     assert_eq!(g32, [0.0, -0.5]);
@@ -171,11 +200,13 @@ fn batch_loss_is_the_mean_over_rows() {
         let mut sum = 0.0;
         for i in 0..y.nrows() {
             let mut g = vec![0.0; y.ncols()];
-            sum += loss.value_grad(
-                y.row(i).as_slice().unwrap(),
-                t.row(i).as_slice().unwrap(),
-                &mut g,
-            );
+            sum += loss
+                .value_grad(
+                    y.row(i).as_slice().unwrap(),
+                    t.row(i).as_slice().unwrap(),
+                    &mut g,
+                )
+                .unwrap();
             for (j, gj) in g.iter().enumerate() {
                 assert_close(grads[(i, j)], gj / y.nrows() as f64, 1e-15);
             }
@@ -249,15 +280,69 @@ fn classifying_losses_say_whether_a_sample_is_correct() {
 #[test]
 fn softmax_sums_to_one_and_argmax_takes_the_first_maximum() {
     let mut p = [0.0; 3];
-    softmax(&[1e4, 1e4, -1e4], &mut p);
+    softmax(&[1e4, 1e4, -1e4], &mut p).unwrap();
     assert_eq!(p, [0.5, 0.5, 0.0]);
-    softmax(&[0.0, (2.0f64).ln(), 0.0], &mut p);
+    softmax(&[0.0, (2.0f64).ln(), 0.0], &mut p).unwrap();
     assert_close(p[1], 0.5, 1e-15);
     assert_eq!(argmax(&[1.0, 3.0, 3.0, -1.0]), 1);
 }
 
 #[test]
-#[should_panic(expected = "output has 2 entries, target has 3")]
-fn mismatched_slices_panic_with_the_lengths() {
-    Mse.value(&[0.0, 1.0], &[0.0, 1.0, 2.0]);
+fn mismatched_or_empty_slices_are_errors_that_give_the_lengths() {
+    let err = Mse.value(&[0.0, 1.0], &[0.0, 1.0, 2.0]).unwrap_err();
+    assert_eq!(err.to_string(), "loss target: expected 2 entries, found 3");
+    let mut g = [7.0; 1];
+    let err = BinaryCrossEntropy
+        .value_grad(&[0.0, 1.0], &[0.0, 1.0], &mut g)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "loss gradient: expected 2 entries, found 1"
+    );
+    assert_eq!(g, [7.0], "the gradient buffer is unchanged");
+    let err = Loss::<f64>::value(&SoftmaxCrossEntropy, &[], &[]).unwrap_err();
+    assert_eq!(
+        err,
+        LossError::Empty {
+            loss: "softmax_cross_entropy"
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "loss `softmax_cross_entropy`: the output is empty, expected at least 1 entry"
+    );
+    assert!(Loss::<f32>::value(&Mse, &[], &[]).is_err());
+    assert!(softmax::<f64>(&[], &mut []).is_err());
+    assert_eq!(argmax::<f64>(&[]), 0);
+    // An output row of no columns in a batch is the same error.
+    let y = Array2::<f64>::zeros((2, 0));
+    assert!(matches!(
+        Mse.batch_value(y.view(), y.view()),
+        Err(LossError::Empty { loss: "mse" })
+    ));
+}
+
+#[test]
+fn a_class_out_of_range_is_an_error_that_gives_the_range() {
+    let mut g = [7.0; 3];
+    let err = SoftmaxCrossEntropy
+        .value_grad_class(&[0.0, 1.0, 2.0], 3, &mut g)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LossError::Class {
+            loss: "softmax_cross_entropy",
+            class: 3,
+            outputs: 3
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "loss `softmax_cross_entropy`: class 3 out of range, expected 0 to 2 for 3 outputs"
+    );
+    assert_eq!(g, [7.0; 3], "the gradient buffer is unchanged");
+    assert!(SoftmaxCrossEntropy.value_class::<f32>(&[], 0).is_err());
+    assert!(SoftmaxCrossEntropy
+        .value_grad_class(&[1.0f32], 0, &mut [0.0; 2])
+        .is_err());
 }
