@@ -327,15 +327,19 @@ pub struct Variances {
 }
 
 impl Variances {
-    /// `Var[h_l] / Var[x]` for `l = 0..=L` (1 at `l = 0`).
+    /// `Var[h_l] / Var[x]` for `l = 0..=L` (1 at `l = 0`); empty when `layers` is.
     pub fn forward_ratios(&self) -> Vec<f64> {
-        let x = self.layers[0].h.variance();
+        let Some(x) = self.layers.first().map(|l| l.h.variance()) else {
+            return Vec::new();
+        };
         self.layers.iter().map(|l| l.h.variance() / x).collect()
     }
 
-    /// `Var[∂L/∂h_l] / Var[∂L/∂y]` for `l = 0..=L` (1 at `l = L`).
+    /// `Var[∂L/∂h_l] / Var[∂L/∂y]` for `l = 0..=L` (1 at `l = L`); empty when `layers` is.
     pub fn backward_ratios(&self) -> Vec<f64> {
-        let y = self.layers[self.layers.len() - 1].dl_dh.variance();
+        let Some(y) = self.layers.last().map(|l| l.dl_dh.variance()) else {
+            return Vec::new();
+        };
         self.layers.iter().map(|l| l.dl_dh.variance() / y).collect()
     }
 }

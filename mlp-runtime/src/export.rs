@@ -49,7 +49,7 @@
 //! # Ok::<(), mlp_runtime::export::ExportError>(())
 //! ```
 
-use crate::{LayerSpec, Network, ParamKind, Scalar};
+use crate::{LayerSpec, Network, ParamInfo, ParamKind, Scalar};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -132,8 +132,21 @@ pub enum ExportError {
         /// The path given to [`SourceOptions::runtime`].
         path: String,
     },
+    /// A tensor's shape is not that of its kind (a hand-written [`crate::Parameters`]): a
+    /// weight must be `[rows, cols]` and a bias `[n]`, holding as many values.
+    #[error("tensor `{name}` has shape {shape:?} and {values} values, expected {expected}")]
+    Shape {
+        /// The tensor's field name, e.g. `w2`.
+        name: &'static str,
+        /// Its shape as [`crate::ParamInfo::shape`] gives it.
+        shape: Vec<usize>,
+        /// The number of values it holds.
+        values: usize,
+        /// What its kind needs.
+        expected: &'static str,
+    },
     /// The source file cannot be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
@@ -162,8 +175,13 @@ pub fn to_source<N: Network>(net: &N, options: &SourceOptions) -> Result<String,
         if failure.is_some() {
             return;
         }
+        if let Err(e) = check_shape(info, values.len()) {
+            failure = Some(e);
+            return;
+        }
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
             let index = match info.kind {
+                // `check_shape` made the shape `[rows, cols]` with `cols > 0`.
                 ParamKind::Weight => format!("[{}][{}]", k / info.shape[1], k % info.shape[1]),
                 ParamKind::Bias => format!("[{k}]"),
             };
@@ -182,6 +200,30 @@ pub fn to_source<N: Network>(net: &N, options: &SourceOptions) -> Result<String,
     s += &consts;
     s += &forward::<N>(&options.runtime, &activations);
     Ok(s)
+}
+
+/// Checks that a tensor is `[rows, cols]` (a weight, `cols > 0`) or `[n]` (a bias), holding
+/// as many values, so that its rows can be written out.
+fn check_shape(info: &ParamInfo, values: usize) -> Result<(), ExportError> {
+    let (fits, expected) = match (info.kind, info.shape) {
+        (ParamKind::Weight, &[rows, cols]) => (
+            cols > 0 && rows * cols == values,
+            "[rows, cols] with rows × cols values, cols > 0",
+        ),
+        (ParamKind::Weight, _) => (false, "[rows, cols] with rows × cols values, cols > 0"),
+        (ParamKind::Bias, &[n]) => (n == values, "[n] with n values"),
+        (ParamKind::Bias, _) => (false, "[n] with n values"),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(ExportError::Shape {
+            name: info.name,
+            shape: info.shape.to_vec(),
+            values,
+            expected,
+        })
+    }
 }
 
 /// Writes [`to_source`]'s output to `path`, atomically (as [`crate::io::write_atomic`]):
@@ -354,6 +396,7 @@ fn tensor<T: Scalar>(
     let konst = name.to_uppercase();
     match kind {
         ParamKind::Weight => {
+            // `check_shape` made the shape `[rows, cols]` with `cols > 0`.
             let (rows, cols) = (shape[0], shape[1]);
             let mut s = format!(
                 "\n/// `W_{layer}` ({rows}×{cols}): row `i` holds the weights into unit `i` of \
@@ -367,6 +410,7 @@ fn tensor<T: Scalar>(
             s + "];\n"
         }
         ParamKind::Bias => {
+            // `check_shape` made the shape `[n]`.
             let n = shape[0];
             let decl = format!(
                 "\n/// `b_{layer}` ({n}): the bias of `z_{layer}`.\npub const {konst}: [{t}; {n}] = "
@@ -378,6 +422,7 @@ fn tensor<T: Scalar>(
             } else {
                 let mut s = decl + "[\n    ";
                 let inner = row(values, 3, "   ");
+                // `row` always writes the brackets, so `inner` has at least 2 bytes.
                 s += &inner[1..inner.len() - 1];
                 s + ",\n];\n"
             }

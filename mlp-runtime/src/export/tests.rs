@@ -118,6 +118,9 @@ fn long_rows_wrap_within_the_line_width_and_keep_every_value() {
 /// report for an activation the exporter does not know.
 macro_rules! one_layer {
     ($ty:ident, $t:ty, $name:literal) => {
+        one_layer!($ty, $t, $name, &[1, 2]);
+    };
+    ($ty:ident, $t:ty, $name:literal, $shape:expr) => {
         #[derive(Clone, Debug, Default, PartialEq)]
         struct $ty {
             w1: [[$t; 2]; 1],
@@ -128,7 +131,7 @@ macro_rules! one_layer {
                 name: "w1",
                 layer: 1,
                 kind: ParamKind::Weight,
-                shape: &[1, 2],
+                shape: $shape,
             }];
             fn visit(&self, mut f: impl FnMut(&ParamInfo, &[$t])) {
                 f(&Self::PARAM_INFO[0], self.w1.as_flattened());
@@ -172,6 +175,31 @@ macro_rules! one_layer {
 one_layer!(Swish, f64, "swish");
 one_layer!(BadSlope, f64, "leaky_relu(steep)");
 one_layer!(Leaky32, f32, "leaky_relu(0.3)");
+// Hand-written parameters whose weight claims a 1-D shape, or a shape of other size.
+one_layer!(FlatWeight, f64, "tanh", &[2]);
+one_layer!(WrongSize, f64, "tanh", &[2, 2]);
+one_layer!(NoColumns, f64, "tanh", &[1, 0]);
+
+#[test]
+fn a_hand_written_shape_that_does_not_fit_is_an_error() {
+    let mut flat = FlatWeight::default();
+    flat.w1[0][1] = f64::NAN;
+    let err = to_source(&flat, &SourceOptions::new()).unwrap_err();
+    assert!(
+        matches!(&err, ExportError::Shape { name: "w1", shape, values: 2, .. } if shape == &[2]),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "tensor `w1` has shape [2] and 2 values, expected [rows, cols] with rows × cols values, cols > 0"
+    );
+    for err in [
+        to_source(&WrongSize::default(), &SourceOptions::new()).unwrap_err(),
+        to_source(&NoColumns::default(), &SourceOptions::new()).unwrap_err(),
+    ] {
+        assert!(matches!(err, ExportError::Shape { .. }), "{err:?}");
+    }
+}
 
 #[test]
 fn unknown_activations_are_errors_unless_mapped() {

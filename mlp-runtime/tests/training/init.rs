@@ -268,3 +268,14 @@ fn normal_weights_follow_the_polar_method_on_the_chacha8_stream() {
         }
     });
 }
+
+#[test]
+fn variances_built_by_hand_without_layers_give_no_ratios() {
+    use mlp_runtime::diagnostics::Variances;
+    let v = Variances {
+        samples: 0,
+        layers: Vec::new(),
+    };
+    assert_eq!(v.forward_ratios(), Vec::<f64>::new());
+    assert_eq!(v.backward_ratios(), Vec::<f64>::new());
+}
