@@ -213,16 +213,29 @@ pub enum TrainError {
         /// Why it cannot work, with the value.
         reason: String,
     },
-    /// The loss or a weight became NaN or infinite. The network keeps the last finite weights.
-    #[error("training diverged at epoch {epoch}, batch {batch}: {cause}")]
+    /// The loss or a weight became NaN or infinite, or the loss exploded. The network keeps
+    /// the last finite weights.
+    #[error("training diverged at epoch {epoch}, batch {batch}, with learning rate {}: {cause}", short(*lr))]
     Diverged {
         /// The epoch, 1-based.
         epoch: usize,
         /// The batch within the epoch, 1-based.
         batch: usize,
+        /// The learning rate of the epoch: lowering it is the usual cure.
+        lr: f64,
         /// What became non-finite.
         cause: Divergence,
     },
+}
+
+/// `x` as a message writes it: in full between 1e-4 and 1e6, else in exponent form (`1e160`,
+/// not 161 digits).
+fn short(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e6).contains(&x.abs()) {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// What became non-finite when training diverged.
@@ -234,6 +247,16 @@ pub enum Divergence {
     Gradient(&'static str),
     /// A parameter tensor after the optimizer's step.
     Weight(&'static str),
+    /// The batch's mean loss, finite but more than the trainer's divergence factor times the
+    /// mean of the epoch's earlier batches.
+    Growth {
+        /// The batch's mean loss.
+        loss: f64,
+        /// The mean of the epoch's earlier batch losses.
+        reference: f64,
+        /// The factor it exceeded.
+        factor: f64,
+    },
 }
 
 impl core::fmt::Display for Divergence {
@@ -242,6 +265,17 @@ impl core::fmt::Display for Divergence {
             Divergence::Loss(v) => write!(f, "the loss is {v}"),
             Divergence::Gradient(name) => write!(f, "the gradient of `{name}` is not finite"),
             Divergence::Weight(name) => write!(f, "the step made `{name}` non-finite"),
+            Divergence::Growth {
+                loss,
+                reference,
+                factor,
+            } => write!(
+                f,
+                "the loss is {}, more than {} times the epoch's mean so far ({})",
+                short(*loss),
+                short(*factor),
+                short(*reference)
+            ),
         }
     }
 }

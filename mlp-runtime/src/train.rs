@@ -78,8 +78,9 @@ pub struct History {
 /// same seed, data and initial weights give a bit-identical result.
 ///
 /// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
-/// infinite, training stops with [`TrainError::Diverged`] naming the epoch and batch, and the
-/// network keeps its last finite weights.
+/// infinite, training stops with [`TrainError::Diverged`] naming the epoch, the batch and the
+/// learning rate, and the network keeps its last finite weights. With
+/// [`Trainer::divergence_factor`], a finite loss that explodes stops training too.
 #[derive(Clone, Debug)]
 pub struct Trainer<L, O> {
     /// The loss.
@@ -100,6 +101,10 @@ pub struct Trainer<L, O> {
     pub early_stopping: Option<EarlyStopping>,
     /// Whether to show a progress bar on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Stops training when a batch's mean loss exceeds this factor times the mean of the
+    /// epoch's earlier batches ([`Divergence::Growth`]), before its step; `None` (the
+    /// default) never does.
+    pub divergence_factor: Option<f64>,
 }
 
 impl<L, O> Trainer<L, O> {
@@ -116,6 +121,7 @@ impl<L, O> Trainer<L, O> {
             schedule: Schedule::Constant,
             early_stopping: None,
             progress: true,
+            divergence_factor: None,
         }
     }
 
@@ -162,6 +168,15 @@ impl<L, O> Trainer<L, O> {
     /// Turns the progress bar on (when stderr is a terminal) or off.
     pub fn progress(mut self, progress: bool) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Stops training, before the step, when a batch's mean loss is more than `factor` times
+    /// the mean of the epoch's earlier batch losses: a finite loss that explodes, as a too
+    /// large learning rate makes it. `factor` must be finite and above 1; 100 leaves room for
+    /// the noise of small batches.
+    pub fn divergence_factor(mut self, factor: f64) -> Self {
+        self.divergence_factor = Some(factor);
         self
     }
 }
@@ -284,10 +299,14 @@ impl<L, O> Trainer<L, O> {
         let mut loss_sum = 0.0;
         let mut correct = 0usize;
         let mut classified = false;
+        let lr = self.optimizer.learning_rate();
+        // The sum of the epoch's batch means so far, for the divergence factor.
+        let mut means = 0.0;
         for (b, batch) in work.order.chunks(self.batch_size).enumerate() {
             let diverged = |cause| TrainError::Diverged {
                 epoch,
                 batch: b + 1,
+                lr,
                 cause,
             };
             let stats = batch_gradient(
@@ -303,6 +322,17 @@ impl<L, O> Trainer<L, O> {
             if !mean.is_finite() {
                 return Err(diverged(Divergence::Loss(mean)));
             }
+            if let (Some(factor), true) = (self.divergence_factor, b > 0) {
+                let reference = means / b as f64;
+                if mean > factor * reference {
+                    return Err(diverged(Divergence::Growth {
+                        loss: mean,
+                        reference,
+                        factor,
+                    }));
+                }
+            }
+            means += mean;
             if let Some(name) = first_non_finite(&work.grads) {
                 return Err(diverged(Divergence::Gradient(name)));
             }
@@ -346,6 +376,14 @@ impl<L, O> Trainer<L, O> {
         }
         if self.batch_size == 0 {
             return config("batch_size", "expected a batch size of at least 1, found 0");
+        }
+        if let Some(factor) = self.divergence_factor {
+            if !(factor.is_finite() && factor > 1.0) {
+                return Err(TrainError::Config {
+                    name: "divergence_factor",
+                    reason: format!("expected a finite factor above 1, found {factor}"),
+                });
+            }
         }
         if let Some(stop) = self.early_stopping {
             if validation.is_none() {

@@ -231,13 +231,16 @@ fn a_step_that_overflows_the_weights_is_undone() {
         epoch: 1,
         batch: 1,
         cause: Divergence::Weight(name),
+        ..
     } = err
     else {
         panic!("expected the first step to overflow a weight, found {err:?}");
     };
     assert_eq!(
         err.to_string(),
-        format!("training diverged at epoch 1, batch 1: the step made `{name}` non-finite")
+        format!(
+            "training diverged at epoch 1, batch 1, with learning rate 1.7976931348623157e308: the step made `{name}` non-finite"
+        )
     );
     assert_eq!(net, before);
 }
@@ -258,16 +261,91 @@ fn an_infinite_loss_stops_before_the_step() {
     let (net, result) = run(5);
     let err = result.unwrap_err();
     assert!(
-        matches!(err, TrainError::Diverged { epoch: 2, batch: 1, cause: Divergence::Loss(l) } if l == f64::INFINITY),
+        matches!(err, TrainError::Diverged { epoch: 2, batch: 1, lr: 1e160, cause: Divergence::Loss(l) } if l == f64::INFINITY),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "training diverged at epoch 2, batch 1: the loss is inf"
+        "training diverged at epoch 2, batch 1, with learning rate 1e160: the loss is inf"
     );
     let (after_one, ok) = run(1);
     assert!(ok.is_ok());
     assert_eq!(net, after_one);
+}
+
+#[test]
+fn a_finite_loss_that_explodes_stops_with_the_divergence_factor() {
+    // η = 1e6 on a classifier: the loss stays finite but grows by orders of magnitude within
+    // the first epoch. Without a factor, training runs on.
+    let data = blobs(90, 1);
+    let run = |factor: Option<f64>| {
+        let mut net = Classifier::zeros();
+        Init::HE_UNIFORM.init(&mut net, 5);
+        let mut trainer = quiet(SoftmaxCrossEntropy, Sgd::new(1e6))
+            .epochs(3)
+            .batch_size(7);
+        trainer.divergence_factor = factor;
+        let result = trainer.fit(&mut net, &data, None);
+        (net, result)
+    };
+    let (_, unguarded) = run(None);
+    let history = unguarded.expect("finite losses alone do not stop training");
+    let first = history.epochs[0].train.loss;
+    assert!(first > 1e3, "the loss exploded to {first}");
+
+    let (net, guarded) = run(Some(100.0));
+    let err = guarded.unwrap_err();
+    let TrainError::Diverged {
+        epoch: 1,
+        batch,
+        lr,
+        cause:
+            Divergence::Growth {
+                loss,
+                reference,
+                factor,
+            },
+    } = err
+    else {
+        panic!("expected the loss to outgrow the factor, found {err:?}");
+    };
+    assert!(batch > 1 && lr == 1e6 && factor == 100.0);
+    assert!(loss > 100.0 * reference, "{loss} against {reference}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "training diverged at epoch 1, batch {batch}, with learning rate 1e6: the loss is "
+        )) && err
+            .to_string()
+            .contains("more than 100 times the epoch's mean so far"),
+        "{err}"
+    );
+    assert!(net.is_finite());
+}
+
+#[test]
+fn a_divergence_factor_must_exceed_one() {
+    let data = blobs(9, 1);
+    for factor in [1.0, 0.5, f64::NAN, f64::INFINITY] {
+        let mut net = Classifier::zeros();
+        let err = quiet(SoftmaxCrossEntropy, Sgd::new(0.1))
+            .divergence_factor(factor)
+            .fit(&mut net, &data, None)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TrainError::Config {
+                    name: "divergence_factor",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("invalid setting `divergence_factor`: expected a finite factor above 1, found {factor}")
+        );
+    }
 }
 
 fn train_blobs(seed: u64) -> (Classifier, History) {
