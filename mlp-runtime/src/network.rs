@@ -202,10 +202,16 @@ pub trait Network: Parameters {
     /// existing one: every tensor checked, time and memory bounded by the network.
     ///
     /// ```
-    /// # fn demo<Net: mlp_runtime::Network>(path: &str) -> Result<(), mlp_runtime::io::LoadError> {
     /// use mlp_runtime::Network;
-    /// let net = Net::load(path)?;
-    /// # Ok(()) }
+    /// mlp_macros::mlp! { struct Net { input: 2, layers: [3 tanh, 1 identity] } }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let path = std::env::temp_dir().join(format!("mlp-net-load-{}.safetensors", std::process::id()));
+    /// # mlp_runtime::io::save(&Net::zeros(), &path)?;
+    /// let net = Net::load(&path)?;
+    /// # assert_eq!(net, Net::zeros());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
     /// ```
     ///
     /// [`io::load`]: crate::io::load

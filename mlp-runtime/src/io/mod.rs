@@ -74,60 +74,26 @@
 //! of [`Network`], so they need `use mlp::Network`).
 //!
 //! ```
-//! use mlp_runtime::io;
-//! # use mlp_runtime::{LayerSpec, Network, ParamInfo, ParamKind, Parameters};
-//! # #[derive(Clone, Debug, PartialEq)]
-//! # struct Line { w1: [[f64; 1]; 1], b1: [f64; 1] }
-//! # impl Parameters for Line {
-//! #     type Scalar = f64;
-//! #     const PARAM_INFO: &'static [ParamInfo] = &[
-//! #         ParamInfo { name: "w1", layer: 1, kind: ParamKind::Weight, shape: &[1, 1] },
-//! #         ParamInfo { name: "b1", layer: 1, kind: ParamKind::Bias, shape: &[1] },
-//! #     ];
-//! #     fn visit(&self, mut f: impl FnMut(&ParamInfo, &[f64])) {
-//! #         f(&Self::PARAM_INFO[0], self.w1.as_flattened());
-//! #         f(&Self::PARAM_INFO[1], &self.b1);
-//! #     }
-//! #     fn visit_mut(&mut self, mut f: impl FnMut(&ParamInfo, &mut [f64])) {
-//! #         f(&Self::PARAM_INFO[0], self.w1.as_flattened_mut());
-//! #         f(&Self::PARAM_INFO[1], &mut self.b1);
-//! #     }
-//! # }
-//! # impl Network for Line {
-//! #     type Input = [f64; 1];
-//! #     type Output = [f64; 1];
-//! #     type Cache = ();
-//! #     type Grads = Line0;
-//! #     const INPUT: usize = 1;
-//! #     const OUTPUT: usize = 1;
-//! #     const LAYERS: usize = 1;
-//! #     const PARAMS: usize = 2;
-//! #     const LAYER_SPECS: &'static [LayerSpec] =
-//! #         &[LayerSpec { fan_in: 1, fan_out: 1, activation: "identity", bias: true }];
-//! #     fn zeros() -> Self { Line { w1: [[0.0]], b1: [0.0] } }
-//! #     fn forward(&self, x: &[f64; 1]) -> [f64; 1] { [self.w1[0][0] * x[0] + self.b1[0]] }
-//! #     fn forward_cached(&self, x: &[f64; 1], _: &mut ()) -> [f64; 1] { self.forward(x) }
-//! #     fn backward(&self, _: &(), _: &[f64; 1], _: &mut Line0) -> [f64; 1] { [0.0] }
-//! #     fn visit_with_grads(&mut self, _: &Line0, _: impl FnMut(&ParamInfo, &mut [f64], &[f64])) {}
-//! # }
-//! # #[derive(Clone, Debug, Default, PartialEq)]
-//! # struct Line0;
-//! # impl Parameters for Line0 {
-//! #     type Scalar = f64;
-//! #     const PARAM_INFO: &'static [ParamInfo] = &[];
-//! #     fn visit(&self, _: impl FnMut(&ParamInfo, &[f64])) {}
-//! #     fn visit_mut(&mut self, _: impl FnMut(&ParamInfo, &mut [f64])) {}
-//! # }
+//! use mlp_runtime::io::{self, Metadata};
+//! use mlp_runtime::Network;
+//! mlp_macros::mlp! { struct Line { input: 1, layers: [1 identity], scalar: f64 } }
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = std::env::temp_dir().join(format!("mlp-io-doctest-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir)?;
 //! # let path = dir.join("line.safetensors");
-//! let net = Line { w1: [[2.0]], b1: [0.5] };
+//! let mut net = Line::zeros();
+//! *net.w1 = [[2.0]];
+//! net.b1[0] = 0.5;
 //! io::save(&net, &path)?;
+//! assert_eq!(Line::load(&path)?, net);
 //!
-//! let mut back = Line::zeros();
-//! io::load(&mut back, &path)?;
-//! assert_eq!(back, net);
+//! // Metadata of one's own travels with the weights.
+//! let mut meta = Metadata::new();
+//! meta.insert("app.columns", "x")?;
+//! io::save_with(&net, &path, &meta)?;
+//! let (back, read) = Line::load_with_metadata(&path)?;
+//! assert_eq!((back, read.get("app.columns")), (net, Some("x")));
+//! assert_eq!(read.get("mlp.layers"), Some("1 -> 1 identity"));
 //! assert_eq!(io::tensor_names::<Line>(), ["0.weight", "0.bias"]);
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok(())
@@ -235,20 +201,26 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), SaveError
     save_with(net, path, &Metadata::new())
 }
 
-/// Saves the network's weights and `metadata` to `path` as safetensors, atomically.
+/// Saves the network's weights and `metadata` to `path` as safetensors, atomically
+/// ([`write_atomic`]). See [`Metadata`] for the keys and the bounds.
 ///
 /// ```
-/// # fn demo<N: mlp_runtime::Network>(net: &N, path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
 /// use mlp_runtime::io::{self, Metadata};
+/// use mlp_runtime::Network;
+/// mlp_macros::mlp! { struct Iris { input: 4, layers: [8 tanh, 3 identity] } }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let path = std::env::temp_dir().join(format!("mlp-save-with-{}.safetensors", std::process::id()));
 /// let mut meta = Metadata::new();
-/// meta.insert("app.classes", "cat,dog")?;
-/// io::save_with(net, path, &meta)?;
+/// meta.insert("app.classes", "setosa,versicolor,virginica")?;
+/// io::save_with(&Iris::zeros(), &path, &meta)?;
 ///
-/// let mut back = N::zeros();
-/// let read = io::load(&mut back, path)?;
-/// assert_eq!(read.get("app.classes"), Some("cat,dog"));
-/// assert_eq!(read.get("format"), Some("pt"));
-/// # Ok(()) }
+/// let (net, read) = Iris::load_with_metadata(&path)?;
+/// let classes: Vec<&str> = read.get("app.classes").unwrap_or_default().split(',').collect();
+/// assert_eq!(classes, ["setosa", "versicolor", "virginica"]);
+/// assert_eq!(read.get("mlp.scalar"), Some("f32"));
+/// # std::fs::remove_file(&path)?;
+/// # Ok(())
+/// # }
 /// ```
 pub fn save_with<N: Network>(
     net: &N,

@@ -420,3 +420,19 @@ fn a_header_at_the_limit_full_of_metadata_is_refused_at_the_first_entry_too_many
         out.peak
     );
 }
+
+#[test]
+fn the_header_limit_follows_from_the_network() {
+    // As `header_limit`'s documentation works it out for `3 → 5 → 4 → 2` with biases: the
+    // metadata's 1 MiB and 16 bytes, 256 per entry, twice the 42 bytes of names, 24 per
+    // dimension (9 in all).
+    assert_eq!(
+        io::header_limit::<Small<f64>>(),
+        (1 << 20) + 16 + 6 * 256 + 2 * 42 + 9 * 24
+    );
+    // Without biases, 2 entries of 2 dimensions.
+    assert_eq!(
+        io::header_limit::<NoBias<f32>>(),
+        (1 << 20) + 16 + 2 * 256 + 2 * 16 + 4 * 24
+    );
+}
