@@ -20,9 +20,9 @@ const ENTRY_ALLOWANCE: u64 = 256;
 /// The room a header gives each dimension of a shape: 20 digits and a comma, with spare.
 const DIM_ALLOWANCE: u64 = 24;
 
-/// The largest header accepted for `N`, in bytes: [`ENTRY_ALLOWANCE`] plus twice the name
-/// (for JSON escapes) plus [`DIM_ALLOWANCE`] per dimension for each tensor, plus
-/// [`Metadata::MAX_JSON_LEN`] for the metadata and its key.
+/// The largest header accepted for `N`, in bytes: 256 bytes plus twice the name
+/// (for JSON escapes) plus 24 bytes per dimension for each tensor, plus
+/// [`Metadata::MAX_JSON_LEN`] and 16 bytes for the metadata and its key.
 ///
 /// Every file `save` writes for `N` fits. The limit grows with the network's tensor count,
 /// never with what a file claims, so that reading a header costs time and memory in

@@ -251,7 +251,7 @@ pub fn load<N: Network>(net: &mut N, path: impl AsRef<Path>) -> Result<Metadata,
     };
     let file = std::fs::File::open(path).map_err(read_error)?;
     let meta = file.metadata().map_err(read_error)?;
-    let len = meta.is_file().then(|| meta.len());
+    let len = meta.is_file().then_some(meta.len());
     let decoded = codec::decode::<N>(&mut std::io::BufReader::new(file), len);
     let (staged, metadata) = decoded.map_err(|source| LoadError::Decode {
         path: path.to_path_buf(),
