@@ -158,6 +158,40 @@ fn check_lengths(
     Ok(())
 }
 
+/// `(1/K) Σ_k f(y_k, t_k)`, for a loss that is a mean over the outputs, after checking the
+/// lengths.
+fn elementwise<T: Scalar>(
+    loss: &'static str,
+    output: &[T],
+    target: &[T],
+    f: impl Fn(T, T) -> T,
+) -> Result<T, LossError> {
+    check_lengths(loss, output.len(), Some(target.len()), None)?;
+    let mut sum = T::ZERO;
+    for (&y, &t) in output.iter().zip(target) {
+        sum += f(y, t);
+    }
+    Ok(sum / T::from_usize(output.len()))
+}
+
+/// [`elementwise`] where `f` also gives `∂ℓ/∂y_k`, written into `grad`.
+fn elementwise_grad<T: Scalar>(
+    loss: &'static str,
+    output: &[T],
+    target: &[T],
+    grad: &mut [T],
+    f: impl Fn(T, T) -> (T, T),
+) -> Result<T, LossError> {
+    check_lengths(loss, output.len(), Some(target.len()), Some(grad.len()))?;
+    let mut sum = T::ZERO;
+    for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
+        let (value, derivative) = f(y, t);
+        sum += value;
+        *g = derivative;
+    }
+    Ok(sum / T::from_usize(output.len()))
+}
+
 /// The mean squared error over the `K` outputs, `ℓ = (1/K) Σ_k (y_k − t_k)²`, with
 /// `∂ℓ/∂y_k = (2/K)(y_k − t_k)`: PyTorch's `MSELoss` (no factor ½).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -167,35 +201,18 @@ impl<T: Scalar> Loss<T> for Mse {
     const NAME: &'static str = "mse";
 
     fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> Result<T, LossError> {
-        check_lengths(
-            <Self as Loss<T>>::NAME,
-            output.len(),
-            Some(target.len()),
-            Some(grad.len()),
-        )?;
-        let k = T::from_usize(output.len());
-        let two_over_k = (T::ONE + T::ONE) / k;
-        let mut sum = T::ZERO;
-        for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
+        let two_over_k = (T::ONE + T::ONE) / T::from_usize(output.len());
+        let name = <Self as Loss<T>>::NAME;
+        elementwise_grad(name, output, target, grad, |y, t| {
             let d = y - t;
-            sum += d * d;
-            *g = two_over_k * d;
-        }
-        Ok(sum / k)
+            (d * d, two_over_k * d)
+        })
     }
 
     fn value(&self, output: &[T], target: &[T]) -> Result<T, LossError> {
-        check_lengths(
-            <Self as Loss<T>>::NAME,
-            output.len(),
-            Some(target.len()),
-            None,
-        )?;
-        let mut sum = T::ZERO;
-        for (&y, &t) in output.iter().zip(target) {
-            sum += (y - t) * (y - t);
-        }
-        Ok(sum / T::from_usize(output.len()))
+        elementwise(<Self as Loss<T>>::NAME, output, target, |y, t| {
+            (y - t) * (y - t)
+        })
     }
 }
 
@@ -364,33 +381,15 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
     const NAME: &'static str = "binary_cross_entropy";
 
     fn value_grad(&self, output: &[T], target: &[T], grad: &mut [T]) -> Result<T, LossError> {
-        check_lengths(
-            <Self as Loss<T>>::NAME,
-            output.len(),
-            Some(target.len()),
-            Some(grad.len()),
-        )?;
         let k = T::from_usize(output.len());
-        let mut sum = T::ZERO;
-        for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
-            sum += bce_term(y, t);
-            *g = (crate::activation::sigmoid(y) - t) / k;
-        }
-        Ok(sum / k)
+        let name = <Self as Loss<T>>::NAME;
+        elementwise_grad(name, output, target, grad, |y, t| {
+            (bce_term(y, t), (crate::activation::sigmoid(y) - t) / k)
+        })
     }
 
     fn value(&self, output: &[T], target: &[T]) -> Result<T, LossError> {
-        check_lengths(
-            <Self as Loss<T>>::NAME,
-            output.len(),
-            Some(target.len()),
-            None,
-        )?;
-        let mut sum = T::ZERO;
-        for (&y, &t) in output.iter().zip(target) {
-            sum += bce_term(y, t);
-        }
-        Ok(sum / T::from_usize(output.len()))
+        elementwise(<Self as Loss<T>>::NAME, output, target, bce_term)
     }
 
     /// Whether every output is on the target's side of ½ (`y > 0` exactly when `t > ½`).

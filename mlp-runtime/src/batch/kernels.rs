@@ -209,9 +209,7 @@ where
     T: Scalar,
     X: Samples<T, IN> + ?Sized,
 {
-    same_batch("weight gradient's input", d.samples(), x.samples())?;
-    weight_product(d, x, g, true);
-    Ok(())
+    checked_weight_product(d, x, g, true)
 }
 
 /// `∂L/∂W = δ Xᵀ` over a batch, as [`weight_grad`] but overwriting `g` (`β = 0`), so that a
@@ -227,9 +225,7 @@ where
     T: Scalar,
     X: Samples<T, IN> + ?Sized,
 {
-    same_batch("weight gradient's input", d.samples(), x.samples())?;
-    weight_product(d, x, g, false);
-    Ok(())
+    checked_weight_product(d, x, g, false)
 }
 
 /// [`weight_grad`] for generated code, whose operands come from one forward call.
@@ -254,6 +250,22 @@ pub fn weight_grad_set_unchecked<T, X, const IN: usize, const OUT: usize>(
     X: Samples<T, IN> + ?Sized,
 {
     weight_product(d, x, g, false);
+}
+
+/// [`weight_product`] after checking that `x` holds the samples of `d`.
+fn checked_weight_product<T, X, const IN: usize, const OUT: usize>(
+    d: &Batch<T, OUT>,
+    x: &X,
+    g: &mut [[T; IN]; OUT],
+    accumulate: bool,
+) -> Result<(), BatchError>
+where
+    T: Scalar,
+    X: Samples<T, IN> + ?Sized,
+{
+    same_batch("weight gradient's input", d.samples(), x.samples())?;
+    weight_product(d, x, g, accumulate);
+    Ok(())
 }
 
 /// `G = δ Xᵀ`, or `G += δ Xᵀ` when `accumulate`.
