@@ -292,9 +292,11 @@ fn a_finite_loss_that_explodes_stops_with_the_divergence_factor() {
     let history = unguarded.expect("finite losses alone do not stop training");
     let first = history.epochs[0].train.loss;
     assert!(first > 1e3, "the loss exploded to {first}");
+    eprintln!("without a factor: epoch 1 mean loss {first}");
 
     let (net, guarded) = run(Some(100.0));
     let err = guarded.unwrap_err();
+    eprintln!("with a factor of 100: {err}");
     let TrainError::Diverged {
         epoch: 1,
         batch,
