@@ -147,7 +147,7 @@ pub(super) fn decode<N: Network>(
             available: got as u64,
         });
     }
-    let parsed = header::parse(&bytes[8..])?;
+    let parsed = header::parse(&bytes[8..], N::PARAM_INFO.len())?;
     let declared = header::check::<N>(&parsed)?;
     if let Some(len) = len {
         let available = len.saturating_sub(8 + header_len);

@@ -60,9 +60,11 @@ pub(super) struct Header {
     pub(super) metadata: Metadata,
 }
 
-/// Parses the header's JSON. Its size is already bounded by [`header_limit`]; the metadata
-/// entries are bounded as they are read, so parsing stops at the first one too many.
-pub(super) fn parse(bytes: &[u8]) -> Result<Header, DecodeError> {
+/// Parses the header's JSON for a network of `tensors` tensors. Its size is already bounded
+/// by [`header_limit`]; the tensor entries (at most `2 · tensors + 16`, so that a file with a
+/// few extra tensors is still refused by their names) and the metadata entries are bounded as
+/// they are read, so parsing stops at the first one too many.
+pub(super) fn parse(bytes: &[u8], tensors: usize) -> Result<Header, DecodeError> {
     let current = RefCell::new(None);
     if bytes.first() != Some(&b'{') {
         return Err(DecodeError::Header {
@@ -73,9 +75,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Header, DecodeError> {
         });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let header = HeaderSeed { current: &current }
-        .deserialize(&mut de)
-        .and_then(|h| de.end().map(|()| h));
+    let header = HeaderSeed {
+        current: &current,
+        tensors,
+    }
+    .deserialize(&mut de)
+    .and_then(|h| de.end().map(|()| h));
     header.map_err(|e| {
         let position = format!(" at line {} column {}", e.line(), e.column());
         let text = e.to_string();
@@ -102,6 +107,8 @@ fn cut_message(message: &str) -> String {
 /// Reads the header object, noting in `current` the tensor whose entry is being read.
 struct HeaderSeed<'a> {
     current: &'a RefCell<Option<String>>,
+    /// The network's tensor count.
+    tensors: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
@@ -128,6 +135,13 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 }
                 metadata = Some(map.next_value_seed(MetadataSeed)?);
             } else {
+                let max = 2 * self.tensors + 16;
+                if tensors.len() == max {
+                    return Err(de::Error::custom(format!(
+                        "more than {max} tensor entries, where the network has {}",
+                        self.tensors
+                    )));
+                }
                 *self.current.borrow_mut() = Some(name);
                 let entry = map.next_value::<Entry>()?;
                 let name = self.current.borrow_mut().take().unwrap_or_default();

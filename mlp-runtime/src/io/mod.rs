@@ -56,9 +56,11 @@
 //! - Loading reads the 8-byte header length, then a header of at most
 //!   [`header_limit`] bytes, which follows from the network (its tensor count and names,
 //!   plus 1 MiB for metadata), then exactly the bytes the network's tensors take; it refuses
-//!   a file whose size disagrees. Whatever a file holds or claims, even `/dev/zero`, loading
-//!   takes time and memory in proportion to the network (plus that 1 MiB): about three
-//!   times the weights' size at most.
+//!   a file whose size disagrees; the header's tensor and metadata entries are counted as
+//!   they are parsed, and parsing stops at the first one too many. Whatever a file holds or
+//!   claims, even `/dev/zero`, loading takes time and memory in proportion to the network:
+//!   it reads at most `8 + header_limit` bytes and the weights' bytes, and holds at most
+//!   about twice [`header_limit`] and three times the weights' size at once.
 //! - Every check is made before a single weight is written: the header against the
 //!   network (no tensor twice, every tensor present with its dtype and shape, none extra,
 //!   offsets that lay the tensors end to end), then the file's length, then the `safetensors`

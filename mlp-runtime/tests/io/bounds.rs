@@ -45,10 +45,11 @@ fn read_bound<N: Network>() -> u64 {
     8 + io::header_limit::<N>() + data_bytes::<N>() + 1
 }
 
-/// The most memory a load of `N` may hold at once: a few times the largest header (the
-/// header, its parsed entries and the `safetensors` crate's second parse) and the data.
+/// The most memory a load of `N` may hold at once: twice the largest header (the header and
+/// its parsed entries) and a few times the data (the tensors' bytes, the `safetensors`
+/// crate's second parse, the staged scalars).
 pub fn memory_bound<N: Network>() -> usize {
-    (6 * io::header_limit::<N>() + 4 * data_bytes::<N>()) as usize
+    (2 * io::header_limit::<N>() + 4 * data_bytes::<N>()) as usize
 }
 
 /// What one load did.
@@ -434,5 +435,35 @@ fn the_header_limit_follows_from_the_network() {
     assert_eq!(
         io::header_limit::<NoBias<f32>>(),
         (1 << 20) + 16 + 2 * 256 + 2 * 16 + 4 * 24
+    );
+}
+
+#[test]
+fn a_header_at_the_limit_full_of_tensor_entries_is_parsed_within_bounds() {
+    // The costliest header to parse: as many short tensor entries as the limit allows.
+    let limit = io::header_limit::<Small<f64>>() as usize;
+    let mut entries = Vec::new();
+    let mut len = 2;
+    while len + 64 < limit {
+        let entry = format!(
+            "\"{}\":{{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}",
+            entries.len()
+        );
+        len += entry.len() + 1;
+        entries.push(entry);
+    }
+    let header = format!("{{{}}}", entries.join(","));
+    let bytes = raw(header.as_bytes(), &[]);
+    let out = load_stream::<Small<f64>>(bytes.as_slice(), "tensor entries at the limit");
+    let message = out.refusal.unwrap();
+    assert!(
+        message.contains("more than 28 tensor entries, where the network has 6"),
+        "{message}"
+    );
+    eprintln!(
+        "{} tensor entries in {} bytes: refused holding {} bytes",
+        entries.len(),
+        header.len(),
+        out.peak
     );
 }
