@@ -72,9 +72,16 @@ impl Ctx<'_> {
         quote!([[#t; #n_in]; #n_out])
     }
 
-    /// The span of layer `l`'s width, where errors about that layer point.
+    /// Where code about layer `l` is located: at the layer's width for error positions, but
+    /// resolved at the macro's call site, so that the `self`, `cache` and locals it names
+    /// are the ones the macro declares (see [`located`]).
     pub fn span(&self, l: usize) -> Span {
-        self.net.layers[l - 1].width.span
+        located(self.net.layers[l - 1].width.span)
+    }
+
+    /// As [`Ctx::span`], for the input width.
+    pub fn input_span(&self) -> Span {
+        located(self.net.input.span)
     }
 
     /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh` or, for an
@@ -82,7 +89,7 @@ impl Ctx<'_> {
     pub fn activation(&self, l: usize) -> TokenStream {
         let krate = self.krate;
         let layer = &self.net.layers[l - 1];
-        let span = layer.activation_span;
+        let span = located(layer.activation_span);
         let p = quote_spanned!(span=> #krate::__private);
         let args = &layer.activation.args;
         match &layer.activation.kind {
@@ -137,6 +144,15 @@ impl Ctx<'_> {
             quote!(#magnitude)
         }
     }
+}
+
+/// A span that points at the user's token `at` but resolves names as the macro's own code
+/// does (`Span::call_site`). A token the user wrote keeps its own span; everything the macro
+/// invents (`self`, `cache`, `grads`, locals, field names) gets this one, so that a call from
+/// inside a `macro_rules!` wrapper, whose tokens carry the wrapper caller's hygiene, resolves
+/// them all in one context, while errors still point at the layer the user wrote.
+pub(crate) fn located(at: Span) -> Span {
+    Span::call_site().located_at(at)
 }
 
 /// Names of the per-layer fields and locals: `w1`, `b1`, `z1`, `h0`, ... (spanned at the
@@ -200,7 +216,7 @@ fn structs(cx: &Ctx) -> TokenStream {
     }
     let mut cache_fields = Vec::new();
     for l in 0..=cx.layers() {
-        let span = if l == 0 { net.input.span } else { cx.span(l) };
+        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
         let v = cx.vector(l);
         if l > 0 {
             let z = field("z", l, span);
@@ -212,7 +228,7 @@ fn structs(cx: &Ctx) -> TokenStream {
         cache_fields.push(quote!(#[doc = #doc] pub #h: #v,));
     }
     let cache_zeros = (0..=cx.layers()).flat_map(|l| {
-        let span = if l == 0 { net.input.span } else { cx.span(l) };
+        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
         let n = Literal::usize_unsuffixed(cx.widths[l]);
         let h = field("h", l, span);
         let z = (l > 0).then(|| {
@@ -271,11 +287,7 @@ fn layer_values(cx: &Ctx) -> TokenStream {
     let Ctx { t, cache, .. } = cx;
     let p = cx.private();
     let arm = |prefix: &str, l: usize| {
-        let span = if l == 0 {
-            cx.net.input.span
-        } else {
-            cx.span(l)
-        };
+        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
         let f = field(prefix, l, span);
         quote!(#l => ::core::option::Option::Some(&self.#f),)
     };

@@ -26,3 +26,4 @@ mod hygiene;
 mod jacobian;
 mod pytorch;
 mod variance;
+mod wrappers;

@@ -119,7 +119,7 @@ fn shape(cx: &Ctx, cols: usize, rows: usize) -> TokenStream {
 /// The span of `h_l`: the input's for `l = 0`, the layer's otherwise.
 fn h_span(cx: &Ctx, l: usize) -> Span {
     if l == 0 {
-        cx.net.input.span
+        cx.input_span()
     } else {
         cx.span(l)
     }
