@@ -18,15 +18,39 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 /// Expands an `mlp!` invocation; errors become `compile_error!`s and never panic.
+///
+/// With errors, the items are still declared (see [`fallback`]): exactly, by expanding the
+/// partial model, when every width is valid; as stubs otherwise.
 pub fn mlp(input: TokenStream) -> TokenStream {
-    try_mlp(input.clone()).unwrap_or_else(|err| fallback::expand(&input, err))
-}
-
-/// Parses, validates and expands, stopping at the first stage that fails.
-fn try_mlp(input: TokenStream) -> syn::Result<TokenStream> {
-    let net = valid::validate(syn::parse2::<parse::Input>(input)?)?;
-    let krate = krate::krate(net.krate.as_ref(), net.ident.span())?;
-    Ok(expand(&net, &krate))
+    let parsed = match syn::parse2::<parse::Input>(input.clone()) {
+        Ok(parsed) => parsed,
+        Err(err) => return fallback::unparsed(&input, &err),
+    };
+    let stubs = fallback::Stubs::of(&parsed);
+    let (net, error) = match valid::validate(parsed) {
+        Ok(net) => (net, None),
+        Err(valid::Invalid {
+            error,
+            partial: Some(net),
+        }) => (net, Some(error)),
+        Err(valid::Invalid {
+            error,
+            partial: None,
+        }) => return fallback::expand(&stubs, &error),
+    };
+    match (krate::krate(net.krate.as_ref(), net.ident.span()), error) {
+        (Ok(krate), None) => expand(&net, &krate),
+        (Ok(krate), Some(error)) => {
+            let errors = error.to_compile_error();
+            let items = expand(&net, &krate);
+            quote!(#errors #items)
+        }
+        (Err(err), None) => fallback::expand(&stubs, &err),
+        (Err(err), Some(mut error)) => {
+            error.combine(err);
+            fallback::expand(&stubs, &error)
+        }
+    }
 }
 
 /// Everything expansion needs to know, computed once.

@@ -37,7 +37,7 @@ fn ungate(item: syn::Item) -> Vec<syn::Item> {
 
 /// Parses and validates an invocation's tokens.
 fn model(tokens: TokenStream) -> syn::Result<Net> {
-    valid::validate(syn::parse2::<parse::Input>(tokens)?)
+    valid::validate(syn::parse2::<parse::Input>(tokens)?).map_err(|invalid| invalid.error)
 }
 
 /// The expansion of a valid invocation, with the runtime at `::mlp`.

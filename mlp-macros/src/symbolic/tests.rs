@@ -56,6 +56,8 @@ fn derived(src: &str) -> Derived {
         activation: &name,
         var: &var,
         params: &params,
+        scalar: crate::model::Scalar::F64,
+        activations: &[],
     };
     let mut cx = Ctxt::default();
     let mut graph = Graph::default();
