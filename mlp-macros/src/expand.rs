@@ -2,6 +2,7 @@
 //! trait impls. The passes themselves are in `forward`, `backward`, and their docs in `docs`.
 
 mod activation;
+mod attrs;
 mod backward;
 mod batch;
 mod docs;
@@ -205,7 +206,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
     let network = network_impl(&cx);
     let jacobian = jacobian::jacobian(&cx);
     let batch = batch::batch(&cx);
-    quote! {
+    let items = quote! {
         #activations
         #structs
         #inherent
@@ -213,7 +214,8 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         #network
         #jacobian
         #batch
-    }
+    };
+    attrs::spread(&net.attrs, &net.ident, items)
 }
 
 /// The network, cache and gradient structs, with `Default` for the latter two.

@@ -5,7 +5,7 @@
 //! activation replaced by the identity), which declares every item exactly. Otherwise this
 //! module declares stubs: the network with its consts and `zeros()`, and every companion type
 //! (`{Name}Cache`, `{Name}Grads`, `{Name}BatchCache`, `{Name}Frozen`, one per activation
-//! defined in the call), with the network's visibility, `#[cfg]` and lint attributes.
+//! defined in the call), with the network's visibility, `#[cfg]` and `#[allow]` attributes.
 
 use crate::custom::COMPANIONS;
 use crate::parse::Input;
@@ -16,7 +16,7 @@ use syn::{Attribute, Ident, Visibility};
 
 /// The names the stubs declare, taken from the syntax.
 pub struct Stubs {
-    /// `#[cfg]` and lint attributes of the network.
+    /// `#[cfg]` and `#[allow]` attributes of the network.
     attrs: Vec<Attribute>,
     /// The network's visibility.
     vis: Visibility,
@@ -51,7 +51,7 @@ impl Stubs {
 
     /// The stubs of an invocation that did not parse: the name after the first top-level
     /// `struct` (if it is an identifier, not a keyword), the visibility before it, and the
-    /// `#[cfg]` and lint attributes before that.
+    /// `#[cfg]` and `#[allow]` attributes before that.
     fn scan(input: &TokenStream) -> Option<Self> {
         let tokens: Vec<TokenTree> = input.clone().into_iter().collect();
         let at = tokens
@@ -94,15 +94,11 @@ impl Stubs {
     }
 }
 
-/// The network's attributes that also apply to its companions: `#[cfg]` and lint levels.
+/// The network's attributes that also apply to the stubs: `#[cfg]` and `#[allow]`.
 fn passed_on(attrs: &[Attribute]) -> Vec<Attribute> {
     attrs
         .iter()
-        .filter(|a| {
-            ["cfg", "allow", "expect", "warn", "deny", "forbid"]
-                .iter()
-                .any(|name| a.path().is_ident(name))
-        })
+        .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("allow"))
         .cloned()
         .collect()
 }

@@ -19,6 +19,7 @@ macro_rules! each_activation {
 }
 
 mod api;
+mod attributes;
 mod batch;
 mod custom;
 mod gradients;
