@@ -191,13 +191,16 @@ fn type_name(
     Some(ident)
 }
 
+/// A definition's parameters: each name with its default, if any.
+type Params = Vec<(Ident, Option<f64>)>;
+
 /// A definition's parameters and its derivation, if they are valid (every problem is
 /// recorded in `cx`). The parameters come back even when the expression fails.
 fn check_definition(
     cx: &mut Ctxt,
     def: &ActivationDef,
     scope: &Scope,
-) -> Option<(Vec<(Ident, Option<f64>)>, Derived)> {
+) -> Option<(Params, Derived)> {
     let mut ok = true;
     let mut params = Vec::new();
     for (i, param) in def.params.iter().enumerate() {

@@ -33,7 +33,7 @@ pub fn mlp(input: TokenStream) -> TokenStream {
         Err(valid::Invalid {
             error,
             partial: Some(net),
-        }) => (net, Some(error)),
+        }) => (*net, Some(error)),
         Err(valid::Invalid {
             error,
             partial: None,
@@ -171,6 +171,19 @@ impl Ctx<'_> {
     }
 }
 
+/// The lints generated code allows, on the two items that need it (as pin-project's
+/// `global_allowed_lints()`):
+///
+/// - `clippy::large_stack_arrays`: the cache's `Default` (`[0.0; N_l]` per layer) and the
+///   Jacobian (`[[0.0; N_0]; N_L]`, and `[0.0; N_l]` locals in `jacobian_into` and `jvp`)
+///   are arrays on the stack by design, sized by the widths the user chose; above clippy's
+///   16 KiB threshold (784-512-512-10 in f32, any 2048-wide f64 network) the lint would
+///   fire at the whole `mlp!` call, where the user can do nothing about it. The heap-backed
+///   alternatives are documented on the items (`Boxed` weights, `jacobian_into`).
+pub(crate) fn allowed_lints() -> TokenStream {
+    quote!(#[allow(clippy::large_stack_arrays)])
+}
+
 /// A span that points at the user's token `at` but resolves names as the macro's own code
 /// does (`Span::call_site`). A token the user wrote keeps its own span; everything the macro
 /// invents (`self`, `cache`, `grads`, locals, field names) gets this one, so that a call from
@@ -270,6 +283,7 @@ fn structs(cx: &Ctx) -> TokenStream {
     let grads_doc = docs::grads_struct(cx);
     let derive =
         quote!(#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]);
+    let allowed = allowed_lints();
     quote! {
         #(#attrs)*
         #[doc = #struct_doc]
@@ -290,6 +304,7 @@ fn structs(cx: &Ctx) -> TokenStream {
             #(#grad_fields)*
         }
 
+        #allowed
         #[automatically_derived]
         impl ::core::default::Default for #cache {
             fn default() -> Self {

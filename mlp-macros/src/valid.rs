@@ -26,7 +26,7 @@ pub struct Invalid {
     /// The network with each invalid activation replaced by the identity (and failed custom
     /// activations declared as the identity), when every width is valid: the fallback expands
     /// it so that the rest of the crate sees every generated item, exactly typed.
-    pub partial: Option<Net>,
+    pub partial: Option<Box<Net>>,
 }
 
 /// Checks a parsed invocation and builds the model.
@@ -110,7 +110,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
             error,
             partial: net.filter(|_| fits).map(|mut net| {
                 net.customs.extend(defined.placeholders);
-                net
+                Box::new(net)
             }),
         }),
         // Every path that leaves `net` empty has recorded an error.

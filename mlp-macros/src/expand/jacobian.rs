@@ -66,7 +66,9 @@ pub fn jacobian(cx: &Ctx) -> TokenStream {
     let jvp = jvp_steps(cx);
     let last_t = field("__t", cx.layers(), cx.span(cx.layers()));
     let [d_jacobian, d_into, d_jvp] = [docs_jacobian(cx), docs_into(cx), docs_jvp(cx)];
+    let allowed = super::allowed_lints();
     quote! {
+        #allowed
         impl #ident {
             #[doc = #d_jacobian]
             #[must_use]
