@@ -5,6 +5,7 @@ use crate::lower::{lower, nonzero_digits, same, Scope};
 use crate::model::{Builtin, Custom, Derived, Scalar};
 use crate::parse::{ActivationDef, Number};
 use crate::symbolic::{Graph, Node};
+use quote::ToTokens;
 use std::rc::Rc;
 use syn::ext::IdentExt;
 use syn::{Attribute, Ident, Lit};
@@ -165,8 +166,8 @@ fn type_name(
     if let Some((_, what)) = taken.iter().find(|(t, _)| *t == text) {
         let message = if camel.is_empty() {
             format!(
-                "activation `{name}` has no letters or digits to name its type, which would be \
-                 `{text}`, {what}; choose a name such as `my_activation`"
+                "activation `{name}` has no letters or digits to name its type (`{text}` is the \
+                 network); choose a name such as `my_activation`"
             )
         } else {
             format!(
@@ -309,9 +310,13 @@ pub fn float_param(cx: &mut Ctxt, number: &Number, scalar: Scalar, what: &str) -
     match problem {
         Ok(()) => Some(value),
         Err(problem) => {
+            let sign = if minus.is_some() { "-" } else { "" };
             cx.error_spanned(
                 quote::quote!(#minus #lit),
-                format_args!("{what} is {value:?}, which {problem}"),
+                format_args!(
+                    "{what} is {sign}{lit}, which {problem}",
+                    lit = lit.to_token_stream()
+                ),
             );
             None
         }

@@ -201,6 +201,22 @@ pub(crate) fn field(prefix: &str, l: usize, span: Span) -> Ident {
 
 /// Generates every item of a checked network.
 pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
+    // An explicit `crate: path` is imported once under a private name, and generated code
+    // goes through that name: a wrong path is then one error at the path the user wrote
+    // (rustc reports no further error for names resolved through a failed import).
+    let (import, alias);
+    let krate = match &net.krate {
+        Some(path) => {
+            let name = format_ident!("__mlp_crate_{}", net.ident, span = Span::call_site());
+            import = quote!(#[doc(hidden)] use #path as #name;);
+            alias = quote!(#name);
+            &alias
+        }
+        None => {
+            import = TokenStream::new();
+            krate
+        }
+    };
     let cx = Ctx {
         net,
         krate,
@@ -220,6 +236,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
     let jacobian = jacobian::jacobian(&cx);
     let batch = batch::batch(&cx);
     let items = quote! {
+        #import
         #activations
         #structs
         #inherent

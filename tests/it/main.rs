@@ -22,6 +22,7 @@ mod api;
 mod attributes;
 mod batch;
 mod custom;
+mod exponents;
 mod gradients;
 mod hygiene;
 mod jacobian;
