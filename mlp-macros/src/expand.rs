@@ -159,8 +159,14 @@ impl Ctx<'_> {
         }
         let magnitude = match self.net.scalar {
             // The model keeps constants in f64; an f32 network rounds them once, here.
+            // Validation refuses constants that overflow f32, but a literal must never be
+            // made from an infinity (`Literal::f32_suffixed` panics), so this stays total.
             #[allow(clippy::cast_possible_truncation)]
-            Scalar::F32 => Literal::f32_suffixed(value.abs() as f32),
+            Scalar::F32 => match value.abs() as f32 {
+                rounded if rounded.is_finite() => Literal::f32_suffixed(rounded),
+                _ if value > 0.0 => return quote!(#t::INFINITY),
+                _ => return quote!(#t::NEG_INFINITY),
+            },
             Scalar::F64 => Literal::f64_suffixed(value.abs()),
         };
         if value.is_sign_negative() {

@@ -281,7 +281,7 @@ impl Activation {
     pub fn name(&self) -> String {
         match &self.kind {
             Kind::Builtin(b) => b.name().to_owned(),
-            Kind::Custom(c) => c.name.to_string(),
+            Kind::Custom(c) => syn::ext::IdentExt::unraw(&c.name).to_string(),
         }
     }
 

@@ -22,7 +22,7 @@ fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
     let p = cx.private();
     let vis = &cx.net.vis;
     let ty = &custom.type_name;
-    let name = custom.name.to_string();
+    let name = syn::ext::IdentExt::unraw(&custom.name).to_string();
     let derived = &custom.derived;
     let (f_text, df_text) = derived.formulas();
     let doc = format!(

@@ -213,3 +213,127 @@ fn expansion_grows_with_layers_not_parameters() {
         "3 layers {small} bytes, 4 layers {deeper} bytes"
     );
 }
+
+/// The deep and huge expressions of the issue that once overflowed rustc's stack, the
+/// macro's recursion, or took 35 s: each is exactly one error, at a token of the expression.
+#[test]
+fn deep_or_huge_expressions_are_one_error() {
+    let deep_parens = format!("{}z{}", "(".repeat(1000), ")".repeat(1000));
+    let deep_calls = format!("{}z{}", "sin(".repeat(1000), ")".repeat(1000));
+    let negations = format!("{}z", "-".repeat(1000));
+    let long_sum = vec!["z"; 10_000].join(" + ");
+    let distinct = (0..10_000)
+        .map(|k| format!("z * {k}.0"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let product = (0..1000)
+        .map(|k| format!("sin(z + {k}.0)"))
+        .collect::<Vec<_>>()
+        .join(" * ");
+    for (what, expr) in [
+        ("nested parentheses", deep_parens),
+        ("nested calls", deep_calls),
+        ("negations", negations),
+        ("a 10,000-term sum", long_sum),
+        ("10,000 distinct terms", distinct),
+        ("a 1,000-factor product", product),
+    ] {
+        let src = format!("activation f(z) = {expr}; struct N {{ input: 1, layers: [1 f] }}");
+        let tokens: TokenStream = src.parse().expect("lexes");
+        let err = match syn::parse2::<parse::Input>(tokens) {
+            Ok(_) => panic!("{what}: accepted"),
+            Err(err) => err,
+        };
+        let messages: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(messages.len(), 1, "{what}: {messages:?}");
+        assert!(
+            messages[0].contains("limited to"),
+            "{what}: {}",
+            messages[0]
+        );
+    }
+}
+
+/// Names the macro would once have panicked on (`NetR#fn`), or that collide, are errors;
+/// raw identifiers are read without their `r#`.
+#[test]
+fn raw_and_colliding_names() {
+    let model = model(quote! {
+        activation r#fn(r#z; r#type = 0.5) = r#type * z;
+        struct r#match { r#input: 2, layers: [3 r#fn(0.25), 1 r#tanh], r#scalar: r#f64 }
+    })
+    .unwrap();
+    assert_eq!(
+        summary(&model),
+        "r#match f64: 2 -> [3 fn(0.25), 1 tanh], bias true, 13 params"
+    );
+    assert_eq!(model.customs[0].type_name.to_string(), "matchFn");
+    let err = model_err(quote! {
+        activation a_b(z) = z;
+        activation aB(z) = z;
+        activation cache(z) = z;
+        activation _(z) = z;
+        struct Net { input: 2, layers: [1 a_b] }
+    });
+    insta::assert_debug_snapshot!(err, @r#"
+    [
+        "activation `aB` would generate the type `NetAB`, which is already the type of activation `a_b`; rename the activation",
+        "activation `cache` would generate the type `NetCache`, which is already the cache of `Net`; rename the activation",
+        "activation `_` has no letters or digits to name its type (`Net` is the network); choose a name such as `my_activation`",
+    ]
+    "#);
+}
+
+/// The messages of an invalid invocation.
+fn model_err(tokens: TokenStream) -> Vec<String> {
+    match model(tokens) {
+        Ok(_) => panic!("accepted"),
+        Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// With valid widths, an invalid invocation still expands completely (the mistaken
+/// activation as the identity), so that nothing else in the crate fails; with an invalid
+/// width, the stubs keep the visibility and declare every companion type.
+#[test]
+fn the_fallback_declares_every_item_with_its_visibility() {
+    let partial = super::mlp(quote! {
+        activation soft(z) = z / (1.0 + z.abz());
+        pub(crate) struct Typo { input: 2, layers: [4 soft, 1 tahn] }
+    })
+    .to_string();
+    for item in [
+        "compile_error",
+        "pub (crate) struct Typo {",
+        "pub (crate) struct TypoCache",
+        "pub (crate) struct TypoGrads",
+        "pub (crate) struct TypoFrozen",
+        "pub (crate) struct TypoBatchCache",
+        "pub (crate) struct TypoSoft",
+        "pub fn forward",
+    ] {
+        assert!(partial.contains(item), "{item} missing from {partial}");
+    }
+    let stubs = super::mlp(quote! {
+        activation swish(z) = z * sigmoid(z);
+        #[cfg(test)]
+        pub(super) struct Broken { input: 0, layers: [4 swish, 1 identity] }
+    })
+    .to_string();
+    for item in [
+        "pub (super) struct Broken ;",
+        "pub (super) struct BrokenCache ;",
+        "pub (super) struct BrokenGrads ;",
+        "pub (super) struct BrokenBatchCache ;",
+        "pub (super) struct BrokenFrozen ;",
+        "pub (super) struct BrokenSwish ;",
+        "pub const INPUT",
+        "pub fn zeros",
+    ] {
+        assert!(stubs.contains(item), "{item} missing from {stubs}");
+    }
+    assert_eq!(stubs.matches("# [cfg (test)]").count(), 7, "{stubs}");
+    // A keyword is no name: the error, and no stub to report it twice.
+    let keyword = super::mlp(quote!(pub struct Self { input: 2, layers: [1 identity] }));
+    assert!(!keyword.to_string().contains("struct Self"), "{keyword}");
+}

@@ -400,3 +400,22 @@ proptest! {
         );
     }
 }
+
+/// Past `MAX_NODES`, constructors return existing nodes and the graph says it overflowed,
+/// so that the caller reports an error instead of using a meaningless result.
+#[test]
+fn a_graph_is_bounded() {
+    let mut g = Graph::default();
+    let z = g.var();
+    let mut e = z;
+    for k in 0..Graph::MAX_NODES {
+        let c = g.num(k as f64 + 0.5);
+        let t = g.mul(c, z);
+        let s = g.unary(super::Func::Sin, t);
+        e = g.add(e, s);
+    }
+    assert!(g.overflowed());
+    assert!(g.topological(e).len() <= Graph::MAX_NODES);
+    let d = g.derive(e);
+    assert!(d < Graph::MAX_NODES, "every id stays valid");
+}
