@@ -297,41 +297,48 @@ fn model_err(tokens: TokenStream) -> Vec<String> {
 /// width, the stubs keep the visibility and declare every companion type.
 #[test]
 fn the_fallback_declares_every_item_with_its_visibility() {
+    let contains_all = |out: &str, items: &[&str]| {
+        for item in items {
+            assert!(out.contains(item), "{item} missing from {out}");
+        }
+    };
     let partial = super::mlp(quote! {
         activation soft(z) = z / (1.0 + z.abz());
         pub(crate) struct Typo { input: 2, layers: [4 soft, 1 tahn] }
     })
     .to_string();
-    for item in [
-        "compile_error",
-        "pub (crate) struct Typo {",
-        "pub (crate) struct TypoCache",
-        "pub (crate) struct TypoGrads",
-        "pub (crate) struct TypoFrozen",
-        "pub (crate) struct TypoBatchCache",
-        "pub (crate) struct TypoSoft",
-        "pub fn forward",
-    ] {
-        assert!(partial.contains(item), "{item} missing from {partial}");
-    }
+    contains_all(
+        &partial,
+        &[
+            "compile_error",
+            "pub (crate) struct Typo {",
+            "pub (crate) struct TypoCache",
+            "pub (crate) struct TypoGrads",
+            "pub (crate) struct TypoFrozen",
+            "pub (crate) struct TypoBatchCache",
+            "pub (crate) struct TypoSoft",
+            "pub fn forward",
+        ],
+    );
     let stubs = super::mlp(quote! {
         activation swish(z) = z * sigmoid(z);
         #[cfg(test)]
         pub(super) struct Broken { input: 0, layers: [4 swish, 1 identity] }
     })
     .to_string();
-    for item in [
-        "pub (super) struct Broken ;",
-        "pub (super) struct BrokenCache ;",
-        "pub (super) struct BrokenGrads ;",
-        "pub (super) struct BrokenBatchCache ;",
-        "pub (super) struct BrokenFrozen ;",
-        "pub (super) struct BrokenSwish ;",
-        "pub const INPUT",
-        "pub fn zeros",
-    ] {
-        assert!(stubs.contains(item), "{item} missing from {stubs}");
-    }
+    contains_all(
+        &stubs,
+        &[
+            "pub (super) struct Broken ;",
+            "pub (super) struct BrokenCache ;",
+            "pub (super) struct BrokenGrads ;",
+            "pub (super) struct BrokenBatchCache ;",
+            "pub (super) struct BrokenFrozen ;",
+            "pub (super) struct BrokenSwish ;",
+            "pub const INPUT",
+            "pub fn zeros",
+        ],
+    );
     assert_eq!(stubs.matches("# [cfg (test)]").count(), 7, "{stubs}");
     // A keyword is no name: the error, and no stub to report it twice.
     let keyword = super::mlp(quote!(pub struct Self { input: 2, layers: [1 identity] }));
