@@ -344,3 +344,26 @@ fn the_fallback_declares_every_item_with_its_visibility() {
     let keyword = super::mlp(quote!(pub struct Self { input: 2, layers: [1 identity] }));
     assert!(!keyword.to_string().contains("struct Self"), "{keyword}");
 }
+
+/// Doc comments and lint levels on an activation go to its generated type, the docs before
+/// the derivation, the lints on the type and its impl.
+#[test]
+fn activation_docs_and_lints_reach_the_type() {
+    let out = expansion(quote! {
+        /// Smooth and odd.
+        #[allow(clippy::suboptimal_flops)]
+        activation soft(z) = z / (1.0 + z.abs());
+        pub struct Net { input: 2, layers: [1 soft] }
+    });
+    let docs = out.find("/// Smooth and odd.").expect("the user's doc");
+    let derivation = out
+        .find("differentiated by `mlp!`")
+        .expect("the derivation");
+    let item = out.find("pub struct NetSoft;").expect("the type");
+    assert!(docs < derivation && derivation < item, "{out}");
+    assert_eq!(
+        out.matches("#[allow(clippy::suboptimal_flops)]").count(),
+        2,
+        "{out}"
+    );
+}
