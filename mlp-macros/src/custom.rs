@@ -1,42 +1,102 @@
 //! Checks `activation name(z; a = 0.1) = expression;` items and derives each one.
 
 use crate::ctxt::Ctxt;
-use crate::lower::{lower, Scope};
-use crate::model::{Builtin, Custom, Derived};
+use crate::lower::{lower, nonzero_digits, same, Scope};
+use crate::model::{Builtin, Custom, Derived, Scalar};
 use crate::parse::{ActivationDef, Number};
-use crate::symbolic::Graph;
-use quote::format_ident;
+use crate::symbolic::{Graph, Node};
+use quote::ToTokens;
 use std::rc::Rc;
-use syn::{Ident, Lit};
+use syn::ext::IdentExt;
+use syn::{Attribute, Ident, Lit};
+
+/// The types `mlp!` declares for a network `Net` besides `Net` itself, by suffix, and what
+/// each is (for the error when an activation's type would take the name).
+pub const COMPANIONS: &[(&str, &str)] = &[
+    ("Cache", "the cache"),
+    ("Grads", "the gradients"),
+    ("BatchCache", "the batch cache"),
+    ("Frozen", "the frozen copy"),
+];
 
 /// Checks every definition: unique names that do not shadow a built-in, distinct parameter
 /// names with float defaults, and an expression in the supported language. Each valid one is
-/// differentiated; the generated type is named `{Net}{Name}` (`NetSwish` for `swish`).
-pub fn check_definitions(cx: &mut Ctxt, defs: &[ActivationDef], net: &Ident) -> Definitions {
+/// differentiated; the generated type is named `{Net}{Name}` (`NetSwish` for `swish`), and
+/// no two generated types may share a name.
+pub fn check_definitions(
+    cx: &mut Ctxt,
+    defs: &[ActivationDef],
+    net: &Ident,
+    scalar: Scalar,
+) -> Definitions {
     let mut customs: Vec<Rc<Custom>> = Vec::new();
     let mut failed = Vec::new();
-    for def in defs {
-        let name = def.name.to_string();
+    let mut placeholders = Vec::new();
+    // Every generated type name so far, with what it names.
+    let mut taken: Vec<(String, String)> = vec![(
+        net.unraw().to_string(),
+        format!("the network `{}`", net.unraw()),
+    )];
+    for (suffix, what) in COMPANIONS {
+        taken.push((
+            format!("{}{suffix}", net.unraw()),
+            format!("{what} of `{}`", net.unraw()),
+        ));
+    }
+    let names: Vec<Ident> = defs.iter().map(|d| d.name.clone()).collect();
+    for (i, def) in defs.iter().enumerate() {
+        let name = def.name.unraw().to_string();
         if Builtin::from_name(&name).is_some() {
             cx.error(
                 def.name.span(),
                 format_args!("activation `{name}` is built in; choose another name"),
             );
+            failed.push(name);
             continue;
         }
-        if customs.iter().any(|c| c.name == def.name) {
+        if defs[..i].iter().any(|d| same(&d.name, &def.name)) {
             cx.error(
                 def.name.span(),
                 format_args!("activation `{name}` is defined twice"),
             );
             continue;
         }
-        match check_definition(cx, def, net) {
-            Some(custom) => customs.push(Rc::new(custom)),
-            None => failed.push(name),
+        check_attrs(cx, &def.attrs, &name);
+        let type_name = type_name(cx, def, net, &mut taken);
+        let scope = Scope {
+            activation: &def.name,
+            var: &def.var,
+            params: &[],
+            scalar,
+            activations: &names,
+        };
+        match (check_definition(cx, def, &scope), type_name) {
+            (Some((params, derived)), Some(type_name)) => customs.push(Rc::new(Custom {
+                name: def.name.clone(),
+                type_name,
+                params,
+                derived,
+                docs: docs_and_lints(&def.attrs),
+            })),
+            (params, type_name) => {
+                failed.push(name);
+                if let Some(type_name) = type_name {
+                    placeholders.push(Rc::new(Custom {
+                        name: def.name.clone(),
+                        type_name,
+                        params: params.map(|(p, _)| p).unwrap_or_default(),
+                        derived: Builtin::Identity.derived(),
+                        docs: docs_and_lints(&def.attrs),
+                    }));
+                }
+            }
         }
     }
-    Definitions { customs, failed }
+    Definitions {
+        customs,
+        failed,
+        placeholders,
+    }
 }
 
 /// The checked `activation` items.
@@ -46,55 +106,176 @@ pub struct Definitions {
     /// The names of those with errors (already reported), so that their uses in `layers`
     /// cause no follow-on error.
     pub failed: Vec<String>,
+    /// Stand-ins for the failed ones whose type name is valid (the identity), declared by the
+    /// fallback expansion so that code naming their types sees no follow-on error.
+    pub placeholders: Vec<Rc<Custom>>,
 }
 
-/// Checks and derives one definition.
-fn check_definition(cx: &mut Ctxt, def: &ActivationDef, net: &Ident) -> Option<Custom> {
+/// Only doc comments and lint levels (`allow`, `expect`, `warn`, `deny`) go on an
+/// activation; they are passed to its generated type.
+fn check_attrs(cx: &mut Ctxt, attrs: &[Attribute], name: &str) {
+    for attr in attrs {
+        if !is_doc_or_lint(attr) {
+            cx.error_spanned(
+                attr,
+                format_args!(
+                    "unsupported attribute on activation `{name}`: expected doc comments or \
+                     `#[allow(...)]`, `#[expect(...)]`, `#[warn(...)]`, `#[deny(...)]`"
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `attr` is a doc comment or a lint level.
+fn is_doc_or_lint(attr: &Attribute) -> bool {
+    ["doc", "allow", "expect", "warn", "deny"]
+        .iter()
+        .any(|name| attr.path().is_ident(name))
+}
+
+/// The doc comments and lint levels among `attrs`.
+fn docs_and_lints(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .filter(|a| is_doc_or_lint(a))
+        .cloned()
+        .collect()
+}
+
+/// `{Net}{Name}` for the activation `name` of the network `net`, if that is an identifier.
+/// `syn` refuses what `format_ident!` would panic on (and keywords).
+pub fn type_ident(net: &Ident, name: &Ident) -> Option<Ident> {
+    let text = format!("{}{}", net.unraw(), camel(&name.unraw().to_string()));
+    let mut ident = syn::parse_str::<Ident>(&text).ok()?;
+    ident.set_span(net.span());
+    Some(ident)
+}
+
+/// `{Net}{Name}`, validated as an identifier before it is made one, and distinct from every
+/// other type the call generates (recorded in `taken`).
+fn type_name(
+    cx: &mut Ctxt,
+    def: &ActivationDef,
+    net: &Ident,
+    taken: &mut Vec<(String, String)>,
+) -> Option<Ident> {
+    let name = def.name.unraw().to_string();
+    let camel = camel(&name);
+    let text = format!("{}{camel}", net.unraw());
+    if let Some((_, what)) = taken.iter().find(|(t, _)| *t == text) {
+        let message = if camel.is_empty() {
+            format!(
+                "activation `{name}` has no letters or digits to name its type (`{text}` is the \
+                 network); choose a name such as `my_activation`"
+            )
+        } else {
+            format!(
+                "activation `{name}` would generate the type `{text}`, which is already {what}; \
+                 rename the activation"
+            )
+        };
+        cx.error(def.name.span(), message);
+        return None;
+    }
+    let Some(ident) = type_ident(net, &def.name) else {
+        cx.error(
+            def.name.span(),
+            format_args!(
+                "activation `{name}` would generate the type `{text}`, which is not a valid \
+                 identifier; rename the activation"
+            ),
+        );
+        return None;
+    };
+    taken.push((text, format!("the type of activation `{name}`")));
+    Some(ident)
+}
+
+/// A definition's parameters: each name with its default, if any.
+type Params = Vec<(Ident, Option<f64>)>;
+
+/// A definition's parameters and its derivation, if they are valid (every problem is
+/// recorded in `cx`). The parameters come back even when the expression fails.
+fn check_definition(
+    cx: &mut Ctxt,
+    def: &ActivationDef,
+    scope: &Scope,
+) -> Option<(Params, Derived)> {
     let mut ok = true;
     let mut params = Vec::new();
     for (i, param) in def.params.iter().enumerate() {
-        if param.name == def.var || def.params[..i].iter().any(|p| p.name == param.name) {
+        if same(&param.name, &def.var) || def.params[..i].iter().any(|p| same(&p.name, &param.name))
+        {
             cx.error(
                 param.name.span(),
                 format_args!(
                     "duplicate name `{}` in activation `{}`",
-                    param.name, def.name
+                    param.name.unraw(),
+                    def.name.unraw()
                 ),
             );
             ok = false;
             continue;
         }
         let default = match &param.default {
-            Some(number) => match float_value(number) {
-                Some(value) => Some(value),
-                None => {
-                    not_a_float(cx, number, &format!("the default of `{}`", param.name));
-                    ok = false;
-                    None
-                }
-            },
+            Some(number) => {
+                let what = format!("the default of `{}`", param.name.unraw());
+                let value = float_param(cx, number, scope.scalar, &what);
+                ok &= value.is_some();
+                value
+            }
             None => None,
         };
         params.push((param.name.clone(), default));
     }
     let names: Vec<Ident> = def.params.iter().map(|p| p.name.clone()).collect();
     let scope = Scope {
-        activation: &def.name,
-        var: &def.var,
         params: &names,
+        ..*scope
     };
     let mut graph = Graph::default();
     let f = lower(cx, &mut graph, &scope, &def.expr);
     let (true, Some(f)) = (ok, f) else {
         return None;
     };
-    let derived = Derived::new(graph, f, names.iter().map(ToString::to_string).collect());
-    Some(Custom {
-        name: def.name.clone(),
-        type_name: format_ident!("{}{}", net, camel(&def.name.to_string())),
-        params,
-        derived,
-    })
+    let param_names = names.iter().map(|n| n.unraw().to_string()).collect();
+    let derived = Derived::new(graph, f, param_names);
+    check_derived(cx, def, &derived, scope.scalar).then_some((params, derived))
+}
+
+/// The derivative is within [`Graph::MAX_NODES`] and every constant in it is a finite value
+/// of the scalar type (the expression's own constants were checked as they were lowered).
+fn check_derived(cx: &mut Ctxt, def: &ActivationDef, derived: &Derived, scalar: Scalar) -> bool {
+    let graph = &derived.graph;
+    let name = def.name.unraw();
+    if graph.overflowed() {
+        cx.error_spanned(
+            &def.expr,
+            format_args!(
+                "activation `{name}` is too large to differentiate: the expression and its \
+                 derivative are limited to {} nodes together",
+                Graph::MAX_NODES
+            ),
+        );
+        return false;
+    }
+    for id in graph.topological(derived.df) {
+        if let Node::Const(bits) = graph.node(id) {
+            let value = f64::from_bits(bits);
+            if let Err(problem) = scalar.check(value) {
+                cx.error_spanned(
+                    &def.expr,
+                    format_args!(
+                        "the derivative of activation `{name}` has the constant {value:?}, \
+                         which {problem}"
+                    ),
+                );
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The value of a float literal with an optional minus sign; `None` for anything else.
@@ -110,6 +291,38 @@ pub fn float_value(number: &Number) -> Option<f64> {
     })
 }
 
+/// The value of `number` as a parameter of a network in `scalar`: a float literal whose
+/// value is finite and does not overflow or underflow the scalar; otherwise an error at the
+/// literal, saying what it is for (`what`).
+pub fn float_param(cx: &mut Ctxt, number: &Number, scalar: Scalar, what: &str) -> Option<f64> {
+    let Some(value) = float_value(number) else {
+        not_a_float(cx, number, what);
+        return None;
+    };
+    let (minus, lit) = (&number.minus, &number.lit);
+    let underflow =
+        value == 0.0 && matches!(lit, Lit::Float(f) if nonzero_digits(f.base10_digits()));
+    let problem = if underflow {
+        Err(format!("underflows {} to 0", scalar.name()))
+    } else {
+        scalar.check(value)
+    };
+    match problem {
+        Ok(()) => Some(value),
+        Err(problem) => {
+            let sign = if minus.is_some() { "-" } else { "" };
+            cx.error_spanned(
+                quote::quote!(#minus #lit),
+                format_args!(
+                    "{what} is {sign}{lit}, which {problem}",
+                    lit = lit.to_token_stream()
+                ),
+            );
+            None
+        }
+    }
+}
+
 /// Reports a literal that should have been a float.
 pub fn not_a_float(cx: &mut Ctxt, number: &Number, what: &str) {
     let (minus, lit) = (&number.minus, &number.lit);
@@ -119,6 +332,7 @@ pub fn not_a_float(cx: &mut Ctxt, number: &Number, what: &str) {
             i.base10_digits(),
             i.base10_digits()
         ),
+        Lit::Float(f) => format!(", found `{f}`, which is not finite"),
         _ => String::new(),
     };
     cx.error_spanned(

@@ -2,6 +2,7 @@
 //! trait impls. The passes themselves are in `forward`, `backward`, and their docs in `docs`.
 
 mod activation;
+mod attrs;
 mod backward;
 mod batch;
 mod docs;
@@ -18,15 +19,39 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 /// Expands an `mlp!` invocation; errors become `compile_error!`s and never panic.
+///
+/// With errors, the items are still declared (see [`fallback`]): exactly, by expanding the
+/// partial model, when every width is valid; as stubs otherwise.
 pub fn mlp(input: TokenStream) -> TokenStream {
-    try_mlp(input.clone()).unwrap_or_else(|err| fallback::expand(&input, err))
-}
-
-/// Parses, validates and expands, stopping at the first stage that fails.
-fn try_mlp(input: TokenStream) -> syn::Result<TokenStream> {
-    let net = valid::validate(syn::parse2::<parse::Input>(input)?)?;
-    let krate = krate::krate(net.krate.as_ref(), net.ident.span())?;
-    Ok(expand(&net, &krate))
+    let parsed = match syn::parse2::<parse::Input>(input.clone()) {
+        Ok(parsed) => parsed,
+        Err(err) => return fallback::unparsed(&input, &err),
+    };
+    let stubs = fallback::Stubs::of(&parsed);
+    let (net, error) = match valid::validate(parsed) {
+        Ok(net) => (net, None),
+        Err(valid::Invalid {
+            error,
+            partial: Some(net),
+        }) => (*net, Some(error)),
+        Err(valid::Invalid {
+            error,
+            partial: None,
+        }) => return fallback::expand(&stubs, &error),
+    };
+    match (krate::krate(net.krate.as_ref(), net.ident.span()), error) {
+        (Ok(krate), None) => expand(&net, &krate),
+        (Ok(krate), Some(error)) => {
+            let errors = error.to_compile_error();
+            let items = expand(&net, &krate);
+            quote!(#errors #items)
+        }
+        (Err(err), None) => fallback::expand(&stubs, &err),
+        (Err(err), Some(mut error)) => {
+            error.combine(err);
+            fallback::expand(&stubs, &error)
+        }
+    }
 }
 
 /// Everything expansion needs to know, computed once.
@@ -72,9 +97,16 @@ impl Ctx<'_> {
         quote!([[#t; #n_in]; #n_out])
     }
 
-    /// The span of layer `l`'s width, where errors about that layer point.
+    /// Where code about layer `l` is located: at the layer's width for error positions, but
+    /// resolved at the macro's call site, so that the `self`, `cache` and locals it names
+    /// are the ones the macro declares (see [`located`]).
     pub fn span(&self, l: usize) -> Span {
-        self.net.layers[l - 1].width.span
+        located(self.net.layers[l - 1].width.span)
+    }
+
+    /// As [`Ctx::span`], for the input width.
+    pub fn input_span(&self) -> Span {
+        located(self.net.input.span)
     }
 
     /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh` or, for an
@@ -82,7 +114,7 @@ impl Ctx<'_> {
     pub fn activation(&self, l: usize) -> TokenStream {
         let krate = self.krate;
         let layer = &self.net.layers[l - 1];
-        let span = layer.activation_span;
+        let span = located(layer.activation_span);
         let p = quote_spanned!(span=> #krate::__private);
         let args = &layer.activation.args;
         match &layer.activation.kind {
@@ -127,8 +159,14 @@ impl Ctx<'_> {
         }
         let magnitude = match self.net.scalar {
             // The model keeps constants in f64; an f32 network rounds them once, here.
+            // Validation refuses constants that overflow f32, but a literal must never be
+            // made from an infinity (`Literal::f32_suffixed` panics), so this stays total.
             #[allow(clippy::cast_possible_truncation)]
-            Scalar::F32 => Literal::f32_suffixed(value.abs() as f32),
+            Scalar::F32 => match value.abs() as f32 {
+                rounded if rounded.is_finite() => Literal::f32_suffixed(rounded),
+                _ if value > 0.0 => return quote!(#t::INFINITY),
+                _ => return quote!(#t::NEG_INFINITY),
+            },
             Scalar::F64 => Literal::f64_suffixed(value.abs()),
         };
         if value.is_sign_negative() {
@@ -139,6 +177,28 @@ impl Ctx<'_> {
     }
 }
 
+/// The lints generated code allows, on the two items that need it (as pin-project's
+/// `global_allowed_lints()`):
+///
+/// - `clippy::large_stack_arrays`: the cache's `Default` (`[0.0; N_l]` per layer) and the
+///   Jacobian (`[[0.0; N_0]; N_L]`, and `[0.0; N_l]` locals in `jacobian_into` and `jvp`)
+///   are arrays on the stack by design, sized by the widths the user chose; above clippy's
+///   16 KiB threshold (784-512-512-10 in f32, any 2048-wide f64 network) the lint would
+///   fire at the whole `mlp!` call, where the user can do nothing about it. The heap-backed
+///   alternatives are documented on the items (`Boxed` weights, `jacobian_into`).
+pub(crate) fn allowed_lints() -> TokenStream {
+    quote!(#[allow(clippy::large_stack_arrays)])
+}
+
+/// A span that points at the user's token `at` but resolves names as the macro's own code
+/// does (`Span::call_site`). A token the user wrote keeps its own span; everything the macro
+/// invents (`self`, `cache`, `grads`, locals, field names) gets this one, so that a call from
+/// inside a `macro_rules!` wrapper, whose tokens carry the wrapper caller's hygiene, resolves
+/// them all in one context, while errors still point at the layer the user wrote.
+pub(crate) fn located(at: Span) -> Span {
+    Span::call_site().located_at(at)
+}
+
 /// Names of the per-layer fields and locals: `w1`, `b1`, `z1`, `h0`, ... (spanned at the
 /// layer's width, so that go-to-definition lands on the layer the user wrote).
 pub(crate) fn field(prefix: &str, l: usize, span: Span) -> Ident {
@@ -147,6 +207,22 @@ pub(crate) fn field(prefix: &str, l: usize, span: Span) -> Ident {
 
 /// Generates every item of a checked network.
 pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
+    // An explicit `crate: path` is imported once under a private name, and generated code
+    // goes through that name: a wrong path is then one error at the path the user wrote
+    // (rustc reports no further error for names resolved through a failed import).
+    let (import, alias);
+    let krate = match &net.krate {
+        Some(path) => {
+            let name = format_ident!("__mlp_crate_{}", net.ident, span = Span::call_site());
+            import = quote!(#[doc(hidden)] use #path as #name;);
+            alias = quote!(#name);
+            &alias
+        }
+        None => {
+            import = TokenStream::new();
+            krate
+        }
+    };
     let cx = Ctx {
         net,
         krate,
@@ -165,7 +241,8 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
     let network = network_impl(&cx);
     let jacobian = jacobian::jacobian(&cx);
     let batch = batch::batch(&cx);
-    quote! {
+    let items = quote! {
+        #import
         #activations
         #structs
         #inherent
@@ -173,7 +250,8 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         #network
         #jacobian
         #batch
-    }
+    };
+    attrs::spread(&net.attrs, &net.ident, items)
 }
 
 /// The network, cache and gradient structs, with `Default` for the latter two.
@@ -200,7 +278,7 @@ fn structs(cx: &Ctx) -> TokenStream {
     }
     let mut cache_fields = Vec::new();
     for l in 0..=cx.layers() {
-        let span = if l == 0 { net.input.span } else { cx.span(l) };
+        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
         let v = cx.vector(l);
         if l > 0 {
             let z = field("z", l, span);
@@ -212,7 +290,7 @@ fn structs(cx: &Ctx) -> TokenStream {
         cache_fields.push(quote!(#[doc = #doc] pub #h: #v,));
     }
     let cache_zeros = (0..=cx.layers()).flat_map(|l| {
-        let span = if l == 0 { net.input.span } else { cx.span(l) };
+        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
         let n = Literal::usize_unsuffixed(cx.widths[l]);
         let h = field("h", l, span);
         let z = (l > 0).then(|| {
@@ -228,6 +306,7 @@ fn structs(cx: &Ctx) -> TokenStream {
     let grads_doc = docs::grads_struct(cx);
     let derive =
         quote!(#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]);
+    let allowed = allowed_lints();
     quote! {
         #(#attrs)*
         #[doc = #struct_doc]
@@ -248,6 +327,7 @@ fn structs(cx: &Ctx) -> TokenStream {
             #(#grad_fields)*
         }
 
+        #allowed
         #[automatically_derived]
         impl ::core::default::Default for #cache {
             fn default() -> Self {
@@ -271,11 +351,7 @@ fn layer_values(cx: &Ctx) -> TokenStream {
     let Ctx { t, cache, .. } = cx;
     let p = cx.private();
     let arm = |prefix: &str, l: usize| {
-        let span = if l == 0 {
-            cx.net.input.span
-        } else {
-            cx.span(l)
-        };
+        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
         let f = field(prefix, l, span);
         quote!(#l => ::core::option::Option::Some(&self.#f),)
     };

@@ -2,8 +2,83 @@
 //! rejecting anything outside the supported language at the offending node.
 
 use crate::ctxt::Ctxt;
+use crate::model::Scalar;
 use crate::symbolic::{Func, Graph, Id};
+use proc_macro2::TokenTree;
+use syn::ext::IdentExt;
+use syn::parse::ParseStream;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
+
+/// The most tokens an activation's expression may have (a group and each token inside it
+/// count once each).
+pub const MAX_TOKENS: usize = 512;
+
+/// The deepest an activation's expression may nest: parentheses, brackets, call arguments
+/// and runs of prefix operators (`- - z`) each add a level.
+pub const MAX_DEPTH: usize = 32;
+
+/// Checks an activation's expression, the tokens from `input` up to the top-level `;`,
+/// against [`MAX_TOKENS`] and [`MAX_DEPTH`] before it is parsed, so that neither syn's
+/// recursive parser nor anything after it can exhaust the stack or take long. Iterative.
+pub fn check_limits(activation: &Ident, input: ParseStream) -> syn::Result<()> {
+    let mut top = Vec::new();
+    while !input.is_empty() && !input.peek(syn::Token![;]) {
+        top.push(input.parse::<TokenTree>()?);
+        if top.len() > MAX_TOKENS {
+            break;
+        }
+    }
+    let too_long = |at: &TokenTree| {
+        syn::Error::new(
+            at.span(),
+            format_args!(
+                "the expression of activation `{activation}` is too long: expressions are \
+                 limited to {MAX_TOKENS} tokens"
+            ),
+        )
+    };
+    let mut count = 0;
+    // The token lists still to scan, each with the depth of the groups around it.
+    let mut pending: Vec<(Vec<TokenTree>, usize)> = vec![(top, 0)];
+    while let Some((tokens, depth)) = pending.pop() {
+        let mut prefix_run = 0;
+        for token in tokens {
+            count += 1;
+            if count > MAX_TOKENS {
+                return Err(too_long(&token));
+            }
+            let level = match &token {
+                TokenTree::Punct(p) if matches!(p.as_char(), '-' | '!' | '*' | '&') => {
+                    prefix_run += 1;
+                    depth + prefix_run
+                }
+                // An invisible group (from a `$e:expr` fragment) nests as parentheses do.
+                TokenTree::Group(_) => {
+                    prefix_run = 0;
+                    depth + 1
+                }
+                _ => {
+                    prefix_run = 0;
+                    depth
+                }
+            };
+            if level > MAX_DEPTH {
+                return Err(syn::Error::new(
+                    token.span(),
+                    format_args!(
+                        "the expression of activation `{activation}` nests too deeply: \
+                         expressions are limited to {MAX_DEPTH} levels of parentheses, calls \
+                         and prefix operators"
+                    ),
+                ));
+            }
+            if let TokenTree::Group(g) = token {
+                pending.push((g.stream().into_iter().collect(), depth + 1));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The functions an activation may call, as `f(x)` or `x.f()`, and how many arguments each
 /// takes (the receiver of a method call counts).
@@ -30,14 +105,64 @@ pub struct Scope<'a> {
     pub var: &'a Ident,
     /// The constant parameters, in order.
     pub params: &'a [Ident],
+    /// The scalar type every constant must fit.
+    pub scalar: Scalar,
+    /// The names of every activation defined in the call, which an expression may not call.
+    pub activations: &'a [Ident],
+}
+
+/// Whether two identifiers name the same thing, `r#fn` and `fn` alike.
+pub fn same(a: &Ident, b: &Ident) -> bool {
+    a.unraw() == b.unraw()
+}
+
+/// Records an error if the constant node `id` (if it is one) is not a finite value of the
+/// scalar type: what constant folding made of `at`, e.g. `1.0 / 0.0` or `1e30 * 1e30`.
+fn check_folded(cx: &mut Ctxt, graph: &Graph, scope: &Scope, id: Id, at: &Expr) -> Option<Id> {
+    let value = graph.constant(id)?;
+    match scope.scalar.check(value) {
+        Ok(()) => Some(id),
+        Err(problem) => {
+            cx.error_spanned(
+                at,
+                format_args!(
+                    "this constant expression in activation `{}` evaluates to {value:?}, which \
+                     {problem}",
+                    scope.activation
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// Lowers `expr` into `graph`, recording every unsupported node in `cx`; `None` if any was.
+/// Every constant, written or folded, is a finite value of the scalar type; recursion is as
+/// deep as the expression, which [`check_limits`] bounds.
 pub fn lower(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
+    let id = lower_unchecked(cx, graph, scope, expr)?;
+    if graph.constant(id).is_some() && !matches!(expr, Expr::Lit(_)) {
+        return check_folded(cx, graph, scope, id, expr);
+    }
+    Some(id)
+}
+
+/// [`lower`], before the check of a folded constant.
+fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
     match expr {
         Expr::Lit(lit) => match &lit.lit {
             Lit::Float(f) => match f.base10_parse::<f64>() {
                 Ok(value) if value.is_finite() && matches!(f.suffix(), "" | "f32" | "f64") => {
+                    let scalar = scope.scalar;
+                    let problem = if value == 0.0 && nonzero_digits(f.base10_digits()) {
+                        Some(format!("underflows {} to 0", scalar.name()))
+                    } else {
+                        scalar.check(value).err()
+                    };
+                    if let Some(problem) = problem {
+                        cx.error_spanned(f, format_args!("the constant `{f}` {problem}"));
+                        return None;
+                    }
                     Some(graph.num(value))
                 }
                 _ => {
@@ -68,9 +193,9 @@ pub fn lower(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Op
                 unknown_name(cx, scope, &path.path);
                 return None;
             };
-            if ident == scope.var {
+            if same(ident, scope.var) {
                 Some(graph.var())
-            } else if let Some(i) = scope.params.iter().position(|p| p == ident) {
+            } else if let Some(i) = scope.params.iter().position(|p| same(p, ident)) {
                 Some(graph.param(i))
             } else {
                 unknown_name(cx, scope, ident);
@@ -90,7 +215,16 @@ pub fn lower(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Op
                 BinOp::Add(_) => Graph::add,
                 BinOp::Sub(_) => Graph::sub,
                 BinOp::Mul(_) => Graph::mul,
-                BinOp::Div(_) => Graph::div,
+                BinOp::Div(_) => {
+                    if b.is_some_and(|b| graph.constant(b) == Some(0.0)) {
+                        cx.error_spanned(
+                            expr,
+                            format_args!("division by zero in activation `{}`", scope.activation),
+                        );
+                        return None;
+                    }
+                    Graph::div
+                }
                 op => {
                     cx.error_spanned(
                         op,
@@ -141,7 +275,27 @@ fn apply(
     args: &[&Expr],
     whole: &Expr,
 ) -> Option<Id> {
+    let name = &name.unraw();
     let Some(&(_, arity)) = FUNCTIONS.iter().find(|(f, _)| name == f) else {
+        if scope.activations.iter().any(|a| same(a, name))
+            || crate::model::Builtin::from_name(&name.to_string()).is_some()
+        {
+            let what = if same(name, scope.activation) {
+                "itself".to_owned()
+            } else {
+                format!("the activation `{name}`")
+            };
+            cx.error_spanned(
+                whole,
+                format_args!(
+                    "activation `{}` cannot call {what}: an activation is an expression of \
+                     `{}` and its parameters, and activations cannot call activations; write \
+                     the expression out",
+                    scope.activation, scope.var
+                ),
+            );
+            return None;
+        }
         unknown_function(cx, scope, name, &name.to_string());
         return None;
     };
@@ -193,25 +347,59 @@ fn apply(
     })
 }
 
-/// The exponent of `powi`: an integer literal, possibly negative.
+/// The largest exponent `powi` takes, in absolute value: `i32::MAX` (so that `−n` is an
+/// `i32` too).
+pub const MAX_EXPONENT: i32 = i32::MAX;
+
+/// The exponent of `powi`: an integer literal, possibly negative, between −[`MAX_EXPONENT`]
+/// and [`MAX_EXPONENT`].
 fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
     let (negative, inner) = match expr {
         Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => (true, &*u.expr),
+        Expr::Paren(p) => (false, &*p.expr),
         other => (false, other),
     };
     if let Expr::Lit(syn::ExprLit {
         lit: Lit::Int(i), ..
     }) = inner
     {
-        if let Ok(n) = i.base10_parse::<i32>() {
-            return Some(if negative { -n } else { n });
+        if !matches!(i.suffix(), "" | "i32") {
+            cx.error_spanned(
+                expr,
+                format_args!("expected an unsuffixed integer exponent for `powi`, found `{i}`"),
+            );
+            return None;
         }
+        return match i.base10_parse::<i32>() {
+            Ok(n) => Some(if negative { -n } else { n }),
+            Err(_) => {
+                cx.error_spanned(
+                    expr,
+                    format_args!(
+                        "expected an exponent for `powi` between -{MAX_EXPONENT} and \
+                         {MAX_EXPONENT}, found {}{}",
+                        if negative { "-" } else { "" },
+                        i.base10_digits()
+                    ),
+                );
+                None
+            }
+        };
     }
     cx.error_spanned(
         expr,
         "expected an integer literal exponent for `powi`, such as `2`",
     );
     None
+}
+
+/// Whether a float literal's digits (before any exponent) are not all zero: `1e-400` is,
+/// and parses to 0.
+pub fn nonzero_digits(digits: &str) -> bool {
+    digits
+        .split(['e', 'E'])
+        .next()
+        .is_some_and(|mantissa| mantissa.chars().any(|c| matches!(c, '1'..='9')))
 }
 
 /// A name that is neither the variable nor a parameter.

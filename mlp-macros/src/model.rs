@@ -108,6 +108,8 @@ pub struct Custom {
     pub params: Vec<(Ident, Option<f64>)>,
     /// `σ` and `σ'`, derived.
     pub derived: Derived,
+    /// The doc comments and lint levels written on the definition, for the generated type.
+    pub docs: Vec<Attribute>,
 }
 
 /// An activation's value and derivative as expression graphs, and what the derivative reads.
@@ -279,7 +281,7 @@ impl Activation {
     pub fn name(&self) -> String {
         match &self.kind {
             Kind::Builtin(b) => b.name().to_owned(),
-            Kind::Custom(c) => c.name.to_string(),
+            Kind::Custom(c) => syn::ext::IdentExt::unraw(&c.name).to_string(),
         }
     }
 
@@ -301,6 +303,42 @@ impl Activation {
 }
 
 impl Scalar {
+    /// Whether `value` is a finite value of this type, rounded to it: `Err` says what is
+    /// wrong ("is not finite", "overflows f32 ...", "underflows f32 to 0"), to follow the
+    /// value in a message.
+    pub fn check(self, value: f64) -> Result<(), String> {
+        if !value.is_finite() {
+            return Err("is not finite".to_owned());
+        }
+        if self == Scalar::F32 {
+            // Rounding to the network's scalar is exactly what `Ctx::float` does.
+            #[allow(clippy::cast_possible_truncation)]
+            let rounded = value as f32;
+            if rounded.is_infinite() {
+                return Err(format!(
+                    "overflows f32 (the largest finite f32 is {:e})",
+                    f32::MAX
+                ));
+            }
+            if rounded == 0.0 && value != 0.0 {
+                return Err(format!(
+                    "underflows f32 to 0 (the smallest positive f32 is {:e})",
+                    f32::from_bits(1)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The scalar named `f32` or `f64`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "f32" => Some(Scalar::F32),
+            "f64" => Some(Scalar::F64),
+            _ => None,
+        }
+    }
+
     /// The Rust type's name.
     pub fn name(self) -> &'static str {
         match self {

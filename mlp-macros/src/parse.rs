@@ -6,6 +6,7 @@
 
 use crate::kw;
 use proc_macro2::{Span, TokenTree};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -30,10 +31,19 @@ pub struct Input {
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut activations = Vec::new();
-        while input.peek(kw::activation) {
-            activations.push(input.parse()?);
-        }
-        let net = input.parse()?;
+        let net = loop {
+            // Attributes belong to the `activation` or the struct that follows them.
+            let attrs = input.call(Attribute::parse_outer)?;
+            if input.peek(kw::activation) {
+                let mut def: ActivationDef = input.parse()?;
+                def.attrs = attrs;
+                activations.push(def);
+            } else {
+                let mut net: NetSyntax = input.parse()?;
+                net.attrs.splice(0..0, attrs);
+                break net;
+            }
+        };
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the network declaration"));
         }
@@ -41,8 +51,12 @@ impl Parse for Input {
     }
 }
 
-/// `activation name(z; a = 0.1, b) = expression;`: a user-defined activation.
+/// `/// docs  #[allow(...)]  activation name(z; a = 0.1, b) = expression;`: a user-defined
+/// activation.
 pub struct ActivationDef {
+    /// Doc comments and lint attributes, passed to the generated type (others are refused
+    /// in `custom`).
+    pub attrs: Vec<Attribute>,
     /// The activation's name, used in `layers`.
     pub name: Ident,
     /// The variable the expression is written in, conventionally `z`.
@@ -77,9 +91,12 @@ impl Parse for ActivationDef {
             return Err(content.error("expected `;` and constant parameters, e.g. `(z; a = 0.1)`"));
         }
         input.parse::<Token![=]>()?;
+        // Bounded before syn recurses into it: see `lower::check_limits`.
+        crate::lower::check_limits(&name, &input.fork())?;
         let expr = input.parse()?;
         input.parse::<Token![;]>()?;
         Ok(ActivationDef {
+            attrs: Vec::new(),
             name,
             var,
             params,
@@ -160,10 +177,12 @@ fn arrow_form(input: ParseStream) -> syn::Result<Punctuated<Field, Token![,]>> {
     let bracket = token::Bracket(eq.span);
     let mut fields = Punctuated::new();
     fields.push(Field {
+        attrs: Vec::new(),
         key: Ident::new("input", width.span()),
         value: Value::Input(width),
     });
     fields.push(Field {
+        attrs: Vec::new(),
         key: Ident::new("layers", eq.span),
         value: Value::Layers(Layers { bracket, layers }),
     });
@@ -172,6 +191,8 @@ fn arrow_form(input: ParseStream) -> syn::Result<Punctuated<Field, Token![,]>> {
 
 /// `key: value`
 pub struct Field {
+    /// Attributes written before the key, refused in `valid` (keys take no docs).
+    pub attrs: Vec<Attribute>,
     /// The key as written (`crate` included, as an identifier).
     pub key: Ident,
     /// The value, parsed according to the key.
@@ -196,9 +217,26 @@ pub enum Value {
 
 impl Parse for Field {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error(format_args!(
+                "expected a key, one of: {}",
+                crate::valid::KEYS.join(", ")
+            )));
+        }
         let key = Ident::parse_any(input)?;
         input.parse::<Token![:]>()?;
-        let value = match key.to_string().as_str() {
+        let value = match key.unraw().to_string().as_str() {
+            "scalar" if input.peek(syn::LitStr) => {
+                let lit: syn::LitStr = input.parse()?;
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format_args!(
+                        "expected `f32` or `f64` as a type name, without quotes, found the string {}",
+                        lit.to_token_stream()
+                    ),
+                ));
+            }
             "scalar" => Value::Scalar(input.call(Ident::parse_any)?),
             "input" => Value::Input(input.parse()?),
             "layers" => Value::Layers(input.parse()?),
@@ -209,7 +247,7 @@ impl Parse for Field {
                 Value::Unknown
             }
         };
-        Ok(Field { key, value })
+        Ok(Field { attrs, key, value })
     }
 }
 
@@ -285,10 +323,21 @@ impl Parse for Width {
         if !input.peek(syn::Lit) {
             return Err(input.error("expected a width, an integer literal such as `8`"));
         }
-        Ok(Width {
+        let width = Width {
             minus,
             lit: input.parse()?,
-        })
+        };
+        // `2 + 2`, `4 * N`: an operator after the literal (but not the arrow form's `->`).
+        if !input.peek(Token![->]) && input.cursor().punct().is_some() {
+            if let Ok(op) = input.fork().parse::<syn::BinOp>() {
+                return Err(syn::Error::new_spanned(
+                    op,
+                    "expected a width, an integer literal such as `8`: constant expressions are \
+                     not supported in widths",
+                ));
+            }
+        }
+        Ok(width)
     }
 }
 

@@ -126,16 +126,32 @@ pub enum Node {
 }
 
 /// A hash-consed expression DAG.
+///
+/// A graph holds at most [`Graph::MAX_NODES`] nodes. Past that, constructors return an
+/// existing node instead of a new one and [`Graph::overflowed`] turns true: the results are
+/// then meaningless, and the caller reports an error instead of using them. This bounds the
+/// time and memory of differentiating any expression (the product rule alone squares the
+/// size of a long product).
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     nodes: Vec<Node>,
     index: HashMap<Node, Id>,
+    overflowed: bool,
 }
 
 // The simplification rules read as algebra (`(Some(x), _) if x == 0.0 => b` is `0 + b = b`),
 // so they stay guards rather than float patterns.
 #[allow(clippy::redundant_guards)]
 impl Graph {
+    /// The most nodes a graph holds: an activation, its derivative and every intermediate
+    /// form the simplifier builds, together.
+    pub const MAX_NODES: usize = 4096;
+
+    /// Whether a constructor needed more than [`Graph::MAX_NODES`] nodes.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
     /// The node at `id`.
     pub fn node(&self, id: Id) -> Node {
         self.nodes[id]
@@ -145,6 +161,11 @@ impl Graph {
     fn intern(&mut self, node: Node) -> Id {
         if let Some(&id) = self.index.get(&node) {
             return id;
+        }
+        if self.nodes.len() >= Self::MAX_NODES {
+            // Any existing node keeps every `Id` valid; the caller sees `overflowed`.
+            self.overflowed = true;
+            return 0;
         }
         self.nodes.push(node);
         self.index.insert(node, self.nodes.len() - 1);
@@ -259,7 +280,10 @@ impl Graph {
             }
             let (pa, pb) = (self.power(a), self.power(b));
             if pa.0 == pb.0 {
-                return self.powi(pa.0, pa.1 + pb.1);
+                // `x^m · x^n = x^(m+n)` when `m + n` is an `i32`; otherwise the product stays.
+                if let Some(n) = pa.1.checked_add(pb.1) {
+                    return self.powi(pa.0, n);
+                }
             }
         }
         match (self.constant(a), self.constant(b)) {
@@ -385,77 +409,58 @@ impl Graph {
     }
 
     /// `∂e/∂z`: the derivative of `e` with respect to the variable.
+    ///
+    /// Iterative: every node of `e` is derived once, children first (a child's `Id` is
+    /// always smaller than its parent's), so no input can exhaust the stack.
     pub fn derive(&mut self, e: Id) -> Id {
-        let mut memo = HashMap::new();
-        self.derive_memo(e, &mut memo)
-    }
-
-    fn derive_memo(&mut self, e: Id, memo: &mut HashMap<Id, Id>) -> Id {
-        if let Some(&d) = memo.get(&e) {
-            return d;
+        let mut memo: HashMap<Id, Id> = HashMap::new();
+        for id in self.topological(e) {
+            let d = |k: Id| memo[&k];
+            let result = match self.nodes[id] {
+                Node::Const(_) | Node::Param(_) | Node::Out => self.num(0.0),
+                Node::Var => self.num(1.0),
+                Node::Add(a, b) => self.add(d(a), d(b)),
+                Node::Sub(a, b) => self.sub(d(a), d(b)),
+                Node::Mul(a, b) => {
+                    // (a b)' = a' b + a b'
+                    let (l, r) = (self.mul(d(a), b), self.mul(a, d(b)));
+                    self.add(l, r)
+                }
+                Node::Div(a, b) => {
+                    // (a / b)' = (a' − (a / b) b') / b, reusing the quotient itself
+                    let q_db = self.mul(id, d(b));
+                    let num = self.sub(d(a), q_db);
+                    self.div(num, b)
+                }
+                Node::Powi(a, n) => {
+                    // (a^n)' = n a^(n−1) a', or n (a^n / a) a' when n − 1 is no `i32`
+                    let n_f = self.num(f64::from(n));
+                    let p = match n.checked_sub(1) {
+                        Some(n1) => self.powi(a, n1),
+                        None => self.div(id, a),
+                    };
+                    let np = self.mul(n_f, p);
+                    self.mul(np, d(a))
+                }
+                Node::Powf(a, b) => {
+                    // (a^b)' = b a^(b−1) a', b constant in z
+                    let one = self.num(1.0);
+                    let b1 = self.sub(b, one);
+                    let p = self.powf(a, b1);
+                    let bp = self.mul(b, p);
+                    self.mul(bp, d(a))
+                }
+                Node::Max(a, b) => self.select(a, b, d(a), d(b)),
+                Node::Min(a, b) => self.select(a, b, d(b), d(a)),
+                Node::Select { a, b, t, e: other } => self.select(a, b, d(t), d(other)),
+                Node::Unary(f, a) => {
+                    let outer = self.outer_derivative(f, a, id);
+                    self.mul(outer, d(a))
+                }
+            };
+            memo.insert(id, result);
         }
-        let mut d = |g: &mut Self, id| g.derive_memo(id, memo);
-        let result = match self.nodes[e] {
-            Node::Const(_) | Node::Param(_) | Node::Out => self.num(0.0),
-            Node::Var => self.num(1.0),
-            Node::Add(a, b) => {
-                let (da, db) = (d(self, a), d(self, b));
-                self.add(da, db)
-            }
-            Node::Sub(a, b) => {
-                let (da, db) = (d(self, a), d(self, b));
-                self.sub(da, db)
-            }
-            Node::Mul(a, b) => {
-                // (a b)' = a' b + a b'
-                let (da, db) = (d(self, a), d(self, b));
-                let (l, r) = (self.mul(da, b), self.mul(a, db));
-                self.add(l, r)
-            }
-            Node::Div(a, b) => {
-                // (a / b)' = (a' − (a / b) b') / b, reusing the quotient itself
-                let (da, db) = (d(self, a), d(self, b));
-                let q_db = self.mul(e, db);
-                let num = self.sub(da, q_db);
-                self.div(num, b)
-            }
-            Node::Powi(a, n) => {
-                // (a^n)' = n a^(n−1) a'
-                let da = d(self, a);
-                let n_f = self.num(f64::from(n));
-                let p = self.powi(a, n - 1);
-                let np = self.mul(n_f, p);
-                self.mul(np, da)
-            }
-            Node::Powf(a, b) => {
-                // (a^b)' = b a^(b−1) a', b constant in z
-                let da = d(self, a);
-                let one = self.num(1.0);
-                let b1 = self.sub(b, one);
-                let p = self.powf(a, b1);
-                let bp = self.mul(b, p);
-                self.mul(bp, da)
-            }
-            Node::Max(a, b) => {
-                let (da, db) = (d(self, a), d(self, b));
-                self.select(a, b, da, db)
-            }
-            Node::Min(a, b) => {
-                let (da, db) = (d(self, a), d(self, b));
-                self.select(a, b, db, da)
-            }
-            Node::Select { a, b, t, e: other } => {
-                let (dt, de) = (d(self, t), d(self, other));
-                self.select(a, b, dt, de)
-            }
-            Node::Unary(f, a) => {
-                let da = d(self, a);
-                let outer = self.outer_derivative(f, a, e);
-                self.mul(outer, da)
-            }
-        };
-        memo.insert(e, result);
-        result
+        memo[&e]
     }
 
     /// `f'(a)` for `e = f(a)`, written with `e` where the rule allows.
@@ -491,65 +496,32 @@ impl Graph {
         }
     }
 
-    /// Rebuilds `e` with every occurrence of node `from` replaced by `to`.
+    /// Rebuilds `e` with every occurrence of node `from` replaced by `to`; iterative, as
+    /// [`Graph::derive`].
     pub fn substitute(&mut self, e: Id, from: Id, to: Id) -> Id {
-        let mut memo = HashMap::new();
-        self.substitute_memo(e, from, to, &mut memo)
-    }
-
-    fn substitute_memo(&mut self, e: Id, from: Id, to: Id, memo: &mut HashMap<Id, Id>) -> Id {
-        if e == from {
-            return to;
+        let mut memo: HashMap<Id, Id> = HashMap::new();
+        for id in self.topological(e) {
+            let s = |k: Id| memo[&k];
+            let result = if id == from {
+                to
+            } else {
+                match self.nodes[id] {
+                    Node::Const(_) | Node::Var | Node::Out | Node::Param(_) => id,
+                    Node::Add(a, b) => self.add(s(a), s(b)),
+                    Node::Sub(a, b) => self.sub(s(a), s(b)),
+                    Node::Mul(a, b) => self.mul(s(a), s(b)),
+                    Node::Div(a, b) => self.div(s(a), s(b)),
+                    Node::Powi(a, n) => self.powi(s(a), n),
+                    Node::Powf(a, b) => self.powf(s(a), s(b)),
+                    Node::Max(a, b) => self.max(s(a), s(b)),
+                    Node::Min(a, b) => self.min(s(a), s(b)),
+                    Node::Select { a, b, t, e: other } => self.select(s(a), s(b), s(t), s(other)),
+                    Node::Unary(f, a) => self.unary(f, s(a)),
+                }
+            };
+            memo.insert(id, result);
         }
-        if let Some(&s) = memo.get(&e) {
-            return s;
-        }
-        let mut s = |g: &mut Self, id| g.substitute_memo(id, from, to, memo);
-        let result = match self.nodes[e] {
-            Node::Const(_) | Node::Var | Node::Out | Node::Param(_) => e,
-            Node::Add(a, b) => {
-                let (a, b) = (s(self, a), s(self, b));
-                self.add(a, b)
-            }
-            Node::Sub(a, b) => {
-                let (a, b) = (s(self, a), s(self, b));
-                self.sub(a, b)
-            }
-            Node::Mul(a, b) => {
-                let (a, b) = (s(self, a), s(self, b));
-                self.mul(a, b)
-            }
-            Node::Div(a, b) => {
-                let (a, b) = (s(self, a), s(self, b));
-                self.div(a, b)
-            }
-            Node::Powi(a, n) => {
-                let a = s(self, a);
-                self.powi(a, n)
-            }
-            Node::Powf(a, b) => {
-                let (a, b) = (s(self, a), s(self, b));
-                self.powf(a, b)
-            }
-            Node::Max(a, b) => {
-                let (a, b) = (s(self, a), s(self, b));
-                self.max(a, b)
-            }
-            Node::Min(a, b) => {
-                let (a, b) = (s(self, a), s(self, b));
-                self.min(a, b)
-            }
-            Node::Select { a, b, t, e: other } => {
-                let (a, b, t, other) = (s(self, a), s(self, b), s(self, t), s(self, other));
-                self.select(a, b, t, other)
-            }
-            Node::Unary(f, a) => {
-                let a = s(self, a);
-                self.unary(f, a)
-            }
-        };
-        memo.insert(e, result);
-        result
+        memo[&e]
     }
 
     /// The children of a node, in order.
@@ -568,21 +540,29 @@ impl Graph {
         }
     }
 
-    /// Every node `e` depends on, children before parents, each once.
+    /// Every node `e` depends on, children before parents, each once (an iterative
+    /// depth-first search, so that deep expressions cannot exhaust the stack).
     pub fn topological(&self, e: Id) -> Vec<Id> {
-        fn visit(g: &Graph, id: Id, seen: &mut Vec<bool>, order: &mut Vec<Id>) {
-            if seen[id] {
-                return;
-            }
-            seen[id] = true;
-            for child in g.children(id) {
-                visit(g, child, seen, order);
-            }
-            order.push(id);
-        }
         let mut seen = vec![false; self.nodes.len()];
         let mut order = Vec::new();
-        visit(self, e, &mut seen, &mut order);
+        // (node, whether its children have been pushed)
+        let mut stack = vec![(e, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if expanded {
+                order.push(id);
+                continue;
+            }
+            if seen[id] {
+                continue;
+            }
+            seen[id] = true;
+            stack.push((id, true));
+            for child in self.children(id).into_iter().rev() {
+                if !seen[child] {
+                    stack.push((child, false));
+                }
+            }
+        }
         order
     }
 

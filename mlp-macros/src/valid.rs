@@ -1,11 +1,13 @@
 //! Turns the syntax tree into the checked [`model::Net`], reporting every mistake at once.
 
 use crate::ctxt::Ctxt;
-use crate::custom::{self, float_value, not_a_float, Definitions};
+use crate::custom::{self, float_param, Definitions};
+use crate::lower::same;
 use crate::model::{Activation, Builtin, Custom, Kind, Layer, Net, Scalar, Width};
 use crate::parse::{self, ActivationSyntax, Input, Value};
 use quote::ToTokens;
 use std::rc::Rc;
+use syn::ext::IdentExt;
 use syn::Lit;
 
 /// The largest width a layer may have.
@@ -15,32 +17,58 @@ pub const MAX_WIDTH: usize = 1 << 16;
 pub const MAX_PARAMS: usize = 1 << 30;
 
 /// The keys a network declaration accepts.
-const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
+pub const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
+
+/// An invocation with errors: the errors, and the model as far as it could be checked.
+pub struct Invalid {
+    /// Every error, combined.
+    pub error: syn::Error,
+    /// The network with each invalid activation replaced by the identity (and failed custom
+    /// activations declared as the identity), when every width is valid: the fallback expands
+    /// it so that the rest of the crate sees every generated item, exactly typed.
+    pub partial: Option<Box<Net>>,
+}
 
 /// Checks a parsed invocation and builds the model.
-pub fn validate(input: Input) -> syn::Result<Net> {
+pub fn validate(input: Input) -> Result<Net, Invalid> {
     let mut cx = Ctxt::default();
     let syntax = input.net;
-    let defined = custom::check_definitions(&mut cx, &input.activations, &syntax.ident);
+    // The scalar first: every constant of the activations must fit it.
+    let scalar = syntax
+        .fields
+        .iter()
+        .find_map(|f| match &f.value {
+            Value::Scalar(ident) => Scalar::from_name(&ident.unraw().to_string()),
+            _ => None,
+        })
+        .unwrap_or(Scalar::F32);
+    let defined = custom::check_definitions(&mut cx, &input.activations, &syntax.ident, scalar);
 
     let mut seen: Vec<String> = Vec::new();
-    let mut scalar = None;
     let mut width_in = None;
     let mut layers = None;
     let mut bias = None;
     let mut krate = None;
 
     for field in &syntax.fields {
-        let key = field.key.to_string();
+        for attr in &field.attrs {
+            let what = if attr.path().is_ident("doc") {
+                "doc comments are not allowed on keys; document the network above `struct`"
+            } else {
+                "attributes are not allowed on keys"
+            };
+            cx.error_spanned(attr, what);
+        }
+        let key = field.key.unraw().to_string();
         if seen.contains(&key) {
             cx.error(field.key.span(), format_args!("duplicate key `{key}`"));
             continue;
         }
         seen.push(key.clone());
         match &field.value {
-            Value::Scalar(ident) => scalar = check_scalar(&mut cx, ident),
+            Value::Scalar(ident) => check_scalar(&mut cx, ident),
             Value::Input(width) => width_in = check_width(&mut cx, width, Role::Input),
-            Value::Layers(list) => layers = check_layers(&mut cx, list, &defined),
+            Value::Layers(list) => layers = check_layers(&mut cx, list, &defined, scalar),
             Value::Bias(lit) => bias = Some(lit.value),
             Value::Crate(path) => krate = Some(path.clone()),
             Value::Unknown => unknown_key(&mut cx, &field.key),
@@ -66,7 +94,7 @@ pub fn validate(input: Input) -> syn::Result<Net> {
             attrs: syntax.attrs,
             vis: syntax.vis,
             ident: syntax.ident,
-            scalar: scalar.unwrap_or(Scalar::F32),
+            scalar,
             input,
             layers,
             bias: bias.unwrap_or(true),
@@ -75,26 +103,32 @@ pub fn validate(input: Input) -> syn::Result<Net> {
         }),
         _ => None,
     };
-    if let Some(net) = &net {
-        check_size(&mut cx, net);
+    let fits = net.as_ref().is_some_and(|net| check_size(&mut cx, net));
+    match (cx.finish(), net) {
+        (Ok(()), Some(net)) => Ok(net),
+        (Err(error), net) => Err(Invalid {
+            error,
+            partial: net.filter(|_| fits).map(|mut net| {
+                net.customs.extend(defined.placeholders);
+                Box::new(net)
+            }),
+        }),
+        // Every path that leaves `net` empty has recorded an error.
+        (Ok(()), None) => Err(Invalid {
+            error: syn::Error::new(missing_span, "invalid network declaration"),
+            partial: None,
+        }),
     }
-    cx.finish()?;
-    // Every path that leaves `net` empty has recorded an error, so `finish` returned above.
-    net.ok_or_else(|| syn::Error::new(missing_span, "invalid network declaration"))
 }
 
 /// `scalar: f32 | f64`.
-fn check_scalar(cx: &mut Ctxt, ident: &syn::Ident) -> Option<Scalar> {
-    match ident.to_string().as_str() {
-        "f32" => Some(Scalar::F32),
-        "f64" => Some(Scalar::F64),
-        other => {
-            cx.error(
-                ident.span(),
-                format_args!("unsupported scalar `{other}`, expected `f32` or `f64`"),
-            );
-            None
-        }
+fn check_scalar(cx: &mut Ctxt, ident: &syn::Ident) {
+    let name = ident.unraw().to_string();
+    if Scalar::from_name(&name).is_none() {
+        cx.error(
+            ident.span(),
+            format_args!("unsupported scalar `{name}`, expected `f32` or `f64`"),
+        );
     }
 }
 
@@ -167,7 +201,14 @@ fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width>
 }
 
 /// `layers: [...]` must list at least one valid layer.
-fn check_layers(cx: &mut Ctxt, list: &parse::Layers, defined: &Definitions) -> Option<Vec<Layer>> {
+/// A layer whose activation is invalid gets the identity instead, with the error recorded,
+/// so that the partial model keeps its widths.
+fn check_layers(
+    cx: &mut Ctxt,
+    list: &parse::Layers,
+    defined: &Definitions,
+    scalar: Scalar,
+) -> Option<Vec<Layer>> {
     if list.layers.is_empty() {
         cx.error(
             list.bracket.span.join(),
@@ -179,14 +220,17 @@ fn check_layers(cx: &mut Ctxt, list: &parse::Layers, defined: &Definitions) -> O
     let mut ok = true;
     for (i, layer) in list.layers.iter().enumerate() {
         let width = check_width(cx, &layer.width, Role::Layer(i + 1));
-        let activation = check_activation(cx, &layer.activation, defined);
-        match (width, activation) {
-            (Some(width), Some(activation)) => layers.push(Layer {
+        let activation = check_activation(cx, &layer.activation, defined, scalar);
+        match width {
+            Some(width) => layers.push(Layer {
                 width,
-                activation,
+                activation: activation.unwrap_or(Activation {
+                    kind: Kind::Builtin(Builtin::Identity),
+                    args: vec![],
+                }),
                 activation_span: layer.activation.name.span(),
             }),
-            _ => ok = false,
+            None => ok = false,
         }
     }
     ok.then_some(layers)
@@ -197,15 +241,16 @@ fn check_activation(
     cx: &mut Ctxt,
     syntax: &ActivationSyntax,
     defined: &Definitions,
+    scalar: Scalar,
 ) -> Option<Activation> {
-    let name = syntax.name.to_string();
+    let name = syntax.name.unraw().to_string();
     let customs = &defined.customs;
     if defined.failed.contains(&name) {
         return None;
     }
     if let Some(builtin) = Builtin::from_name(&name) {
         let args = match builtin {
-            Builtin::LeakyRelu => vec![check_leaky_relu(cx, syntax)?],
+            Builtin::LeakyRelu => vec![check_leaky_relu(cx, syntax, scalar)?],
             _ => {
                 if let Some(params) = &syntax.params {
                     cx.error(
@@ -222,15 +267,15 @@ fn check_activation(
             args,
         });
     }
-    if let Some(custom) = customs.iter().find(|c| c.name == syntax.name) {
-        let args = check_custom_args(cx, syntax, custom)?;
+    if let Some(custom) = customs.iter().find(|c| same(&c.name, &syntax.name)) {
+        let args = check_custom_args(cx, syntax, custom, scalar)?;
         return Some(Activation {
             kind: Kind::Custom(Rc::clone(custom)),
             args,
         });
     }
     let mut names: Vec<String> = Builtin::NAMES.iter().map(|&n| n.to_owned()).collect();
-    names.extend(customs.iter().map(|c| c.name.to_string()));
+    names.extend(customs.iter().map(|c| c.name.unraw().to_string()));
     let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
     let message = match closest(&name, &candidates) {
         Some(best) => format!("unknown activation `{name}`, did you mean `{best}`?"),
@@ -249,6 +294,7 @@ fn check_custom_args(
     cx: &mut Ctxt,
     syntax: &ActivationSyntax,
     custom: &Custom,
+    scalar: Scalar,
 ) -> Option<Vec<f64>> {
     let given: Vec<&parse::Number> = syntax.params.iter().flat_map(|p| p.values.iter()).collect();
     if given.len() > custom.params.len() {
@@ -272,17 +318,17 @@ fn check_custom_args(
     let mut ok = true;
     for (i, (param, default)) in custom.params.iter().enumerate() {
         match (given.get(i), default) {
-            (Some(number), _) => match float_value(number) {
-                Some(value) => args.push(value),
-                None => {
-                    not_a_float(
-                        cx,
-                        number,
-                        &format!("`{param}` of activation `{}`", custom.name),
-                    );
-                    ok = false;
+            (Some(number), _) => {
+                let what = format!(
+                    "`{}` of activation `{}`",
+                    param.unraw(),
+                    custom.name.unraw()
+                );
+                match float_param(cx, number, scalar, &what) {
+                    Some(value) => args.push(value),
+                    None => ok = false,
                 }
-            },
+            }
             (None, Some(value)) => args.push(*value),
             (None, None) => {
                 cx.error(
@@ -299,8 +345,9 @@ fn check_custom_args(
     ok.then_some(args)
 }
 
-/// The slope of `leaky_relu` or `leaky_relu(α)`, with `0 < α < 1`.
-fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<f64> {
+/// The slope of `leaky_relu` or `leaky_relu(α)`, with `0 < α < 1` and `α` not rounding to 0
+/// in the scalar type.
+fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax, scalar: Scalar) -> Option<f64> {
     let Some(params) = &syntax.params else {
         return Some(Builtin::DEFAULT_LEAKY_SLOPE);
     };
@@ -322,7 +369,16 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<f64> {
     let (minus, lit) = (&number.minus, &number.lit);
     let tokens = quote::quote!(#minus #lit);
     match value.map(|v| sign * v) {
-        Some(alpha) if alpha > 0.0 && alpha < 1.0 => Some(alpha),
+        Some(alpha) if alpha > 0.0 && alpha < 1.0 => match scalar.check(alpha) {
+            Ok(()) => Some(alpha),
+            Err(problem) => {
+                cx.error_spanned(
+                    tokens,
+                    format_args!("{expected}, found {alpha:?}, which {problem}"),
+                );
+                None
+            }
+        },
         Some(alpha) => {
             cx.error_spanned(tokens, format_args!("{expected}, found {alpha:?}"));
             None
@@ -339,7 +395,7 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax) -> Option<f64> {
 
 /// An unknown key: suggest the closest known one.
 fn unknown_key(cx: &mut Ctxt, key: &syn::Ident) {
-    let name = key.to_string();
+    let name = key.unraw().to_string();
     let message = match closest(&name, KEYS) {
         Some(best) => format!("unknown key `{name}`, did you mean `{best}`?"),
         None => format!("unknown key `{name}`, expected one of: {}", KEYS.join(", ")),
@@ -347,20 +403,23 @@ fn unknown_key(cx: &mut Ctxt, key: &syn::Ident) {
     cx.error(key.span(), message);
 }
 
-/// Rejects networks too large to be reasonable at compile time.
-fn check_size(cx: &mut Ctxt, net: &Net) {
+/// Rejects networks too large to be reasonable at compile time; `false` if rejected.
+fn check_size(cx: &mut Ctxt, net: &Net) -> bool {
     let params = net.widths().windows(2).try_fold(0usize, |acc, p| {
         p[0].checked_mul(p[1])?.checked_add(p[1])?.checked_add(acc)
     });
     match params {
-        Some(n) if n <= MAX_PARAMS => {}
-        _ => cx.error(
-            net.ident.span(),
-            format_args!(
-                "network `{}` has more than {MAX_PARAMS} parameters; reduce the widths",
-                net.ident
-            ),
-        ),
+        Some(n) if n <= MAX_PARAMS => true,
+        _ => {
+            cx.error(
+                net.ident.span(),
+                format_args!(
+                    "network `{}` has more than {MAX_PARAMS} parameters; reduce the widths",
+                    net.ident.unraw()
+                ),
+            );
+            false
+        }
     }
 }
 

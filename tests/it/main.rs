@@ -19,10 +19,13 @@ macro_rules! each_activation {
 }
 
 mod api;
+mod attributes;
 mod batch;
 mod custom;
+mod exponents;
 mod gradients;
 mod hygiene;
 mod jacobian;
 mod pytorch;
 mod variance;
+mod wrappers;

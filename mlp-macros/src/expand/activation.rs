@@ -22,7 +22,7 @@ fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
     let p = cx.private();
     let vis = &cx.net.vis;
     let ty = &custom.type_name;
-    let name = custom.name.to_string();
+    let name = syn::ext::IdentExt::unraw(&custom.name).to_string();
     let derived = &custom.derived;
     let (f_text, df_text) = derived.formulas();
     let doc = format!(
@@ -67,11 +67,21 @@ fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
     } else {
         format_ident!("_")
     };
+    // The user's doc comments come first, then the derivation; lint levels cover both items.
+    let user = &custom.docs;
+    let lints: Vec<_> = user.iter().filter(|a| !a.path().is_ident("doc")).collect();
+    let separator = user
+        .iter()
+        .any(|a| a.path().is_ident("doc"))
+        .then(|| quote!(#[doc = ""]));
     quote! {
+        #(#user)*
+        #separator
         #[doc = #doc]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq)]
         #item
 
+        #(#lints)*
         #[automatically_derived]
         impl #p::Activation<#t> for #ty {
             const NAME: &'static str = #name;

@@ -17,7 +17,7 @@ pub fn backward(cx: &Ctx) -> TokenStream {
             "h",
             l - 1,
             if l == 1 {
-                cx.net.input.span
+                cx.input_span()
             } else {
                 cx.span(l - 1)
             },

@@ -94,7 +94,7 @@ fn cache_ident(cx: &Ctx) -> Ident {
 /// The span of layer `l`'s width, or of the input width for `l = 0`.
 fn span(cx: &Ctx, l: usize) -> Span {
     if l == 0 {
-        cx.net.input.span
+        cx.input_span()
     } else {
         cx.span(l)
     }

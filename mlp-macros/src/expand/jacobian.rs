@@ -66,7 +66,9 @@ pub fn jacobian(cx: &Ctx) -> TokenStream {
     let jvp = jvp_steps(cx);
     let last_t = field("__t", cx.layers(), cx.span(cx.layers()));
     let [d_jacobian, d_into, d_jvp] = [docs_jacobian(cx), docs_into(cx), docs_jvp(cx)];
+    let allowed = super::allowed_lints();
     quote! {
+        #allowed
         impl #ident {
             #[doc = #d_jacobian]
             #[must_use]
@@ -119,7 +121,7 @@ fn shape(cx: &Ctx, cols: usize, rows: usize) -> TokenStream {
 /// The span of `h_l`: the input's for `l = 0`, the layer's otherwise.
 fn h_span(cx: &Ctx, l: usize) -> Span {
     if l == 0 {
-        cx.net.input.span
+        cx.input_span()
     } else {
         cx.span(l)
     }

@@ -37,7 +37,7 @@ fn ungate(item: syn::Item) -> Vec<syn::Item> {
 
 /// Parses and validates an invocation's tokens.
 fn model(tokens: TokenStream) -> syn::Result<Net> {
-    valid::validate(syn::parse2::<parse::Input>(tokens)?)
+    valid::validate(syn::parse2::<parse::Input>(tokens)?).map_err(|invalid| invalid.error)
 }
 
 /// The expansion of a valid invocation, with the runtime at `::mlp`.
@@ -194,114 +194,7 @@ fn errors_still_declare_the_struct() {
     assert!(out.contains("pub struct BrokenCache ;"), "{out}");
 }
 
-mod never_panics {
-    use proptest::prelude::*;
-
-    /// Tokens the grammar uses, plus some it does not.
-    const PIECES: &[&str] = &[
-        "pub",
-        "struct",
-        "Net",
-        "input",
-        "layers",
-        "scalar",
-        "bias",
-        "crate",
-        ":",
-        ",",
-        "-",
-        "0",
-        "2",
-        "8",
-        "2.5",
-        "1e3",
-        "99999999999999999999999",
-        "\"s\"",
-        "'c'",
-        "true",
-        "false",
-        "f32",
-        "f64",
-        "f16",
-        "tanh",
-        "tahn",
-        "relu",
-        "leaky_relu",
-        "gelu",
-        "identity",
-        "(",
-        ")",
-        "[",
-        "]",
-        "{",
-        "}",
-        "::",
-        "#",
-        "!",
-        "=",
-        ";",
-        "/// doc",
-        "<",
-        ">",
-        "&",
-        "_",
-        "pub(crate)",
-        "self",
-        "activation",
-        "z",
-        "1usize",
-        "0.0",
-    ];
-
-    /// A sequence of pieces, possibly unbalanced (then it fails to lex, which is skipped).
-    fn soup() -> impl Strategy<Value = String> {
-        prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.join(" "))
-    }
-
-    /// A well-formed frame with random keys and values, to reach deep into validation.
-    fn framed() -> impl Strategy<Value = String> {
-        let value =
-            prop::collection::vec(prop::sample::select(PIECES), 0..6).prop_map(|p| p.join(" "));
-        let field = (
-            prop::sample::select(&["input", "layers", "scalar", "bias", "crate", "hidden"][..]),
-            value,
-        )
-            .prop_map(|(k, v)| format!("{k}: {v}"));
-        let layer = (
-            prop::sample::select(&["0", "1", "-3", "8", "2.5", "70000"][..]),
-            prop::sample::select(PIECES),
-        )
-            .prop_map(|(w, a)| format!("{w} {a}"));
-        let layers =
-            prop::collection::vec(layer, 0..5).prop_map(|l| format!("layers: [{}]", l.join(", ")));
-        (prop::collection::vec(field, 0..4), layers, any::<bool>()).prop_map(
-            |(fields, layers, first)| {
-                let mut all = fields;
-                all.insert(if first { 0 } else { all.len() }, layers);
-                format!("pub struct Net {{ {} }}", all.join(", "))
-            },
-        )
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-
-        #[test]
-        fn on_any_token_soup(src in soup()) {
-            if let Ok(tokens) = src.parse::<proc_macro2::TokenStream>() {
-                let _ = super::super::mlp(tokens);
-            }
-        }
-
-        #[test]
-        fn on_any_field_values(src in framed()) {
-            if let Ok(tokens) = src.parse::<proc_macro2::TokenStream>() {
-                let out = super::super::mlp(tokens).to_string();
-                prop_assert!(!out.is_empty());
-            }
-        }
-    }
-}
+mod never_panics;
 
 #[test]
 fn expansion_grows_with_layers_not_parameters() {
@@ -318,5 +211,159 @@ fn expansion_grows_with_layers_not_parameters() {
     assert!(
         deeper > small + small / 8,
         "3 layers {small} bytes, 4 layers {deeper} bytes"
+    );
+}
+
+/// The deep and huge expressions of the issue that once overflowed rustc's stack, the
+/// macro's recursion, or took 35 s: each is exactly one error, at a token of the expression.
+#[test]
+fn deep_or_huge_expressions_are_one_error() {
+    let deep_parens = format!("{}z{}", "(".repeat(1000), ")".repeat(1000));
+    let deep_calls = format!("{}z{}", "sin(".repeat(1000), ")".repeat(1000));
+    let negations = format!("{}z", "-".repeat(1000));
+    let long_sum = vec!["z"; 10_000].join(" + ");
+    let distinct = (0..10_000)
+        .map(|k| format!("z * {k}.0"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let product = (0..1000)
+        .map(|k| format!("sin(z + {k}.0)"))
+        .collect::<Vec<_>>()
+        .join(" * ");
+    for (what, expr) in [
+        ("nested parentheses", deep_parens),
+        ("nested calls", deep_calls),
+        ("negations", negations),
+        ("a 10,000-term sum", long_sum),
+        ("10,000 distinct terms", distinct),
+        ("a 1,000-factor product", product),
+    ] {
+        let src = format!("activation f(z) = {expr}; struct N {{ input: 1, layers: [1 f] }}");
+        let tokens: TokenStream = src.parse().expect("lexes");
+        let err = match syn::parse2::<parse::Input>(tokens) {
+            Ok(_) => panic!("{what}: accepted"),
+            Err(err) => err,
+        };
+        let messages: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(messages.len(), 1, "{what}: {messages:?}");
+        assert!(
+            messages[0].contains("limited to"),
+            "{what}: {}",
+            messages[0]
+        );
+    }
+}
+
+/// Names the macro would once have panicked on (`NetR#fn`), or that collide, are errors;
+/// raw identifiers are read without their `r#`.
+#[test]
+fn raw_and_colliding_names() {
+    let model = model(quote! {
+        activation r#fn(r#z; r#type = 0.5) = r#type * z;
+        struct r#match { r#input: 2, layers: [3 r#fn(0.25), 1 r#tanh], r#scalar: r#f64 }
+    })
+    .unwrap();
+    assert_eq!(
+        summary(&model),
+        "r#match f64: 2 -> [3 fn(0.25), 1 tanh], bias true, 13 params"
+    );
+    assert_eq!(model.customs[0].type_name.to_string(), "matchFn");
+    let err = model_err(quote! {
+        activation a_b(z) = z;
+        activation aB(z) = z;
+        activation cache(z) = z;
+        activation _(z) = z;
+        struct Net { input: 2, layers: [1 a_b] }
+    });
+    insta::assert_debug_snapshot!(err, @r#"
+    [
+        "activation `aB` would generate the type `NetAB`, which is already the type of activation `a_b`; rename the activation",
+        "activation `cache` would generate the type `NetCache`, which is already the cache of `Net`; rename the activation",
+        "activation `_` has no letters or digits to name its type (`Net` is the network); choose a name such as `my_activation`",
+    ]
+    "#);
+}
+
+/// The messages of an invalid invocation.
+fn model_err(tokens: TokenStream) -> Vec<String> {
+    match model(tokens) {
+        Ok(_) => panic!("accepted"),
+        Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// With valid widths, an invalid invocation still expands completely (the mistaken
+/// activation as the identity), so that nothing else in the crate fails; with an invalid
+/// width, the stubs keep the visibility and declare every companion type.
+#[test]
+fn the_fallback_declares_every_item_with_its_visibility() {
+    let contains_all = |out: &str, items: &[&str]| {
+        for item in items {
+            assert!(out.contains(item), "{item} missing from {out}");
+        }
+    };
+    let partial = super::mlp(quote! {
+        activation soft(z) = z / (1.0 + z.abz());
+        pub(crate) struct Typo { input: 2, layers: [4 soft, 1 tahn] }
+    })
+    .to_string();
+    contains_all(
+        &partial,
+        &[
+            "compile_error",
+            "pub (crate) struct Typo {",
+            "pub (crate) struct TypoCache",
+            "pub (crate) struct TypoGrads",
+            "pub (crate) struct TypoFrozen",
+            "pub (crate) struct TypoBatchCache",
+            "pub (crate) struct TypoSoft",
+            "pub fn forward",
+        ],
+    );
+    let stubs = super::mlp(quote! {
+        activation swish(z) = z * sigmoid(z);
+        #[cfg(test)]
+        pub(super) struct Broken { input: 0, layers: [4 swish, 1 identity] }
+    })
+    .to_string();
+    contains_all(
+        &stubs,
+        &[
+            "pub (super) struct Broken ;",
+            "pub (super) struct BrokenCache ;",
+            "pub (super) struct BrokenGrads ;",
+            "pub (super) struct BrokenBatchCache ;",
+            "pub (super) struct BrokenFrozen ;",
+            "pub (super) struct BrokenSwish ;",
+            "pub const INPUT",
+            "pub fn zeros",
+        ],
+    );
+    assert_eq!(stubs.matches("# [cfg (test)]").count(), 7, "{stubs}");
+    // A keyword is no name: the error, and no stub to report it twice.
+    let keyword = super::mlp(quote!(pub struct Self { input: 2, layers: [1 identity] }));
+    assert!(!keyword.to_string().contains("struct Self"), "{keyword}");
+}
+
+/// Doc comments and lint levels on an activation go to its generated type, the docs before
+/// the derivation, the lints on the type and its impl.
+#[test]
+fn activation_docs_and_lints_reach_the_type() {
+    let out = expansion(quote! {
+        /// Smooth and odd.
+        #[allow(clippy::suboptimal_flops)]
+        activation soft(z) = z / (1.0 + z.abs());
+        pub struct Net { input: 2, layers: [1 soft] }
+    });
+    let docs = out.find("/// Smooth and odd.").expect("the user's doc");
+    let derivation = out
+        .find("differentiated by `mlp!`")
+        .expect("the derivation");
+    let item = out.find("pub struct NetSoft;").expect("the type");
+    assert!(docs < derivation && derivation < item, "{out}");
+    assert_eq!(
+        out.matches("#[allow(clippy::suboptimal_flops)]").count(),
+        2,
+        "{out}"
     );
 }

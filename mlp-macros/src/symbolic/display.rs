@@ -2,13 +2,37 @@
 
 use super::{Func, Graph, Id, Node};
 
+/// The most nodes a formula in the docs is written out with.
+pub const MAX_DISPLAY: usize = 2000;
+
 impl Graph {
     /// The expression as a formula for the docs, e.g. `z / (1 + abs(z))`, with the
     /// variable, the output `h` and the parameters written as `names` says.
+    ///
+    /// A formula is written as a tree, so a subexpression shared in the graph is written
+    /// each time it occurs; past [`MAX_DISPLAY`] nodes of that tree (a long product's
+    /// derivative has quadratically many) it is summarised instead of written.
     pub fn display(&self, e: Id, names: &Names) -> String {
+        let size = self.tree_size(e);
+        if size > MAX_DISPLAY {
+            return format!("(a formula of more than {MAX_DISPLAY} terms, not written out)");
+        }
         let mut s = String::new();
         self.write(e, names, 0, &mut s);
         s
+    }
+
+    /// The number of nodes of `e` written out as a tree (saturating).
+    fn tree_size(&self, e: Id) -> usize {
+        let mut sizes: std::collections::HashMap<Id, usize> = std::collections::HashMap::new();
+        for id in self.topological(e) {
+            let size = self
+                .children(id)
+                .iter()
+                .fold(1usize, |acc, c| acc.saturating_add(sizes[c]));
+            sizes.insert(id, size);
+        }
+        sizes[&e]
     }
 
     /// Writes `e` at the given binding strength: 0 sum, 1 product, 2 unary minus, 3 atom.

@@ -46,7 +46,12 @@ impl Graph {
 
 /// Lowers `src`, an expression in `z` with a parameter `a`, and derives it.
 fn derived(src: &str) -> Derived {
-    let expr: syn::Expr = syn::parse_str(src).expect("valid Rust");
+    try_derived(src).expect("supported expression")
+}
+
+/// As [`derived`], or the macro's error (e.g. a constant that folds to infinity).
+fn try_derived(src: &str) -> syn::Result<Derived> {
+    let expr: syn::Expr = syn::parse_str(src)?;
     let (name, var, params) = (
         quote::format_ident!("f"),
         quote::format_ident!("z"),
@@ -56,12 +61,15 @@ fn derived(src: &str) -> Derived {
         activation: &name,
         var: &var,
         params: &params,
+        scalar: crate::model::Scalar::F64,
+        activations: &[],
     };
     let mut cx = Ctxt::default();
     let mut graph = Graph::default();
     let f = lower(&mut cx, &mut graph, &scope, &expr);
-    cx.finish().expect("supported expression");
-    Derived::new(graph, f.unwrap(), vec!["a".to_owned()])
+    cx.finish()?;
+    let f = f.ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "not lowered"))?;
+    Ok(Derived::new(graph, f, vec!["a".to_owned()]))
 }
 
 /// `σ'` as the docs print it.
@@ -195,27 +203,35 @@ fn expression() -> impl Strategy<Value = String> {
 }
 
 /// The symbolic derivative of `f` at `z`, and a fourth-order central difference, or `None`
-/// where the difference cannot be trusted: a kink (the two one-sided slopes disagree) or a
-/// non-finite or huge value nearby.
+/// where the difference cannot be trusted: a kink (the two one-sided slopes disagree), a
+/// non-finite or huge value nearby, or a function that varies too fast for the step (the
+/// difference changes when the step is halved, as `sin(exp(0.3 (1 + |z|)³))` does).
 fn both(derived: &Derived, z: f64, a: f64) -> Option<(f64, f64)> {
     let g = &derived.graph;
     let f = |x: f64| g.eval(derived.f, x, f64::NAN, &[a]);
-    let step = 1e-4;
-    let values: Vec<f64> = [-2.0, -1.0, 0.0, 1.0, 2.0]
-        .iter()
-        .map(|k| f(z + k * step))
-        .collect();
-    if values.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
+    let difference = |step: f64| -> Option<(f64, f64)> {
+        let values: Vec<f64> = [-2.0, -1.0, 0.0, 1.0, 2.0]
+            .iter()
+            .map(|k| f(z + k * step))
+            .collect();
+        if values.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
+            return None;
+        }
+        let left = (values[2] - values[1]) / step;
+        let right = (values[3] - values[2]) / step;
+        if (left - right).abs() > 1e-2 * (1.0 + left.abs()) {
+            return None;
+        }
+        let fd = (values[0] - 8.0 * values[1] + 8.0 * values[3] - values[4]) / (12.0 * step);
+        Some((fd, values[2]))
+    };
+    let (fd, h) = difference(1e-4)?;
+    let (fd_half, _) = difference(5e-5)?;
+    if (fd - fd_half).abs() > 1e-8 * (1.0 + fd.abs()) {
         return None;
     }
-    let left = (values[2] - values[1]) / step;
-    let right = (values[3] - values[2]) / step;
-    if (left - right).abs() > 1e-2 * (1.0 + left.abs()) {
-        return None;
-    }
-    let fd = (values[0] - 8.0 * values[1] + 8.0 * values[3] - values[4]) / (12.0 * step);
-    let df = g.eval(derived.df, z, values[2], &[a]);
-    Some((df, fd))
+    let df = g.eval(derived.df, z, h, &[a]);
+    Some((df, fd_half))
 }
 
 proptest! {
@@ -223,7 +239,10 @@ proptest! {
 
     #[test]
     fn derivatives_agree_with_central_differences(src in expression(), z in -2.0f64..2.0, a in 0.1f64..0.9) {
-        let derived = derived(&src);
+        // A constant folding to infinity (`(1 + (−1)).powi(−3)`) is refused by the macro.
+        let Ok(derived) = try_derived(&src) else {
+            return Err(TestCaseError::reject("refused by the macro"));
+        };
         if let Some((df, fd)) = both(&derived, z, a) {
             let err = (df - fd).abs() / (1.0 + fd.abs());
             prop_assert!(err < 1e-7, "d/dz {src} at z = {z}: symbolic {df}, central difference {fd}");
@@ -248,4 +267,155 @@ fn the_printer_parenthesises_by_precedence() {
     assert_eq!(g.display(n, &names), "−((1 − z_1) · (z_1 + 1))");
     let id: Id = g.div(t, s);
     assert_eq!(g.display(id, &names), "(z_1 + 1) / (1 − z_1)");
+}
+
+/// The largest value of `derived`'s function at `z + k h`, `k = −2..=2`.
+fn g_max(derived: &Derived, z: f64, step: f64) -> f64 {
+    [-2.0, -1.0, 0.0, 1.0, 2.0]
+        .iter()
+        .map(|k| {
+            derived
+                .graph
+                .eval(derived.f, z + k * step, f64::NAN, &[0.0])
+                .abs()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Exponents at the ends of `i32` (and, for `powf`, past them), with their magnitudes.
+const EXTREME_POWI: &[i32] = &[
+    i32::MAX,
+    i32::MAX - 1,
+    -i32::MAX,
+    1 << 30,
+    -(1 << 30),
+    3,
+    2,
+    1,
+    0,
+    -1,
+    -3,
+];
+
+/// Integral `powf` exponents at and past the ends of `i32`.
+const EXTREME_POWF: &[f64] = &[
+    2_147_483_647.0,
+    2_147_483_648.0,
+    4_294_967_296.0,
+    -2_147_483_648.0,
+    0.5,
+];
+
+/// Tiny, ordinary and huge constant factors.
+const EXTREME_CONSTANTS: &[f64] = &[1.0, -2.5, 1e-150, 1e150, 3.0e38];
+
+/// A term `c · z^m · z^n` (merged by the simplifier when `m + n` fits an `i32`) or
+/// `c · z · z^y`, with the sum of its exponents' magnitudes.
+fn extreme_term() -> impl Strategy<Value = (String, f64)> {
+    let c = prop::sample::select(EXTREME_CONSTANTS);
+    prop_oneof![
+        (
+            c.clone(),
+            prop::sample::select(EXTREME_POWI),
+            prop::sample::select(EXTREME_POWI)
+        )
+            .prop_map(|(c, m, n)| {
+                (
+                    format!("{c:e} * powi(z, {m}) * z.powi({n})"),
+                    f64::from(m).abs() + f64::from(n).abs(),
+                )
+            }),
+        (c, prop::sample::select(EXTREME_POWF))
+            .prop_map(|(c, y)| (format!("{c:e} * z * z.powf({y:.1})"), 1.0 + y.abs())),
+    ]
+}
+
+/// A sum or product of up to three extreme terms, with a bound on the magnitude of any
+/// power of `z` in it.
+fn extreme() -> impl Strategy<Value = (String, f64)> {
+    (prop::collection::vec(extreme_term(), 1..4), any::<bool>()).prop_map(|(terms, product)| {
+        let op = if product { " * " } else { " + " };
+        let bound = if product {
+            terms.iter().map(|t| t.1).sum()
+        } else {
+            terms.iter().map(|t| t.1).fold(1.0, f64::max)
+        };
+        let src = terms
+            .into_iter()
+            .map(|t| format!("({})", t.0))
+            .collect::<Vec<_>>();
+        (src.join(op), bound)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        // Products of huge constants overflow and are skipped; allow for many.
+        max_global_rejects: 1 << 20,
+        ..ProptestConfig::default()
+    })]
+
+    /// No exponent or constant silently changes the derived function (run in release mode in
+    /// CI, where integer overflow would wrap rather than panic): near `z = ±1`, where even
+    /// `z^(2³¹−1)` is finite, the symbolic derivative agrees with a fourth-order central
+    /// difference. The step `h` is a power of two with `N h ≤ 2⁻⁵` for the largest power `N`
+    /// of `z`, and `z` lies on its grid, so every `z + k h` is exact and `z^N` stays within
+    /// `e^(±1/8)`. The truncation error is about `(N h)⁴ / 30 ≈ 3e-8` and the rounding of
+    /// `powi` (about `N ε` relative) becomes at most `ε / h ≤ 3e-5` relative to `N |f|`, the
+    /// derivative's size, so agreement is asked within `1e-4 N |f|`: a flipped sign, a wrapped
+    /// exponent or a lost term is off by about `N |f|` or more.
+    #[test]
+    fn extreme_exponents_and_constants_keep_the_derivative(
+        (src, bound) in extreme(),
+        m in -4i32..=4,
+        negative in any::<bool>(),
+    ) {
+        // A constant folding to infinity is refused by the macro (a UI test shows it).
+        let Ok(expr) = try_derived(&src) else {
+            return Err(TestCaseError::reject("refused by the macro"));
+        };
+        let log2 = bound.max(1.0).log2().ceil();
+        let step = (-(log2 + 5.0)).exp2();
+        let sign = if negative { -1.0 } else { 1.0 };
+        let z = sign * (1.0 + f64::from(m) * step);
+        let g = &expr.graph;
+        let f = |x: f64| g.eval(expr.f, x, f64::NAN, &[0.0]);
+        let values: Vec<f64> = [-2.0, -1.0, 0.0, 1.0, 2.0].iter().map(|k| f(z + k * step)).collect();
+        // Normal, finite values only: subnormals and overflow are not smooth.
+        prop_assume!(values.iter().all(|v| v.is_finite() && (1e-250..1e250).contains(&v.abs())));
+        let fd = (values[0] - 8.0 * values[1] + 8.0 * values[3] - values[4]) / (12.0 * step);
+        let df = g.eval(expr.df, z, values[2], &[0.0]);
+        // Relative to `N Σ|terms|`, the size of the derivative without cancellation (in
+        // `z^(2³¹) z^(−2³¹)` or `z^N − z^N` the rounding stays that large while the derivative
+        // vanishes): the terms' magnitudes are the expression with positive constants at `|z|`.
+        let Ok(magnitude) = try_derived(&src.replace('-', "")) else {
+            return Err(TestCaseError::reject("refused by the macro"));
+        };
+        let largest = g_max(&magnitude, z.abs(), step);
+        let tolerance = 1e-4 * bound.max(1.0) * largest;
+        prop_assert!(
+            (df - fd).abs() <= tolerance,
+            "d/dz {src} at z = {z}: symbolic {df}, central difference {fd}"
+        );
+    }
+}
+
+/// Past `MAX_NODES`, constructors return existing nodes and the graph says it overflowed,
+/// so that the caller reports an error instead of using a meaningless result.
+#[test]
+fn a_graph_is_bounded() {
+    let mut g = Graph::default();
+    let z = g.var();
+    let mut e = z;
+    for k in 0..Graph::MAX_NODES {
+        let c = g.num(k as f64 + 0.5);
+        let t = g.mul(c, z);
+        let s = g.unary(super::Func::Sin, t);
+        e = g.add(e, s);
+    }
+    assert!(g.overflowed());
+    assert!(g.topological(e).len() <= Graph::MAX_NODES);
+    let d = g.derive(e);
+    assert!(d < Graph::MAX_NODES, "every id stays valid");
 }

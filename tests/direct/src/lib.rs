@@ -25,3 +25,19 @@ pub mod nested {
         pub struct Nested { input: 2, layers: [1 identity], crate: mlp_runtime }
     }
 }
+
+mlp_macros::mlp! {
+    /// A realistic classifier: 784-512-512-10 in f32 (its Jacobian is 31,360 bytes).
+    pub struct LintMnist { input: 784, layers: [512 relu, 512 relu, 10 identity] }
+}
+
+mlp_macros::mlp! {
+    /// A wide f64 network: 2048 inputs, 2048 hidden units, 4 outputs (its Jacobian and
+    /// its first layer's gradient are larger than clippy's 16 KiB stack-array threshold).
+    pub struct LintWide { scalar: f64, input: 2048, layers: [2048 tanh, 4 identity] }
+}
+
+mlp_macros::mlp! {
+    /// Wider still: each cached vector of 4,096 f64 is 32 KiB.
+    pub struct LintWider { scalar: f64, input: 4, layers: [4096 gelu, 4 identity] }
+}
