@@ -21,7 +21,7 @@ use syn::Ident;
 /// Expands an `mlp!` invocation; errors become `compile_error!`s and never panic.
 ///
 /// With errors, the items are still declared (see [`fallback`]): exactly, by expanding the
-/// partial model, when every width is valid; as stubs otherwise.
+/// partial model, when `input` and `layers` are given; as stubs otherwise.
 pub fn mlp(input: TokenStream) -> TokenStream {
     let parsed = match syn::parse2::<parse::Input>(input.clone()) {
         Ok(parsed) => parsed,

@@ -1,9 +1,10 @@
 //! What `mlp!` emits when the input has errors: the errors, and the items it would have
 //! declared, so that the rest of the crate does not fail with follow-on errors.
 //!
-//! When every width is valid, `expand::mlp` expands the partial model instead (each invalid
-//! activation replaced by the identity), which declares every item exactly. Otherwise this
-//! module declares stubs: the network with its consts and `zeros()`, and every companion type
+//! When the keys `input` and `layers` are there, `expand::mlp` expands the partial model
+//! instead (each invalid activation replaced by the identity, each invalid width by 1), which
+//! declares every item, `forward` and `backward` included. Otherwise this module declares
+//! stubs: the network with its consts and `zeros()`, and every companion type
 //! (`{Name}Cache`, `{Name}Grads`, `{Name}BatchCache`, `{Name}Frozen`, one per activation
 //! defined in the call), with the network's visibility, `#[cfg]` and `#[allow]` attributes.
 

@@ -67,7 +67,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
         seen.push(key.clone());
         match &field.value {
             Value::Scalar(ident) => check_scalar(&mut cx, ident),
-            Value::Input(width) => width_in = check_width(&mut cx, width, Role::Input),
+            Value::Input(width) => width_in = Some(check_width(&mut cx, width, Role::Input)),
             Value::Layers(list) => layers = check_layers(&mut cx, list, &defined, scalar),
             Value::Bias(lit) => bias = Some(lit.value),
             Value::Crate(path) => krate = Some(path.clone()),
@@ -158,7 +158,16 @@ fn article(adjective: &str) -> String {
 }
 
 /// A width must be an integer literal between 1 and [`MAX_WIDTH`].
-fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width> {
+///
+/// An invalid width records its error and becomes a width of 1, so that the partial model
+/// still declares every item, `forward` and `backward` included (see [`crate::fallback`]).
+fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Width {
+    let span = width.span();
+    checked_width(cx, width, role).unwrap_or(Width { value: 1, span })
+}
+
+/// The value of a valid width; `None`, with the error recorded, otherwise.
+fn checked_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width> {
     let span = width.span();
     let (minus, lit) = (&width.minus, &width.lit);
     let tokens = quote::quote!(#minus #lit);
@@ -200,9 +209,9 @@ fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width>
     }
 }
 
-/// `layers: [...]` must list at least one valid layer.
-/// A layer whose activation is invalid gets the identity instead, with the error recorded,
-/// so that the partial model keeps its widths.
+/// `layers: [...]` must list at least one layer.
+/// A layer whose activation is invalid gets the identity instead, and one whose width is
+/// invalid a width of 1, with the error recorded, so that the partial model keeps every item.
 fn check_layers(
     cx: &mut Ctxt,
     list: &parse::Layers,
@@ -216,24 +225,19 @@ fn check_layers(
         );
         return None;
     }
-    let mut layers = Vec::new();
-    let mut ok = true;
-    for (i, layer) in list.layers.iter().enumerate() {
+    let layers = list.layers.iter().enumerate().map(|(i, layer)| {
         let width = check_width(cx, &layer.width, Role::Layer(i + 1));
         let activation = check_activation(cx, &layer.activation, defined, scalar);
-        match width {
-            Some(width) => layers.push(Layer {
-                width,
-                activation: activation.unwrap_or(Activation {
-                    kind: Kind::Builtin(Builtin::Identity),
-                    args: vec![],
-                }),
-                activation_span: layer.activation.name.span(),
+        Layer {
+            width,
+            activation: activation.unwrap_or(Activation {
+                kind: Kind::Builtin(Builtin::Identity),
+                args: vec![],
             }),
-            None => ok = false,
+            activation_span: layer.activation.name.span(),
         }
-    }
-    ok.then_some(layers)
+    });
+    Some(layers.collect())
 }
 
 /// A known activation, built in or defined above the struct, with the parameters it takes.

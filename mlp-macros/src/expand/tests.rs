@@ -188,7 +188,7 @@ fn oversized_networks_are_rejected() {
 
 #[test]
 fn errors_still_declare_the_struct() {
-    let out = super::mlp(quote!(pub struct Broken { input: 0, layers: [1 identity] })).to_string();
+    let out = super::mlp(quote!(pub struct Broken { input: 2 })).to_string();
     assert!(out.contains("compile_error"), "{out}");
     assert!(out.contains("pub struct Broken ;"), "{out}");
     assert!(out.contains("pub struct BrokenCache ;"), "{out}");
@@ -292,9 +292,10 @@ fn model_err(tokens: TokenStream) -> Vec<String> {
     }
 }
 
-/// With valid widths, an invalid invocation still expands completely (the mistaken
-/// activation as the identity), so that nothing else in the crate fails; with an invalid
-/// width, the stubs keep the visibility and declare every companion type.
+/// With `input` and `layers` given, an invalid invocation still expands completely (the
+/// mistaken activation as the identity, a mistaken width as 1), so that nothing else in the
+/// crate fails; with a key missing, the stubs keep the visibility and declare every companion
+/// type.
 #[test]
 fn the_fallback_declares_every_item_with_its_visibility() {
     let contains_all = |out: &str, items: &[&str]| {
@@ -320,10 +321,24 @@ fn the_fallback_declares_every_item_with_its_visibility() {
             "pub fn forward",
         ],
     );
+    let bad_width = super::mlp(quote! {
+        pub(crate) struct Wide { input: 0, layers: [4 tanh, 2.5 identity] }
+    })
+    .to_string();
+    contains_all(
+        &bad_width,
+        &[
+            "expected an input width between 1 and 65536, found 0",
+            "expected an integer width for layer 2, found `2.5`",
+            "pub (crate) struct Wide {",
+            "pub fn forward",
+            "pub fn backward",
+        ],
+    );
     let stubs = super::mlp(quote! {
         activation swish(z) = z * sigmoid(z);
         #[cfg(test)]
-        pub(super) struct Broken { input: 0, layers: [4 swish, 1 identity] }
+        pub(super) struct Broken { input: 2 }
     })
     .to_string();
     contains_all(
