@@ -10,6 +10,8 @@
 //!   product per layer and pass), which the trainer uses.
 //! - With the `std` feature: [`loss`], [`init`], [`optim`], [`data`] and [`train`], which
 //!   train a network, and [`error`], their errors.
+//! - With the `std` feature: [`predict`] (outputs, probabilities and classes of many samples
+//!   on the batched path) and [`metrics`] (confusion matrix, precision, recall, F1).
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
 //! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
 //! - [`Jacobian`]: `∂y/∂x` of a generated network, whole or as products `J v`.
@@ -45,6 +47,10 @@ pub mod export;
 pub mod init;
 #[cfg(feature = "std")]
 pub mod loss;
+#[cfg(feature = "std")]
+pub mod metrics;
+#[cfg(feature = "std")]
+pub mod predict;
 #[cfg(feature = "std")]
 pub mod optim;
 #[cfg(feature = "std")]

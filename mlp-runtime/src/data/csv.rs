@@ -1,27 +1,45 @@
-//! Reading a data set from CSV text.
+//! Reading a data set from CSV, with the [`csv`](https://docs.rs/csv) crate: quoted fields, a
+//! chosen delimiter, the target column by name or index, feature columns chosen or excluded,
+//! and class labels given as text.
 //!
-//! The format is the plain numeric CSV most data sets ship as: a header line naming the
-//! columns, then one sample per line, fields separated by commas, features first and the
-//! target last. Fields are trimmed of spaces; `\r\n` line ends and a leading byte-order mark are
-//! accepted; blank lines are skipped. Quoted fields are not supported.
+//! Fields are trimmed of spaces; `\n`, `\r\n` and `\r` line ends and a leading byte-order mark
+//! are accepted; blank lines are skipped. The first line is a header naming the columns unless
+//! [`Csv::no_header`] says otherwise.
+//!
+//! Reading takes time and memory proportional to the input: the records are streamed through
+//! one reused buffer, a message echoes at most [`ECHO_LIMIT`] characters of a field, and the
+//! number of distinct text labels is capped by [`Csv::max_classes`].
 
 use super::Dataset;
-use crate::error::{DataError, Location, ShapeError};
+use crate::error::{DataError, Location};
 use crate::Scalar;
 use ndarray::Array2;
-use std::path::Path;
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
-/// What follows the feature columns of each CSV row.
+/// The most characters of a field or a column name that an error message repeats; longer
+/// text is cut and ends in `…`.
+pub const ECHO_LIMIT: usize = 40;
+
+/// The most classes a data set may have: the widest layer `mlp!` accepts.
+pub const MAX_CLASSES: usize = 65_536;
+
+/// What the target column (or columns) of each CSV row holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// One integer class label in `0..classes`, as the last column.
+    /// One integer class label in `0..classes` (`2`, or a whole number such as `2.0`).
     Label {
         /// The number of classes.
         classes: usize,
     },
-    /// The last `columns` columns are real-valued targets (regression).
+    /// One class name per row, any text (`setosa`, `"New York"`, `1.0`), mapped to a class
+    /// index: in the order of [`Csv::class_names`] when given, else in sorted order of the
+    /// names found. The names are kept in [`Dataset::class_names`].
+    Classes,
+    /// `columns` real-valued targets (regression), in adjacent columns.
     Values {
-        /// The number of target columns.
+        /// The number of target columns, at least 1.
         columns: usize,
     },
 }
@@ -30,175 +48,671 @@ impl Target {
     /// The number of CSV columns the target takes.
     fn width(&self) -> usize {
         match *self {
-            Target::Label { .. } => 1,
+            Target::Label { .. } | Target::Classes => 1,
             Target::Values { columns } => columns,
         }
     }
 }
 
-/// Reads a data set from the CSV file at `path`; every column before the target is a feature.
+/// A column of a CSV file: its name in the header, or its 0-based index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// The column whose header field is this name.
+    Name(String),
+    /// The column at this 0-based index.
+    Index(usize),
+}
+
+impl From<&str> for Column {
+    fn from(name: &str) -> Self {
+        Column::Name(name.to_owned())
+    }
+}
+
+impl From<String> for Column {
+    fn from(name: String) -> Self {
+        Column::Name(name)
+    }
+}
+
+impl From<usize> for Column {
+    fn from(index: usize) -> Self {
+        Column::Index(index)
+    }
+}
+
+impl core::fmt::Display for Column {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Column::Name(name) => write!(f, "`{}`", cut(name)),
+            Column::Index(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// Which columns are features.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Features {
+    /// Every column that is not a target.
+    All,
+    /// These columns, in this order.
+    Only(Vec<Column>),
+    /// Every column that is not a target, except these.
+    Except(Vec<Column>),
+}
+
+/// How to read a CSV file into a [`Dataset`]: a builder.
+///
+/// ```
+/// use mlp::data::Csv;
+/// let text = "id,height,\"width, cm\",species\n7,1.0,2.5,cat\n8,3.0,0.5,dog\n9,2.0,1.0,cat\n";
+/// let data = Csv::classes("species").exclude(["id"]).parse::<f32>("pets.csv", text)?;
+/// assert_eq!(data.feature_names(), Some(&["height".to_owned(), "width, cm".to_owned()][..]));
+/// assert_eq!(data.class_names(), Some(&["cat".to_owned(), "dog".to_owned()][..]));
+/// assert_eq!(data.labels(), Some(&[0, 1, 0][..]));
+///
+/// let err = Csv::classes("species").parse::<f32>("pets.csv", "a,species\nx,cat\n").unwrap_err();
+/// assert_eq!(err.to_string(), "pets.csv:2:1: column `a`: expected a finite number, found `x`");
+/// # Ok::<(), mlp::error::DataError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Csv {
+    target: Target,
+    target_column: Option<Column>,
+    features: Features,
+    delimiter: u8,
+    header: Option<bool>,
+    class_names: Option<Vec<String>>,
+    max_classes: usize,
+}
+
+impl Csv {
+    /// Reads `target` from the last column (or the last `columns` columns of
+    /// [`Target::Values`]); every other column is a feature; the first line is the header.
+    pub fn new(target: Target) -> Self {
+        Csv {
+            target,
+            target_column: None,
+            features: Features::All,
+            delimiter: b',',
+            header: None,
+            class_names: None,
+            max_classes: 1024,
+        }
+    }
+
+    /// Reads class names ([`Target::Classes`]) from `column`.
+    pub fn classes(column: impl Into<Column>) -> Self {
+        Csv::new(Target::Classes).target(column)
+    }
+
+    /// Reads regression targets from the `columns` adjacent columns starting at `first`.
+    pub fn values(first: impl Into<Column>, columns: usize) -> Self {
+        Csv::new(Target::Values { columns }).target(first)
+    }
+
+    /// The target column (the first of them for [`Target::Values`]), by name or 0-based index.
+    pub fn target(mut self, column: impl Into<Column>) -> Self {
+        self.target_column = Some(column.into());
+        self
+    }
+
+    /// Uses exactly these columns as features, in this order.
+    pub fn features<C: Into<Column>>(mut self, columns: impl IntoIterator<Item = C>) -> Self {
+        self.features = Features::Only(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Uses every column that is not a target except these (an id column, say) as features.
+    pub fn exclude<C: Into<Column>>(mut self, columns: impl IntoIterator<Item = C>) -> Self {
+        self.features = Features::Except(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The field delimiter, `b','` by default (`b';'`, `b'\t'`, …).
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// The file has no header: every line is a sample, and the columns are named `1`, `2`, …
+    /// (1-based, as in error positions), so they are chosen by index.
+    ///
+    /// Without this, the first line is the header, and a first line made only of numbers is
+    /// refused ([`DataError::HeaderLooksLikeData`]) rather than silently dropped; call
+    /// [`Csv::header`] to accept such a header.
+    pub fn no_header(self) -> Self {
+        self.header(false)
+    }
+
+    /// Whether the first line is a header, said explicitly (accepting a header made of
+    /// numbers).
+    pub fn header(mut self, present: bool) -> Self {
+        self.header = Some(present);
+        self
+    }
+
+    /// The class names of [`Target::Classes`], in class-index order: a test set read with the
+    /// training set's names gets the same indices, and a name outside them is an error.
+    pub fn class_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.class_names = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The most distinct class names [`Target::Classes`] accepts (1024 by default, at most
+    /// [`MAX_CLASSES`]): one more is an error at the row that brings it.
+    pub fn max_classes(mut self, max: usize) -> Self {
+        self.max_classes = max;
+        self
+    }
+
+    /// Reads the CSV file at `path`.
+    pub fn load<T: Scalar>(&self, path: impl AsRef<Path>) -> Result<Dataset<T>, DataError> {
+        let path = path.as_ref();
+        let io = |source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        self.read(path, file)
+    }
+
+    /// Reads CSV text; `name` stands for the file in errors.
+    pub fn parse<T: Scalar>(
+        &self,
+        name: impl AsRef<Path>,
+        text: &str,
+    ) -> Result<Dataset<T>, DataError> {
+        self.read(name, text.as_bytes())
+    }
+
+    /// Reads CSV from `reader` (buffered inside); `name` stands for the file in errors.
+    pub fn read<T: Scalar>(
+        &self,
+        name: impl AsRef<Path>,
+        reader: impl Read,
+    ) -> Result<Dataset<T>, DataError> {
+        Reader::new(self, name.as_ref().to_path_buf(), Lines::new(reader))?.rows()
+    }
+}
+
+/// Reads a data set from the CSV file at `path`: the target is the last column (or the last
+/// `columns` columns of [`Target::Values`]) and every column before it is a feature.
+/// [`Csv`] chooses columns, the delimiter and the header.
 ///
 /// ```no_run
-/// # use mlp_runtime::data::{load_csv, Target};
+/// use mlp::data::{load_csv, Target};
 /// let train = load_csv::<f32>("data/digits_train.csv", Target::Label { classes: 10 })?;
 /// assert_eq!((train.n_features(), train.n_targets()), (64, 10));
-/// # Ok::<(), mlp_runtime::error::DataError>(())
+/// # Ok::<(), mlp::error::DataError>(())
 /// ```
 pub fn load_csv<T: Scalar>(
     path: impl AsRef<Path>,
     target: Target,
 ) -> Result<Dataset<T>, DataError> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_csv(path, &text, target)
+    Csv::new(target).load(path)
 }
 
-/// Reads a data set from CSV text; `name` stands for the file in errors.
+/// Reads a data set from CSV text, as [`load_csv`] does; `name` stands for the file in errors.
 ///
 /// ```
-/// # use mlp_runtime::data::{parse_csv, Target};
+/// use mlp::data::{parse_csv, Target};
 /// let data = parse_csv::<f64>("xor.csv", "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n", Target::Label { classes: 2 })?;
 /// assert_eq!(data.labels(), Some(&[0, 1, 1, 0][..]));
 /// let err = parse_csv::<f64>("bad.csv", "a,b,y\n0,x,0\n", Target::Label { classes: 2 }).unwrap_err();
 /// assert_eq!(err.to_string(), "bad.csv:2:2: column `b`: expected a finite number, found `x`");
-/// # Ok::<(), mlp_runtime::error::DataError>(())
+/// # Ok::<(), mlp::error::DataError>(())
 /// ```
 pub fn parse_csv<T: Scalar>(
     name: impl AsRef<Path>,
     text: &str,
     target: Target,
 ) -> Result<Dataset<T>, DataError> {
-    let path = name.as_ref().to_path_buf();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-    let header: Vec<&str> = match lines.next() {
-        Some((_, h)) if !h.trim().is_empty() => h.split(',').map(str::trim).collect(),
-        _ => return Err(DataError::Empty { path }),
-    };
-    if let Target::Label { classes: 0 } = target {
-        return Err(DataError::NoClasses);
-    }
-    let width = header.len();
-    let n_targets = target.width();
-    if width < n_targets + 1 {
-        return Err(DataError::TooFewColumns {
-            path,
-            expected: n_targets + 1,
-            found: width,
-        });
-    }
-    let n_features = width - n_targets;
+    Csv::new(target).parse(name, text)
+}
 
-    let mut features: Vec<T> = Vec::new();
-    let mut values: Vec<T> = Vec::new();
-    let mut labels: Vec<usize> = Vec::new();
-    let mut rows = 0;
-    for (line, text) in lines {
-        if text.trim().is_empty() {
-            continue;
+/// `text` cut to [`ECHO_LIMIT`] characters, with `…` where it was cut.
+pub(crate) fn cut(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// A reader that notes where each non-blank line starts, so that a record's line is known
+/// whatever the line ends (`\n`, `\r\n`, `\r`) and however many blank lines precede it
+/// (the `csv` crate's own line count skips blank lines and `\r` ends). It keeps only the
+/// lines read ahead of the current record.
+struct Lines<R> {
+    inner: R,
+    /// `(byte offset, line)` of each non-blank line start not yet passed.
+    starts: VecDeque<(u64, usize)>,
+    /// The offset of the next byte.
+    offset: u64,
+    /// The line of the next byte, 1-based.
+    line: usize,
+    /// Whether the next byte starts a line.
+    at_start: bool,
+    /// The previous byte.
+    prev: u8,
+}
+
+impl<R: Read> Lines<R> {
+    fn new(inner: R) -> Self {
+        Lines {
+            inner,
+            starts: VecDeque::new(),
+            offset: 0,
+            line: 1,
+            at_start: true,
+            prev: 0,
         }
-        let found = text.split(',').count();
-        if found != width {
-            return Err(DataError::Ragged {
-                path,
+    }
+
+    /// The line of the first non-blank line starting at or after `byte` (where `csv` says a
+    /// record starts: just after the previous record's line end).
+    fn line_at(&mut self, byte: u64) -> usize {
+        while self.starts.front().is_some_and(|&(o, _)| o < byte) {
+            self.starts.pop_front();
+        }
+        self.starts.front().map_or(self.line, |&(_, l)| l)
+    }
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            let end = b == b'\r' || b == b'\n';
+            if b == b'\n' && self.prev == b'\r' {
+                // The second byte of `\r\n`: the line already ended.
+            } else if end {
+                self.line += 1;
+                self.at_start = true;
+            } else if self.at_start {
+                self.starts.push_back((self.offset, self.line));
+                self.at_start = false;
+            }
+            self.prev = b;
+            self.offset += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// A CSV reader with its columns resolved.
+struct Reader<'o, R> {
+    options: &'o Csv,
+    path: PathBuf,
+    csv: csv::Reader<Lines<R>>,
+    /// The line of the record last read.
+    line: usize,
+    /// The column names, from the header or `1`, `2`, ….
+    names: Vec<String>,
+    /// The first target column.
+    target: usize,
+    /// The feature columns, in the order the features take.
+    features: Vec<usize>,
+    /// The first record, already read when the file has no header.
+    first: Option<csv::ByteRecord>,
+}
+
+impl<'o, R: Read> Reader<'o, R> {
+    /// Reads the header (or the first record) and resolves the columns.
+    fn new(options: &'o Csv, path: PathBuf, reader: Lines<R>) -> Result<Self, DataError> {
+        if let Target::Values { columns: 0 } = options.target {
+            return Err(DataError::NoTargetColumns);
+        }
+        if let Target::Label { classes: 0 } = options.target {
+            return Err(DataError::NoClasses);
+        }
+        let classes = match (options.target, &options.class_names) {
+            (Target::Label { classes }, _) => Some(classes),
+            (Target::Classes, Some(names)) => Some(names.len()),
+            _ => None,
+        };
+        if let Some(classes) = classes {
+            if classes == 0 {
+                return Err(DataError::NoClasses);
+            }
+            if classes > MAX_CLASSES {
+                return Err(DataError::TooManyClasses {
+                    at: None,
+                    limit: MAX_CLASSES,
+                });
+            }
+        }
+        let csv = csv::ReaderBuilder::new()
+            .delimiter(options.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(reader);
+        let mut first = csv::ByteRecord::new();
+        let mut this = Reader {
+            options,
+            path,
+            csv,
+            line: 0,
+            names: Vec::new(),
+            target: 0,
+            features: Vec::new(),
+            first: None,
+        };
+        if !this.next(&mut first)? {
+            return Err(DataError::Empty { path: this.path });
+        }
+        let width = first.len();
+        if options.header == Some(false) {
+            this.names = (1..=width).map(|i| i.to_string()).collect();
+            this.first = Some(first);
+        } else {
+            this.names = (0..width)
+                .map(|i| this.text(&first, i).map(str::to_owned))
+                .collect::<Result<_, _>>()?;
+            if options.header.is_none() && this.names.iter().all(|n| n.parse::<f64>().is_ok()) {
+                return Err(DataError::HeaderLooksLikeData { path: this.path });
+            }
+        }
+        this.resolve()?;
+        Ok(this)
+    }
+
+    /// Reads the next record that is not blank; `false` at the end.
+    fn next(&mut self, record: &mut csv::ByteRecord) -> Result<bool, DataError> {
+        loop {
+            let more = self.csv.read_byte_record(record).map_err(|e| self.error(e))?;
+            if !more {
+                return Ok(false);
+            }
+            if !(record.len() == 1 && record[0].is_empty()) {
+                let byte = record.position().map_or(0, |p| p.byte());
+                self.line = self.csv.get_mut().line_at(byte);
+                return Ok(true);
+            }
+        }
+    }
+
+    /// A `csv` error as a data error naming the file.
+    fn error(&self, e: csv::Error) -> DataError {
+        let line = e.position().map(|p| p.line());
+        match e.into_kind() {
+            csv::ErrorKind::Io(source) => DataError::Io {
+                path: self.path.clone(),
+                source,
+            },
+            other => DataError::Csv {
+                path: self.path.clone(),
                 line,
-                expected: width,
-                found,
+                message: format!("{other:?}"),
+            },
+        }
+    }
+
+    /// Field `i` of `record` as text, or an error at its position.
+    fn text<'r>(&self, record: &'r csv::ByteRecord, i: usize) -> Result<&'r str, DataError> {
+        std::str::from_utf8(&record[i]).map_err(|_| DataError::NotUtf8 { at: self.at(i) })
+    }
+
+    /// Where field `i` of the record last read is.
+    fn at(&self, i: usize) -> Location {
+        Location {
+            path: self.path.clone(),
+            line: self.line,
+            column: i + 1,
+        }
+    }
+
+    /// The index of `column`, or an error naming it.
+    fn index(&self, column: &Column) -> Result<usize, DataError> {
+        let found = match column {
+            Column::Name(name) => self.names.iter().position(|n| n == name),
+            Column::Index(i) => (*i < self.names.len()).then_some(*i),
+        };
+        found.ok_or_else(|| DataError::NoSuchColumn {
+            path: self.path.clone(),
+            column: column.to_string(),
+            columns: self.names.len(),
+            header: self.options.header != Some(false),
+        })
+    }
+
+    /// Resolves the target and feature columns.
+    fn resolve(&mut self) -> Result<(), DataError> {
+        let width = self.names.len();
+        let n_targets = self.options.target.width();
+        self.target = match &self.options.target_column {
+            Some(c) => self.index(c)?,
+            None if width > n_targets => width - n_targets,
+            None => {
+                return Err(DataError::TooFewColumns {
+                    path: self.path.clone(),
+                    expected: n_targets + 1,
+                    found: width,
+                })
+            }
+        };
+        if self.target + n_targets > width {
+            return Err(DataError::TooFewColumns {
+                path: self.path.clone(),
+                expected: self.target + n_targets,
+                found: width,
             });
         }
-        for (i, field) in text.split(',').map(str::trim).enumerate() {
-            let at = || Location {
-                path: path.clone(),
-                line,
-                column: i + 1,
-            };
-            match target {
-                Target::Label { classes } if i == n_features => {
-                    labels.push(parse_label(field, classes, at, header[i])?)
+        let targets = self.target..self.target + n_targets;
+        self.features = match &self.options.features {
+            Features::All => (0..width).filter(|i| !targets.contains(i)).collect(),
+            Features::Except(skip) => {
+                let skip = skip.iter().map(|c| self.index(c)).collect::<Result<Vec<_>, _>>()?;
+                (0..width)
+                    .filter(|i| !targets.contains(i) && !skip.contains(i))
+                    .collect()
+            }
+            Features::Only(only) => {
+                let mut chosen = Vec::with_capacity(only.len());
+                for c in only {
+                    let i = self.index(c)?;
+                    if targets.contains(&i) || chosen.contains(&i) {
+                        return Err(DataError::ColumnTwice {
+                            path: self.path.clone(),
+                            column: c.to_string(),
+                        });
+                    }
+                    chosen.push(i);
                 }
-                _ => {
-                    let v = parse_number(field, at, header[i])?;
-                    if i < n_features {
-                        features.push(v);
-                    } else {
-                        values.push(v);
+                chosen
+            }
+        };
+        if self.features.is_empty() {
+            return Err(DataError::NoFeatures {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads every row into a data set.
+    fn rows<T: Scalar>(mut self) -> Result<Dataset<T>, DataError> {
+        let width = self.names.len();
+        let n_targets = self.options.target.width();
+        let mut features: Vec<T> = Vec::new();
+        let mut values: Vec<T> = Vec::new();
+        let mut labels: Vec<usize> = Vec::new();
+        let mut classes = Classes::new(self.options);
+        let mut record = self.first.take().unwrap_or_default();
+        let mut pending = !record.is_empty();
+        let mut rows = 0;
+        loop {
+            if !pending && !self.next(&mut record)? {
+                break;
+            }
+            pending = false;
+            if record.len() != width {
+                return Err(DataError::Ragged {
+                    path: self.path.clone(),
+                    line: self.line,
+                    expected: width,
+                    found: record.len(),
+                });
+            }
+            for &i in &self.features {
+                features.push(self.number(&record, i)?);
+            }
+            match self.options.target {
+                Target::Label { classes } => labels.push(self.label(&record, classes)?),
+                Target::Classes => {
+                    let name = self.text(&record, self.target)?;
+                    labels.push(classes.index(name, || self.at(self.target))?);
+                }
+                Target::Values { .. } => {
+                    for i in self.target..self.target + n_targets {
+                        values.push(self.number(&record, i)?);
                     }
                 }
             }
+            rows += 1;
         }
-        rows += 1;
+        if rows == 0 {
+            return Err(DataError::NoRows { path: self.path });
+        }
+        let names = self.features.iter().map(|&i| self.names[i].clone()).collect();
+        let features = Array2::from_shape_vec((rows, self.features.len()), features)
+            .map_err(|_| DataError::NoRows { path: self.path.clone() })?;
+        let data = match self.options.target {
+            Target::Label { classes } => Dataset::classification(features, labels, classes)?,
+            Target::Classes => {
+                let (names, labels) = classes.finish(labels);
+                let n = names.len();
+                Dataset::classification(features, labels, n)?.with_class_names(names)?
+            }
+            Target::Values { columns } => {
+                let targets = Array2::from_shape_vec((rows, columns), values)
+                    .map_err(|_| DataError::NoRows { path: self.path.clone() })?;
+                Dataset::regression(features, targets)?
+            }
+        };
+        data.with_feature_names(names)
     }
-    if rows == 0 {
-        return Err(DataError::NoRows { path });
+
+    /// Field `i` as a finite number of `T`.
+    fn number<T: Scalar>(&self, record: &csv::ByteRecord, i: usize) -> Result<T, DataError> {
+        let text = self.text(record, i)?;
+        let bad = |overflow: bool| {
+            let (at, name, text) = (self.at(i), cut(&self.names[i]), cut(text));
+            if overflow {
+                DataError::Overflow {
+                    at,
+                    name,
+                    text,
+                    scalar: T::NAME,
+                }
+            } else {
+                DataError::NotANumber { at, name, text }
+            }
+        };
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => {
+                let x = T::from_f64(v);
+                if x.is_finite() {
+                    Ok(x)
+                } else {
+                    Err(bad(true))
+                }
+            }
+            _ => Err(bad(false)),
+        }
     }
-    let features = to_array("features", features, rows, n_features)?;
-    match target {
-        Target::Label { classes } => Dataset::classification(features, labels, classes),
-        Target::Values { columns } => {
-            Dataset::regression(features, to_array("targets", values, rows, columns)?)
+
+    /// The target field as an integer class label in `0..classes` (`2` or `2.0`).
+    fn label(&self, record: &csv::ByteRecord, classes: usize) -> Result<usize, DataError> {
+        let i = self.target;
+        let text = self.text(record, i)?;
+        let label = match text.parse::<i64>() {
+            Ok(l) => Some(l),
+            Err(_) => match text.parse::<f64>() {
+                Ok(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Some(v as i64),
+                _ => None,
+            },
+        };
+        let Some(label) = label else {
+            return Err(DataError::NotALabel {
+                at: self.at(i),
+                name: cut(&self.names[i]),
+                text: cut(text),
+            });
+        };
+        match usize::try_from(label) {
+            Ok(l) if l < classes => Ok(l),
+            _ => Err(DataError::LabelOutOfRange {
+                at: self.at(i),
+                label,
+                classes,
+            }),
         }
     }
 }
 
-/// Parses a feature or target value.
-fn parse_number<T: Scalar>(
-    field: &str,
-    at: impl Fn() -> Location,
-    name: &str,
-) -> Result<T, DataError> {
-    match field.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(T::from_f64(v)),
-        _ => Err(DataError::NotANumber {
-            at: at(),
-            name: name.to_owned(),
-            text: field.to_owned(),
-        }),
-    }
+/// The class names of [`Target::Classes`] as they are met.
+struct Classes<'o> {
+    /// The names given, in class order.
+    given: Option<&'o [String]>,
+    /// Each name met (or given) and its provisional index.
+    index: HashMap<String, usize>,
+    limit: usize,
 }
 
-/// Parses a class label and checks it lies in `0..classes`.
-fn parse_label(
-    field: &str,
-    classes: usize,
-    at: impl Fn() -> Location,
-    name: &str,
-) -> Result<usize, DataError> {
-    let label = field.parse::<i64>().map_err(|_| DataError::NotALabel {
-        at: at(),
-        name: name.to_owned(),
-        text: field.to_owned(),
-    })?;
-    match usize::try_from(label) {
-        Ok(l) if l < classes => Ok(l),
-        _ => Err(DataError::LabelOutOfRange {
-            at: at(),
-            label,
-            classes,
-        }),
-    }
-}
-
-/// A `rows × cols` array from row-major values (whose count the parser guarantees).
-fn to_array<T: Scalar>(
-    what: &'static str,
-    values: Vec<T>,
-    rows: usize,
-    cols: usize,
-) -> Result<Array2<T>, DataError> {
-    let found = values.len();
-    Array2::from_shape_vec((rows, cols), values).map_err(|_| {
-        ShapeError {
-            what,
-            axis: "values",
-            expected: rows * cols,
-            found,
+impl<'o> Classes<'o> {
+    fn new(options: &'o Csv) -> Self {
+        let given = options.class_names.as_deref();
+        let index = given
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        Classes {
+            given,
+            index,
+            limit: options.max_classes.min(MAX_CLASSES),
         }
-        .into()
-    })
+    }
+
+    /// The provisional index of `name`.
+    fn index(&mut self, name: &str, at: impl Fn() -> Location) -> Result<usize, DataError> {
+        if let Some(&i) = self.index.get(name) {
+            return Ok(i);
+        }
+        if let Some(given) = self.given {
+            return Err(DataError::UnknownClass {
+                at: at(),
+                text: cut(name),
+                classes: given.len(),
+            });
+        }
+        if self.index.len() >= self.limit {
+            return Err(DataError::TooManyClasses {
+                at: Some(at()),
+                limit: self.limit,
+            });
+        }
+        let i = self.index.len();
+        self.index.insert(name.to_owned(), i);
+        Ok(i)
+    }
+
+    /// The class names in class order and the labels mapped to it: the given order, else the
+    /// sorted names.
+    fn finish(self, mut labels: Vec<usize>) -> (Vec<String>, Vec<usize>) {
+        if let Some(given) = self.given {
+            return (given.to_vec(), labels);
+        }
+        let mut names: Vec<(String, usize)> = self.index.into_iter().collect();
+        names.sort();
+        let mut map = vec![0; names.len()];
+        for (sorted, (_, provisional)) in names.iter().enumerate() {
+            map[*provisional] = sorted;
+        }
+        labels.iter_mut().for_each(|l| *l = map[*l]);
+        (names.into_iter().map(|(n, _)| n).collect(), labels)
+    }
 }

@@ -168,22 +168,24 @@ fn early_stopping_restores_the_best_weights() {
         .iter()
         .map(|e| e.validation.unwrap().loss)
         .collect();
+    // `best_epoch` is a 0-based index into `epochs`.
     let best = history.best_epoch.unwrap();
     let argmin = losses
         .iter()
         .enumerate()
-        .fold(0, |b, (i, &l)| if l < losses[b] { i } else { b })
-        + 1;
+        .fold(0, |b, (i, &l)| if l < losses[b] { i } else { b });
     assert_eq!(best, argmin);
+    assert_eq!(history.best().map(|e| e.epoch), Some(best + 1));
     assert!(
-        best > 1 && history.stopped_early,
-        "best epoch {best}, {} epochs run",
+        best > 0 && history.stopped_early,
+        "best epoch index {best}, {} epochs run",
         losses.len()
     );
-    assert_eq!(history.epochs.len(), best + 4);
-    // The restored weights are exactly those after `best` epochs, and not the last epoch's.
-    let (at_best, _) = early_stopping_run(best, None);
-    let (at_end, _) = early_stopping_run(best + 4, None);
+    assert_eq!(history.epochs.len(), best + 1 + 4);
+    // The restored weights are exactly those after `best + 1` epochs, and not the last
+    // epoch's.
+    let (at_best, _) = early_stopping_run(best + 1, None);
+    let (at_end, _) = early_stopping_run(best + 1 + 4, None);
     assert_eq!(flat(&net), flat(&at_best));
     assert_ne!(flat(&net), flat(&at_end));
     assert!((net.w1[0][0] - 0.5).abs() < 0.05, "w₁₁ = {}", net.w1[0][0]);
@@ -345,7 +347,7 @@ fn bad_settings_and_shapes_are_errors() {
     );
     assert_eq!(
         msg(&mut base().early_stopping(3), None, &mut net),
-        "invalid setting `early_stopping`: early stopping watches the validation loss, but no validation set was given"
+        "invalid setting `early_stopping`: early stopping watches a validation metric, but no validation set was given"
     );
     assert_eq!(
         msg(&mut base().early_stopping(0), Some(&data), &mut net),
