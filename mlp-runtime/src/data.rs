@@ -6,9 +6,11 @@
 //! labels, which the data set also keeps for computing accuracy.
 
 mod csv;
+mod preprocessing;
 mod standardize;
 
 pub use csv::{load_csv, parse_csv, Column, Csv, Target, ECHO_LIMIT, MAX_CLASSES};
+pub use preprocessing::{Preprocessing, CLASS_NAMES_KEY, FEATURE_NAMES_KEY, MEAN_KEY, STD_KEY};
 pub use standardize::Standardizer;
 
 use crate::error::{DataError, ShapeError};

@@ -12,6 +12,8 @@
 //!   train a network, and [`error`], their errors.
 //! - With the `std` feature: [`predict`] (outputs, probabilities and classes of many samples
 //!   on the batched path) and [`metrics`] (confusion matrix, precision, recall, F1).
+//! - [`Model`] (with `std`): a network with its preprocessing (feature and class names, the
+//!   standardiser), saved and loaded as one file.
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
 //! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
 //! - [`Jacobian`]: `∂y/∂x` of a generated network, whole or as products `J v`.
@@ -50,6 +52,8 @@ pub mod loss;
 #[cfg(feature = "std")]
 pub mod metrics;
 #[cfg(feature = "std")]
+pub mod model;
+#[cfg(feature = "std")]
 pub mod predict;
 #[cfg(feature = "std")]
 pub mod optim;
@@ -69,6 +73,8 @@ pub use rayon;
 pub use activation::{Activation, DerivativeReads};
 #[cfg(feature = "std")]
 pub use batch::{BatchError, BatchNetwork};
+#[cfg(feature = "std")]
+pub use model::Model;
 pub use boxed::Boxed;
 pub use jacobian::{Jacobian, Matrix};
 pub use network::{LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Vector};

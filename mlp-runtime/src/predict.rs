@@ -19,7 +19,7 @@
 //! use mlp::{mlp, predict::{predict, predict_class, predict_proba}};
 //! mlp! { pub struct Net = 2 -> 3 identity; }
 //! let mut net = Net::zeros();
-//! net.b1 = [0.0, 2.0, 1.0];
+//! *net.b1 = [0.0, 2.0, 1.0];
 //! let x = mlp::ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
 //! assert_eq!(predict(&net, &x)?.row(0).to_vec(), [0.0, 2.0, 1.0]);
 //! assert_eq!(predict_class(&net, &x)?, [1, 1]);

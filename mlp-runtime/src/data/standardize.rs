@@ -54,6 +54,11 @@ impl<T: Scalar> Standardizer<T> {
         Ok(Standardizer { mean, std })
     }
 
+    /// A standardiser from its parts, checked by the caller (equal lengths, `σ > 0`).
+    pub(crate) fn from_parts(mean: Array1<T>, std: Array1<T>) -> Self {
+        Standardizer { mean, std }
+    }
+
     /// The per-feature means `μ`.
     pub fn mean(&self) -> &Array1<T> {
         &self.mean
