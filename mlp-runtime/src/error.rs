@@ -182,7 +182,9 @@ pub enum DataError {
         fraction: f64,
     },
     /// A value finite as text that overflows the scalar type (`1e39` in `f32`).
-    #[error("{at}: column `{name}`: expected a finite {scalar}, found `{text}`, which overflows it")]
+    #[error(
+        "{at}: column `{name}`: expected a finite {scalar}, found `{text}`, which overflows it"
+    )]
     Overflow {
         /// Where.
         at: Location,

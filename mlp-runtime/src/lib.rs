@@ -54,9 +54,9 @@ pub mod metrics;
 #[cfg(feature = "std")]
 pub mod model;
 #[cfg(feature = "std")]
-pub mod predict;
-#[cfg(feature = "std")]
 pub mod optim;
+#[cfg(feature = "std")]
+pub mod predict;
 #[cfg(feature = "std")]
 pub mod train;
 
@@ -73,10 +73,10 @@ pub use rayon;
 pub use activation::{Activation, DerivativeReads};
 #[cfg(feature = "std")]
 pub use batch::{BatchError, BatchNetwork};
-#[cfg(feature = "std")]
-pub use model::Model;
 pub use boxed::Boxed;
 pub use jacobian::{Jacobian, Matrix};
+#[cfg(feature = "std")]
+pub use model::Model;
 pub use network::{LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Vector};
 pub use scalar::Scalar;
 

@@ -22,9 +22,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::data::Preprocessing;
-use crate::error::{DataError, ShapeError};
+use crate::data::{Dataset, Preprocessing};
+use crate::error::{DataError, ShapeError, TrainError};
 use crate::io::{LoadError, SaveError};
+use crate::metrics::{confusion_matrix, ConfusionMatrix};
 use crate::predict::{predict_class, predict_proba, Inputs};
 use crate::{BatchError, BatchNetwork, Network};
 use ndarray::Array2;
@@ -61,6 +62,12 @@ pub enum ModelError {
     /// The inputs do not fit the network or the standardiser.
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// A data set that does not fit the model.
+    #[error(transparent)]
+    Data(DataError),
+    /// Evaluation failed.
+    #[error(transparent)]
+    Train(TrainError),
     /// Class names were asked for, but the model has none.
     #[error("the model has no class names: build its Preprocessing from a data set read with text labels (Target::Classes)")]
     NoClassNames,
@@ -82,7 +89,11 @@ impl<N: BatchNetwork> Model<N> {
     /// preprocessing in the file's metadata ([`Preprocessing::to_metadata`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ModelError> {
         let metadata = self.preprocessing.to_metadata();
-        Ok(metadata_io::save_with_metadata(&self.net, &metadata, path.as_ref())?)
+        Ok(metadata_io::save_with_metadata(
+            &self.net,
+            &metadata,
+            path.as_ref(),
+        )?)
     }
 
     /// Loads a model saved by [`Model::save`] (a plain weights file loads with an empty
@@ -100,7 +111,10 @@ impl<N: BatchNetwork> Model<N> {
     }
 
     /// `raw` prepared for the network: a standardised copy.
-    fn prepare(&self, raw: &(impl Inputs<N::Scalar> + ?Sized)) -> Result<Array2<N::Scalar>, ModelError> {
+    fn prepare(
+        &self,
+        raw: &(impl Inputs<N::Scalar> + ?Sized),
+    ) -> Result<Array2<N::Scalar>, ModelError> {
         let mut x = raw.inputs().to_owned();
         self.preprocessing.apply(x.view_mut())?;
         Ok(x)
@@ -122,6 +136,25 @@ impl<N: BatchNetwork> Model<N> {
         Ok(predict_class(&self.net, &self.prepare(raw)?)?)
     }
 
+    /// The confusion matrix (accuracy, per-class precision, recall, F1) on a raw
+    /// classification data set, prepared first, with the model's class names.
+    pub fn confusion_matrix(
+        &self,
+        raw: &Dataset<N::Scalar>,
+    ) -> Result<ConfusionMatrix, ModelError> {
+        let mut data = raw.clone();
+        if let Some(s) = &self.preprocessing.standardizer {
+            data.standardize(s).map_err(ModelError::Data)?;
+        }
+        let m = confusion_matrix(&self.net, &data).map_err(ModelError::Train)?;
+        match &self.preprocessing.class_names {
+            Some(names) if names.len() == m.classes() => m
+                .with_names(names.iter().cloned())
+                .map_err(ModelError::Data),
+            _ => Ok(m),
+        }
+    }
+
     /// The predicted class names of raw inputs (prepared first).
     pub fn predict_names(
         &self,
@@ -129,7 +162,11 @@ impl<N: BatchNetwork> Model<N> {
     ) -> Result<Vec<&str>, ModelError> {
         self.predict_class(raw)?
             .into_iter()
-            .map(|k| self.preprocessing.class_name(k).ok_or(ModelError::NoClassNames))
+            .map(|k| {
+                self.preprocessing
+                    .class_name(k)
+                    .ok_or(ModelError::NoClassNames)
+            })
             .collect()
     }
 }

@@ -115,7 +115,11 @@ pub fn predict_class<N: BatchNetwork>(
     let x = x.inputs();
     let mut classes = Vec::with_capacity(x.nrows());
     for_each_chunk(net, x, |_, y| {
-        classes.extend(y.rows().into_iter().map(|row| class_of(row.iter().copied())));
+        classes.extend(
+            y.rows()
+                .into_iter()
+                .map(|row| class_of(row.iter().copied())),
+        );
     })?;
     Ok(classes)
 }

@@ -361,7 +361,10 @@ impl<L, O> Trainer<L, O> {
             let Some(value) = monitor.value(&v) else {
                 return Err(TrainError::Config {
                     name: "monitor",
-                    reason: format!("{monitor:?} needs a classifying loss, and `{}` gives no accuracy", L::NAME),
+                    reason: format!(
+                        "{monitor:?} needs a classifying loss, and `{}` gives no accuracy",
+                        L::NAME
+                    ),
                 });
             };
             let improved = match stop {

@@ -83,7 +83,9 @@ fn readers() -> Vec<Csv> {
         Csv::classes("label").max_classes(16),
         Csv::classes(0).no_header().max_classes(16),
         Csv::classes("y").class_names(["a", "b"]).exclude(["id"]),
-        Csv::new(Target::Label { classes: 3 }).delimiter(b';').header(true),
+        Csv::new(Target::Label { classes: 3 })
+            .delimiter(b';')
+            .header(true),
         Csv::values(1, 1).features([0, 2]),
     ]
 }
@@ -95,8 +97,14 @@ fn check(name: &str, input: &[u8]) {
             PEAK.with(|p| p.set(LIVE.with(Cell::get)));
             let (base, allocs0) = (LIVE.with(Cell::get), ALLOCS.with(Cell::get));
             let message = match scalar {
-                "f32" => csv.read::<f32>("fuzz.csv", input).err().map(|e| e.to_string()),
-                _ => csv.read::<f64>("fuzz.csv", input).err().map(|e| e.to_string()),
+                "f32" => csv
+                    .read::<f32>("fuzz.csv", input)
+                    .err()
+                    .map(|e| e.to_string()),
+                _ => csv
+                    .read::<f64>("fuzz.csv", input)
+                    .err()
+                    .map(|e| e.to_string()),
             };
             let peak = PEAK.with(Cell::get).saturating_sub(base);
             let allocs = ALLOCS.with(Cell::get) - allocs0;
@@ -166,9 +174,9 @@ fn the_corpus_gets_the_errors_it_was_made_for() {
 
 /// Fragments that make CSV almost right.
 const TOKENS: &[&str] = &[
-    "0", "1", "2", "-3.5", "1e39", "1e-45", "nan", "inf", "label", "y", "id", "a", "b",
-    "setosa", ",", ",", ",", ";", "\"", "\"\"", "\"x,y\"", "\n", "\n", "\r", "\r\n", " ",
-    "\u{feff}", "\u{e9}", "\t", "",
+    "0", "1", "2", "-3.5", "1e39", "1e-45", "nan", "inf", "label", "y", "id", "a", "b", "setosa",
+    ",", ",", ",", ";", "\"", "\"\"", "\"x,y\"", "\n", "\n", "\r", "\r\n", " ", "\u{feff}",
+    "\u{e9}", "\t", "",
 ];
 
 fn input() -> impl Strategy<Value = Vec<u8>> {

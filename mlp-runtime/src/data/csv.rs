@@ -421,7 +421,10 @@ impl<'o, R: Read> Reader<'o, R> {
     /// Reads the next record that is not blank; `false` at the end.
     fn next(&mut self, record: &mut csv::ByteRecord) -> Result<bool, DataError> {
         loop {
-            let more = self.csv.read_byte_record(record).map_err(|e| self.error(e))?;
+            let more = self
+                .csv
+                .read_byte_record(record)
+                .map_err(|e| self.error(e))?;
             if !more {
                 return Ok(false);
             }
@@ -503,7 +506,10 @@ impl<'o, R: Read> Reader<'o, R> {
         self.features = match &self.options.features {
             Features::All => (0..width).filter(|i| !targets.contains(i)).collect(),
             Features::Except(skip) => {
-                let skip = skip.iter().map(|c| self.index(c)).collect::<Result<Vec<_>, _>>()?;
+                let skip = skip
+                    .iter()
+                    .map(|c| self.index(c))
+                    .collect::<Result<Vec<_>, _>>()?;
                 (0..width)
                     .filter(|i| !targets.contains(i) && !skip.contains(i))
                     .collect()
@@ -575,9 +581,17 @@ impl<'o, R: Read> Reader<'o, R> {
         if rows == 0 {
             return Err(DataError::NoRows { path: self.path });
         }
-        let names = self.features.iter().map(|&i| self.names[i].clone()).collect();
-        let features = Array2::from_shape_vec((rows, self.features.len()), features)
-            .map_err(|_| DataError::NoRows { path: self.path.clone() })?;
+        let names = self
+            .features
+            .iter()
+            .map(|&i| self.names[i].clone())
+            .collect();
+        let features =
+            Array2::from_shape_vec((rows, self.features.len()), features).map_err(|_| {
+                DataError::NoRows {
+                    path: self.path.clone(),
+                }
+            })?;
         let data = match self.options.target {
             Target::Label { classes } => Dataset::classification(features, labels, classes)?,
             Target::Classes => {
@@ -586,8 +600,11 @@ impl<'o, R: Read> Reader<'o, R> {
                 Dataset::classification(features, labels, n)?.with_class_names(names)?
             }
             Target::Values { columns } => {
-                let targets = Array2::from_shape_vec((rows, columns), values)
-                    .map_err(|_| DataError::NoRows { path: self.path.clone() })?;
+                let targets = Array2::from_shape_vec((rows, columns), values).map_err(|_| {
+                    DataError::NoRows {
+                        path: self.path.clone(),
+                    }
+                })?;
                 Dataset::regression(features, targets)?
             }
         };

@@ -110,11 +110,18 @@ impl<T: Scalar> Preprocessing<T> {
                 if mean.len() != std.len() {
                     return Err(bad(
                         STD_KEY,
-                        format!("expected {} values as in `{MEAN_KEY}`, found {}", mean.len(), std.len()),
+                        format!(
+                            "expected {} values as in `{MEAN_KEY}`, found {}",
+                            mean.len(),
+                            std.len()
+                        ),
                     ));
                 }
                 if let Some(s) = std.iter().find(|s| !(**s > T::ZERO)) {
-                    return Err(bad(STD_KEY, format!("expected positive values, found {s:?}")));
+                    return Err(bad(
+                        STD_KEY,
+                        format!("expected positive values, found {s:?}"),
+                    ));
                 }
                 Some(Standardizer::from_parts(mean, std))
             }

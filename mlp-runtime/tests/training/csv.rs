@@ -59,7 +59,10 @@ fn a_chosen_delimiter() {
         .delimiter(b'\t')
         .parse::<f64>("t.csv", "a\tb\ty\n1\t2\t3\n")
         .unwrap();
-    assert_eq!((d.features(), d.targets()), (array![[1.0, 2.0]].view(), array![[3.0]].view()));
+    assert_eq!(
+        (d.features(), d.targets()),
+        (array![[1.0, 2.0]].view(), array![[3.0]].view())
+    );
 }
 
 #[test]
@@ -156,7 +159,10 @@ fn the_target_column_by_name_or_index_anywhere_in_the_row() {
 #[test]
 fn an_id_column_excluded_or_features_chosen() {
     let text = "id,a,b,y\n101,1,2,0\n102,3,4,1\n";
-    let d = Csv::classes("y").exclude(["id"]).parse::<f64>("t.csv", text).unwrap();
+    let d = Csv::classes("y")
+        .exclude(["id"])
+        .parse::<f64>("t.csv", text)
+        .unwrap();
     assert_eq!(d.features(), array![[1.0, 2.0], [3.0, 4.0]]);
     assert_eq!(d.feature_names(), Some(&names(&["a", "b"])[..]));
     let d = Csv::classes("y")
@@ -167,7 +173,10 @@ fn an_id_column_excluded_or_features_chosen() {
     assert_eq!(d.feature_names(), Some(&names(&["b", "id"])[..]));
     // An id that is not a number fails only when it is used as a feature.
     let text = "id,a,y\nab-1,1,0\n";
-    assert!(Csv::classes("y").exclude(["id"]).parse::<f64>("t.csv", text).is_ok());
+    assert!(Csv::classes("y")
+        .exclude(["id"])
+        .parse::<f64>("t.csv", text)
+        .is_ok());
     let err = Csv::classes("y").parse::<f64>("t.csv", text).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -184,7 +193,10 @@ fn an_id_column_excluded_or_features_chosen() {
         .exclude(["a"])
         .parse::<f64>("t.csv", "a,y\n1,0\n")
         .unwrap_err();
-    assert_eq!(err.to_string(), "t.csv: no feature columns left, expected at least 1");
+    assert_eq!(
+        err.to_string(),
+        "t.csv: no feature columns left, expected at least 1"
+    );
 }
 
 #[test]
@@ -201,7 +213,10 @@ fn headerless_files_are_an_explicit_option() {
     let err = Csv::new(Target::Label { classes: 2 })
         .parse::<f64>("t.csv", text)
         .unwrap_err();
-    assert!(matches!(err, DataError::HeaderLooksLikeData { .. }), "{err:?}");
+    assert!(
+        matches!(err, DataError::HeaderLooksLikeData { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("Csv::no_header()"), "{err}");
     // Said explicitly, such a header is taken as names.
     let d = Csv::new(Target::Label { classes: 2 })
@@ -289,7 +304,10 @@ fn zero_target_columns_are_refused() {
     for csv in [Csv::new(Target::Values { columns: 0 }), Csv::values("a", 0)] {
         let err = csv.parse::<f64>("t.csv", "a,b\n1,2\n").unwrap_err();
         assert!(matches!(err, DataError::NoTargetColumns), "{err:?}");
-        assert_eq!(err.to_string(), "expected at least 1 target column, found 0");
+        assert_eq!(
+            err.to_string(),
+            "expected at least 1 target column, found 0"
+        );
     }
 }
 
@@ -329,7 +347,10 @@ fn a_sigma_that_rounds_to_zero_in_f32_keeps_the_data_finite() {
 fn names_travel_through_splits() {
     let text = "a,y\n1,p\n2,q\n3,p\n4,q\n5,p\n6,q\n";
     let d = Csv::classes("y").parse::<f64>("t.csv", text).unwrap();
-    for part in [d.split(0.5, 1).unwrap().0, d.split_stratified(0.5, 1).unwrap().1] {
+    for part in [
+        d.split(0.5, 1).unwrap().0,
+        d.split_stratified(0.5, 1).unwrap().1,
+    ] {
         assert_eq!(part.class_names(), d.class_names());
         assert_eq!(part.feature_names(), d.feature_names());
     }
