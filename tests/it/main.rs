@@ -24,5 +24,6 @@ mod custom;
 mod gradients;
 mod hygiene;
 mod jacobian;
+mod predict;
 mod pytorch;
 mod variance;
