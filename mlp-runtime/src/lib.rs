@@ -12,6 +12,7 @@
 //!   train a network, and [`error`], their errors.
 //! - With the `std` feature: [`predict`] (outputs, probabilities and classes of many samples
 //!   on the batched path) and [`metrics`] (confusion matrix, precision, recall, F1).
+//! - [`plot`] (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG.
 //! - [`Model`] (with `std`): a network with its preprocessing (feature and class names, the
 //!   standardiser), saved and loaded as one file.
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
@@ -55,6 +56,8 @@ pub mod metrics;
 pub mod model;
 #[cfg(feature = "std")]
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 #[cfg(feature = "std")]
 pub mod predict;
 #[cfg(feature = "std")]

@@ -57,14 +57,14 @@ pub enum ModelError {
         path: PathBuf,
         /// What is wrong.
         #[source]
-        source: DataError,
+        source: Box<DataError>,
     },
     /// The inputs do not fit the network or the standardiser.
     #[error(transparent)]
     Batch(#[from] BatchError),
     /// A data set that does not fit the model.
     #[error(transparent)]
-    Data(DataError),
+    Data(Box<DataError>),
     /// Evaluation failed.
     #[error(transparent)]
     Train(TrainError),
@@ -105,7 +105,7 @@ impl<N: BatchNetwork> Model<N> {
         let preprocessing =
             Preprocessing::from_metadata(&metadata).map_err(|source| ModelError::Metadata {
                 path: path.to_path_buf(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Model { net, preprocessing })
     }
@@ -144,13 +144,14 @@ impl<N: BatchNetwork> Model<N> {
     ) -> Result<ConfusionMatrix, ModelError> {
         let mut data = raw.clone();
         if let Some(s) = &self.preprocessing.standardizer {
-            data.standardize(s).map_err(ModelError::Data)?;
+            data.standardize(s)
+                .map_err(|e| ModelError::Data(Box::new(e)))?;
         }
         let m = confusion_matrix(&self.net, &data).map_err(ModelError::Train)?;
         match &self.preprocessing.class_names {
             Some(names) if names.len() == m.classes() => m
                 .with_names(names.iter().cloned())
-                .map_err(ModelError::Data),
+                .map_err(|e| ModelError::Data(Box::new(e))),
             _ => Ok(m),
         }
     }

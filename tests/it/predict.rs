@@ -131,9 +131,9 @@ fn evaluation_and_the_confusion_matrix_count_what_the_forward_predicts() {
     let correct: usize = (0..4).map(|c| counts[c][c]).sum();
     assert_eq!(e.accuracy, Some(correct as f64 / 300.0));
     let m = confusion_matrix(&net, &data).unwrap();
-    for t in 0..4 {
-        for p in 0..4 {
-            assert_eq!(m.count(t, p), counts[t][p], "true {t}, predicted {p}");
+    for (t, row) in counts.iter().enumerate() {
+        for (p, &count) in row.iter().enumerate() {
+            assert_eq!(m.count(t, p), count, "true {t}, predicted {p}");
         }
         let predicted: usize = (0..4).map(|s| counts[s][t]).sum();
         let support: usize = counts[t].iter().sum();

@@ -117,7 +117,10 @@ impl<T: Scalar> Preprocessing<T> {
                         ),
                     ));
                 }
-                if let Some(s) = std.iter().find(|s| !(**s > T::ZERO)) {
+                if let Some(s) = std
+                    .iter()
+                    .find(|s| (**s).partial_cmp(&T::ZERO) != Some(core::cmp::Ordering::Greater))
+                {
                     return Err(bad(
                         STD_KEY,
                         format!("expected positive values, found {s:?}"),

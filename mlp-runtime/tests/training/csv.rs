@@ -359,7 +359,9 @@ fn names_travel_through_splits() {
 #[test]
 fn the_stratified_split_keeps_class_proportions() {
     let n = 100;
-    let labels: Vec<usize> = (0..n).map(|i| usize::from(i % 10 == 0)).collect();
+    let labels: Vec<usize> = (0..n)
+        .map(|i: usize| usize::from(i.is_multiple_of(10)))
+        .collect();
     let x = ndarray::Array2::from_shape_fn((n, 1), |(i, _)| i as f64);
     let d = Dataset::classification(x, labels, 2).unwrap();
     let (train, val) = d.split_stratified(0.2, 3).unwrap();
@@ -377,7 +379,10 @@ fn the_stratified_split_keeps_class_proportions() {
     assert_eq!(ids, (0..n).collect::<Vec<_>>());
     for part in [&train, &val] {
         for (row, &l) in part.labels().unwrap().iter().enumerate() {
-            assert_eq!(l, usize::from(part.features()[(row, 0)] as usize % 10 == 0));
+            assert_eq!(
+                l,
+                usize::from((part.features()[(row, 0)] as usize).is_multiple_of(10))
+            );
         }
     }
     assert_eq!(d.split_stratified(0.2, 3).unwrap().1, val);
