@@ -14,3 +14,6 @@ pub use mlp_macros::mlp;
 
 #[doc(inline)]
 pub use mlp_runtime::*;
+
+#[cfg(doc)]
+pub mod example_generated;
