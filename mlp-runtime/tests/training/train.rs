@@ -400,3 +400,85 @@ fn steps_allocate_nothing() {
     assert_eq!(count(4), count(16));
     assert_eq!(count(1), count(96));
 }
+
+#[test]
+fn one_seed_drives_initialisation_shuffling_and_the_split() {
+    let data = blobs(60, 5);
+    let trainer = quiet(SoftmaxCrossEntropy, Sgd::new(0.1))
+        .epochs(3)
+        .seed(11)
+        .init(Init::XAVIER_UNIFORM);
+    // The split is the stratified split with the trainer's seed.
+    let (train, val) = trainer.split(&data, 0.25).unwrap();
+    assert_eq!(
+        (train.clone(), val.clone()),
+        data.split_stratified(0.25, 11).unwrap()
+    );
+    // The initialisation is `init.init(net, seed)`, applied whatever the weights were.
+    let mut with_init = Classifier::zeros();
+    with_init.fill(3.0);
+    trainer
+        .clone()
+        .fit(&mut with_init, &train, Some(&val))
+        .unwrap();
+    let mut by_hand = Classifier::zeros();
+    Init::XAVIER_UNIFORM.init(&mut by_hand, 11);
+    let mut plain = trainer.clone();
+    plain.init = None;
+    plain.fit(&mut by_hand, &train, Some(&val)).unwrap();
+    assert_eq!(flat(&with_init), flat(&by_hand));
+    // Another seed changes all three.
+    let other = trainer.clone().seed(12);
+    assert_ne!(other.split(&data, 0.25).unwrap().1, val);
+    let mut reseeded = Classifier::zeros();
+    other
+        .clone()
+        .fit(&mut reseeded, &train, Some(&val))
+        .unwrap();
+    assert_ne!(flat(&reseeded), flat(&with_init));
+}
+
+#[test]
+fn early_stopping_on_accuracy_with_a_min_delta() {
+    use mlp_runtime::train::{EarlyStopping, Monitor};
+    let data = blobs(80, 6);
+    let (train, val) = data.split_stratified(0.25, 1).unwrap();
+    let run = |stop: EarlyStopping| {
+        let mut net = Classifier::zeros();
+        let history = quiet(SoftmaxCrossEntropy, Sgd::new(0.05))
+            .epochs(200)
+            .seed(2)
+            .init(Init::XAVIER_UNIFORM)
+            .early_stopping_with(stop)
+            .fit(&mut net, &train, Some(&val))
+            .unwrap();
+        (net, history)
+    };
+    let stop = EarlyStopping::new(5).monitor(Monitor::ValidationAccuracy);
+    let (_, history) = run(stop);
+    let accuracies: Vec<f64> = history
+        .epochs
+        .iter()
+        .map(|e| e.validation.unwrap().accuracy.unwrap())
+        .collect();
+    // The best epoch is the first with the highest accuracy, and training stopped 5 epochs
+    // after it.
+    let best = history.best_epoch.unwrap();
+    let max = accuracies.iter().cloned().fold(0.0, f64::max);
+    assert_eq!(best, accuracies.iter().position(|&a| a == max).unwrap());
+    assert!(history.stopped_early);
+    assert_eq!(history.epochs.len(), best + 1 + 5);
+    // A min_delta larger than any possible gain: no epoch after the first improves.
+    let (_, history) = run(stop.min_delta(1.0));
+    assert_eq!((history.best_epoch, history.epochs.len()), (Some(0), 6));
+    // Accuracy needs a classifying loss.
+    let err = quiet(Mse, Sgd::new(0.1))
+        .early_stopping_with(stop)
+        .fit(&mut Classifier::zeros(), &train, Some(&val))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid setting `monitor`: ValidationAccuracy needs a classifying loss"),
+        "{err}"
+    );
+}
