@@ -237,11 +237,16 @@ pub enum DataError {
         /// The file.
         path: PathBuf,
     },
-    /// The first line holds only numbers where a header was expected.
-    #[error("{}:1: the header holds only numbers, so the file seems to have no header; read it with `Csv::no_header()`, or `Csv::header(true)` if these are the names", path.display())]
+    /// The first line looks like a sample where a header was expected: all its fields but at
+    /// most one (a class name) are numbers.
+    #[error("{}:1: the first line looks like data, not a header ({numbers} of its {fields} fields are numbers); read the file with `Csv::no_header()`, or with `Csv::header(true)` if these are the names", path.display())]
     HeaderLooksLikeData {
         /// The file.
         path: PathBuf,
+        /// The fields of the first line that are numbers.
+        numbers: usize,
+        /// The fields of the first line.
+        fields: usize,
     },
     /// `Target::Values { columns: 0 }`.
     #[error("expected at least 1 target column, found 0")]

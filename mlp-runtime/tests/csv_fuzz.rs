@@ -164,7 +164,7 @@ fn the_corpus_gets_the_errors_it_was_made_for() {
     );
     assert_eq!(
         read("numeric-header.csv").unwrap_err(),
-        "numeric-header.csv:1: the header holds only numbers, so the file seems to have no header; read it with `Csv::no_header()`, or `Csv::header(true)` if these are the names"
+        "numeric-header.csv:1: the first line looks like data, not a header (3 of its 3 fields are numbers); read the file with `Csv::no_header()`, or with `Csv::header(true)` if these are the names"
     );
     assert_eq!(
         read("huge-label.csv"),

@@ -179,9 +179,10 @@ impl Csv {
     /// The file has no header: every line is a sample, and the columns are named `1`, `2`, …
     /// (1-based, as in error positions), so they are chosen by index.
     ///
-    /// Without this, the first line is the header, and a first line made only of numbers is
-    /// refused ([`DataError::HeaderLooksLikeData`]) rather than silently dropped; call
-    /// [`Csv::header`] to accept such a header.
+    /// Without this, the first line is the header, and a first line that looks like a sample
+    /// (every field a number but at most one, such as `5.1,3.5,setosa`) is refused
+    /// ([`DataError::HeaderLooksLikeData`]) rather than silently dropped; call [`Csv::header`]
+    /// to accept such a header.
     pub fn no_header(self) -> Self {
         self.header(false)
     }

@@ -214,10 +214,36 @@ fn headerless_files_are_an_explicit_option() {
         .parse::<f64>("t.csv", text)
         .unwrap_err();
     assert!(
-        matches!(err, DataError::HeaderLooksLikeData { .. }),
+        matches!(
+            err,
+            DataError::HeaderLooksLikeData {
+                numbers: 3,
+                fields: 3,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("Csv::no_header()"), "{err}");
+    // A first sample with a text class is caught too; a header with one numeric name is not.
+    let err = Csv::classes(2)
+        .parse::<f64>("t.csv", "5.1,3.5,setosa\n4.9,3.0,setosa\n")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::HeaderLooksLikeData {
+                numbers: 2,
+                fields: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let d = Csv::classes(2)
+        .parse::<f64>("t.csv", "height,2020,species\n1,2,cat\n")
+        .unwrap();
+    assert_eq!(d.feature_names(), Some(&names(&["height", "2020"])[..]));
     // Said explicitly, such a header is taken as names.
     let d = Csv::new(Target::Label { classes: 2 })
         .header(true)

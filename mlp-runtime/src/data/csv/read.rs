@@ -145,8 +145,19 @@ impl<'o, R: Read> Reader<'o, R> {
             this.names = (0..width)
                 .map(|i| this.text(&first, i).map(str::to_owned))
                 .collect::<Result<_, _>>()?;
-            if options.header.is_none() && this.names.iter().all(|n| n.parse::<f64>().is_ok()) {
-                return Err(DataError::HeaderLooksLikeData { path: this.path });
+            // A header names columns; a first line of numbers, with at most one text field (a
+            // class name), is a sample of a headerless file, which is not dropped silently.
+            let numbers = this
+                .names
+                .iter()
+                .filter(|n| n.parse::<f64>().is_ok())
+                .count();
+            if options.header.is_none() && numbers > 0 && numbers + 1 >= width {
+                return Err(DataError::HeaderLooksLikeData {
+                    path: this.path,
+                    numbers,
+                    fields: width,
+                });
             }
         }
         this.resolve()?;
