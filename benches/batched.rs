@@ -11,7 +11,7 @@
 //! - W4: an inference forward pass over a batch of 256 (`predict_batch`: the inputs read in
 //!   place, only each layer's outputs kept), both ways; the throughput is `256 / time`.
 //!
-//! One thread. Run with `cargo bench --bench batched`.
+//! One thread. Run with `cargo bench -p mlp-benches --bench batched`.
 
 use divan::black_box;
 use mlp::loss::{Loss, SoftmaxCrossEntropy};
@@ -305,7 +305,7 @@ mod w4_forward_b256 {
 }
 
 /// With the `parallel` feature: W3 and W4 with each product's rows split across a pool of two
-/// threads (`cargo bench --features parallel --bench batched`). Each iteration installs ten
+/// threads (`cargo bench -p mlp-benches --features parallel --bench batched`). Each iteration installs ten
 /// steps or forward calls in the pool, as a training loop runs inside `pool.install`: divan's
 /// time is for ten, its throughput per step (or per sample).
 #[cfg(feature = "parallel")]

@@ -3,7 +3,7 @@
 //! the matrixmultiply crate as ndarray builds it). The throughput column counts floating-point
 //! operations (`2 m n k` per product): "Mitem/s" reads as Mflop/s.
 //!
-//! One thread. Run with `cargo bench --bench gemm`.
+//! One thread. Run with `cargo bench -p mlp-benches --bench gemm`.
 
 use divan::counter::ItemsCount;
 use ndarray::linalg::general_mat_mul;

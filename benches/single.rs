@@ -9,7 +9,7 @@
 //!   (fused) and against hand-written code that takes the same steps as the generated API
 //!   (gradients zeroed and accumulated, input gradient computed, then an update pass).
 //!
-//! Run with `cargo bench --bench single`.
+//! Run with `cargo bench -p mlp-benches --bench single`.
 
 // The hand-written baselines are index loops over fixed arrays, as such code is written by hand.
 #![allow(clippy::needless_range_loop)]

@@ -1,7 +1,9 @@
 //! Handwritten digits: a 64-256-10 ReLU network trained on the bundled UCI digits, 8×8 images
 //! with pixels 0..16 (`data/digits_train.csv`, 1437 images; `data/digits_test.csv`, 360).
 //!
-//! Run with `cargo run --release --example digits`, or `-- --seed N` for another seed.
+//! Run with `cargo run --release --example digits`, or `-- --seed N` for another seed
+//! (`-- --help` says so). With `--features plot` it also draws the training curves into
+//! `out/digits_curves.png` and `.svg`.
 //!
 //! The recipe, chosen on validation splits of the training images (the test images were used
 //! only to report the result):
@@ -39,8 +41,32 @@ mlp! {
 /// The number of epochs, which is also the cosine schedule's length.
 const EPOCHS: usize = 20;
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let seed = seed_argument()?;
+fn main() {
+    let seed = match seed_argument() {
+        Ok(Some(seed)) => seed,
+        Ok(None) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("digits: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(seed) {
+        eprintln!("digits: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// What `--help` prints.
+const USAGE: &str = "usage: cargo run --release --example digits [-- --seed N]
+
+Trains a 64-256-10 relu network on the bundled handwritten digits with seed N (0 by
+default), saves the weights to out/digits.safetensors and prints the test accuracy.";
+
+/// Trains, saves and reports with `seed`.
+fn run(seed: u64) -> Result<(), Box<dyn Error>> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     let digits = Target::Label { classes: 10 };
     let original = load_csv::<f32>(data.join("digits_train.csv"), digits)?;
@@ -84,6 +110,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     std::fs::create_dir_all("out")?;
     mlp::io::save(&net, "out/digits.safetensors")?;
     println!("saved the weights to out/digits.safetensors");
+    #[cfg(feature = "plot")]
+    {
+        history.plot("out/digits_curves.png")?;
+        history.plot("out/digits_curves.svg")?;
+        println!("drew the training curves in out/digits_curves.png and .svg");
+    }
 
     let accuracy = evaluate(&net, &SoftmaxCrossEntropy, &test)?
         .accuracy
@@ -92,13 +124,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Reads `--seed N` from the command line; 0 without it.
-fn seed_argument() -> Result<u64, Box<dyn Error>> {
+/// Reads `--seed N` from the command line: 0 without it, `None` for `--help`.
+fn seed_argument() -> Result<Option<u64>, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [] => Ok(0),
-        [flag, n] if flag == "--seed" => Ok(n.parse().map_err(|e| format!("--seed {n}: {e}"))?),
-        _ => Err(format!("usage: digits [--seed N], found {args:?}").into()),
+        [] => Ok(Some(0)),
+        [flag] if flag == "--help" || flag == "-h" => Ok(None),
+        [flag, n] if flag == "--seed" => n
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("--seed {n}: {e}, expected a whole number")),
+        _ => Err(format!("unexpected arguments `{}`", args.join(" "))),
     }
 }
 

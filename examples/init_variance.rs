@@ -20,14 +20,14 @@
 //! The loss is a random linear one, `L = cᵀy` with `c` drawn afresh for each sample with unit
 //! variance, so that `∂L/∂y = c` is independent of the forward pass, as the analysis assumes.
 //!
-//! Run with `cargo run --release --example init_variance [-- OUTPUT_DIR]`; it writes
+//! Run with `cargo run --release --features plot --example init_variance [-- OUTPUT_DIR]`; it writes
 //! `init_variance.png` and `init_variance.svg` into `OUTPUT_DIR`, by default
 //! `target/init_variance/`.
 
 use mlp::diagnostics::{variances, Prediction};
 use mlp::init::Init;
+use mlp::plot::plotters::{self, coord::Shift};
 use mlp::{mlp, Network};
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::error::Error;
 use std::path::PathBuf;
@@ -255,7 +255,7 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
 
     let png = out.join("init_variance.png");
     let svg = out.join("init_variance.svg");
-    register_font()?;
+    mlp::plot::register_font()?;
     draw(
         BitMapBackend::new(&png, (1400, 1000)).into_drawing_area(),
         &measured,
@@ -268,13 +268,6 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     )?;
     println!("\nwrote {} and {}", png.display(), svg.display());
     Ok(())
-}
-
-/// Text in plots: DejaVu Sans from the `dejavu` crate, drawn by `ab_glyph`, so that no system
-/// font library is needed.
-fn register_font() -> Result<(), Box<dyn Error + Send + Sync>> {
-    plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
-        .map_err(|_| "the DejaVu Sans font from the dejavu crate does not parse".into())
 }
 
 type Area<DB> = DrawingArea<DB, Shift>;

@@ -43,11 +43,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .batch_size(16)
         .early_stopping(30)
         .fit(&mut net, &train, Some(&val))?;
-    let best = history.best_epoch.unwrap_or(0);
-    let at_best = history
-        .epochs
-        .get(best.saturating_sub(1))
-        .and_then(|e| e.validation);
+    let best = history.best().map_or(0, |e| e.epoch);
+    let at_best = history.best().and_then(|e| e.validation);
     println!(
         "{} training and {} validation flowers; stopped after {} epochs, best epoch {best}: validation loss {:.4}, accuracy {:.4}",
         train.len(),

@@ -1,4 +1,6 @@
-#![doc = include_str!("../README.md")]
+// The README is the crate's documentation; its code blocks run as doctests of `tests/readme`,
+// a crate that depends on `mlp` alone, rather than here, where dev-dependencies are in scope.
+#![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
@@ -12,3 +14,6 @@ pub use mlp_macros::mlp;
 
 #[doc(inline)]
 pub use mlp_runtime::*;
+
+#[cfg(doc)]
+pub mod example_generated;

@@ -433,6 +433,7 @@ fn parameters_impls(cx: &Ctx) -> TokenStream {
     let Ctx { net, t, grads, .. } = cx;
     let ident = &net.ident;
     let p = cx.private();
+    let k = cx.krate;
     let mut infos = Vec::new();
     let mut refs = Vec::new();
     let mut muts = Vec::new();
@@ -481,7 +482,8 @@ fn parameters_impls(cx: &Ctx) -> TokenStream {
         #[automatically_derived]
         impl #p::Parameters for #grads {
             type Scalar = #t;
-            const PARAM_INFO: &'static [#p::ParamInfo] = <#ident as #p::Parameters>::PARAM_INFO;
+            // The public path: rustdoc shows this value.
+            const PARAM_INFO: &'static [#p::ParamInfo] = <#ident as #k::Parameters>::PARAM_INFO;
             #visit
         }
     }

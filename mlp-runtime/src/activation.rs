@@ -81,8 +81,8 @@ pub struct Sigmoid;
 /// The logistic function `1 / (1 + e^(−z))`, evaluated without overflow for any `z`.
 ///
 /// ```
-/// assert_eq!(mlp_runtime::activation::sigmoid(0.0f64), 0.5);
-/// assert!(mlp_runtime::activation::sigmoid(-1000.0f32) >= 0.0);
+/// assert_eq!(mlp::activation::sigmoid(0.0f64), 0.5);
+/// assert!(mlp::activation::sigmoid(-1000.0f32) >= 0.0);
 /// ```
 #[inline(always)]
 pub fn sigmoid<T: Scalar>(z: T) -> T {
@@ -106,7 +106,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
 /// as PyTorch takes it.
 ///
 /// ```
-/// use mlp_runtime::activation::sign;
+/// use mlp::activation::sign;
 /// assert_eq!((sign(2.5f64), sign(-0.1f64), sign(0.0f64)), (1.0, -1.0, 0.0));
 /// ```
 #[inline(always)]

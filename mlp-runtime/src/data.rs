@@ -6,9 +6,11 @@
 //! labels, which the data set also keeps for computing accuracy.
 
 mod csv;
+mod preprocessing;
 mod standardize;
 
-pub use csv::{load_csv, parse_csv, Target};
+pub use csv::{load_csv, parse_csv, Column, Csv, Target, ECHO_LIMIT, MAX_CLASSES};
+pub use preprocessing::{Preprocessing, CLASS_NAMES_KEY, FEATURE_NAMES_KEY, MEAN_KEY, STD_KEY};
 pub use standardize::Standardizer;
 
 use crate::error::{DataError, ShapeError};
@@ -22,11 +24,16 @@ use rand_chacha::ChaCha8Rng;
 ///
 /// Every value is finite and both arrays are in standard (row-major) layout, so a sample's
 /// features and targets are contiguous slices.
+/// A data set read from CSV also keeps the names of its feature columns and, for text class
+/// labels, the class names ([`Dataset::feature_names`], [`Dataset::class_names`]), which travel
+/// with the model through [`Preprocessing`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset<T> {
     features: Array2<T>,
     targets: Array2<T>,
     labels: Option<Vec<usize>>,
+    feature_names: Option<Vec<String>>,
+    class_names: Option<Vec<String>>,
 }
 
 impl<T: Scalar> Dataset<T> {
@@ -41,6 +48,8 @@ impl<T: Scalar> Dataset<T> {
             features: standard(features),
             targets: standard(targets),
             labels: None,
+            feature_names: None,
+            class_names: None,
         })
     }
 
@@ -61,7 +70,38 @@ impl<T: Scalar> Dataset<T> {
             features: standard(features),
             targets,
             labels: Some(labels),
+            feature_names: None,
+            class_names: None,
         })
+    }
+
+    /// Names the feature columns; there must be one name per feature.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self, DataError> {
+        ShapeError::columns("feature names", self.n_features(), names.len())?;
+        self.feature_names = Some(names);
+        Ok(self)
+    }
+
+    /// Names the classes of a classification data set, in class-index order; there must be
+    /// one name per class.
+    pub fn with_class_names(mut self, names: Vec<String>) -> Result<Self, DataError> {
+        if self.labels.is_none() {
+            return Err(DataError::NoClasses);
+        }
+        ShapeError::columns("class names", self.n_targets(), names.len())?;
+        self.class_names = Some(names);
+        Ok(self)
+    }
+
+    /// The names of the feature columns, when known (read from a CSV header or given).
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
+    }
+
+    /// The class names in class-index order, when known (text labels read from CSV, or given):
+    /// class `k` is `class_names()[k]`.
+    pub fn class_names(&self) -> Option<&[String]> {
+        self.class_names.as_deref()
     }
 
     /// The features, one sample per row.
@@ -110,9 +150,16 @@ impl<T: Scalar> Dataset<T> {
         Some((x, t))
     }
 
-    /// Standardises the features with `s` (fitted on the training set), in place.
-    pub fn standardize(&mut self, s: &Standardizer<T>) -> Result<(), ShapeError> {
-        s.apply(self.features.view_mut())
+    /// Standardises the features with `s` (fitted on the training set).
+    ///
+    /// Fails, leaving the data set as it was, if the widths differ or if a standardised value
+    /// is not finite in `T` (a value far outside the training set's range).
+    pub fn standardize(&mut self, s: &Standardizer<T>) -> Result<(), DataError> {
+        let mut features = self.features.clone();
+        s.apply(features.view_mut())?;
+        check_finite("standardised features", features.view())?;
+        self.features = features;
+        Ok(())
     }
 
     /// The samples at `indices`, in that order.
@@ -124,6 +171,8 @@ impl<T: Scalar> Dataset<T> {
                 .labels
                 .as_ref()
                 .map(|l| indices.iter().map(|&i| l[i]).collect()),
+            feature_names: self.feature_names.clone(),
+            class_names: self.class_names.clone(),
         }
     }
 
@@ -131,40 +180,103 @@ impl<T: Scalar> Dataset<T> {
     ///
     /// The order is a Fisher–Yates shuffle driven by `ChaCha8Rng` seeded with `seed` (stream 2),
     /// so the same seed gives the same split. The validation side has
-    /// `round(validation_fraction · n)` samples; both sides need at least one.
+    /// `round(validation_fraction · n)` samples; the fraction must lie in `(0, 1)` and both
+    /// sides need at least one sample. [`Dataset::split_stratified`] keeps the class
+    /// proportions.
     pub fn split(&self, validation_fraction: f64, seed: u64) -> Result<(Self, Self), DataError> {
         let n = self.len();
-        let n_val = if validation_fraction.is_finite() && (0.0..=1.0).contains(&validation_fraction)
-        {
-            (validation_fraction * n as f64).round() as usize
-        } else {
-            0
-        };
-        if n_val == 0 || n_val >= n {
-            return Err(DataError::BadSplit {
-                fraction: validation_fraction,
-                rows: n,
-                train: n.saturating_sub(n_val),
-                validation: n_val,
-            });
-        }
+        let n_val = validation_count(validation_fraction, n)?;
         let mut order: Vec<usize> = (0..n).collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // Stream 2: initialisation draws from stream 0 and the trainer's shuffling from
-        // stream 1, so one seed can serve all three without reusing random bits.
-        rng.set_stream(2);
-        order.shuffle(&mut rng);
+        order.shuffle(&mut split_rng(seed));
         let (val, train) = order.split_at(n_val);
         Ok((self.select(train), self.select(val)))
     }
+
+    /// Splits off `validation_fraction` of each class, returning `(train, validation)` with
+    /// the class proportions of the whole (as scikit-learn's `stratify=y`).
+    ///
+    /// Each class's samples are shuffled as in [`Dataset::split`] (one `ChaCha8Rng` seeded
+    /// with `seed`, stream 2, over the classes in index order) and the first
+    /// `round(validation_fraction · n_c)` of class `c` go to validation; both sides keep the
+    /// data set's order. The fraction must lie in `(0, 1)` and both sides need at least one
+    /// sample. A regression data set (no labels) is split as by [`Dataset::split`].
+    ///
+    /// ```
+    /// use mlp::data::Dataset;
+    /// let x = mlp::ndarray::Array2::from_shape_fn((10, 1), |(i, _)| i as f32);
+    /// let data = Dataset::classification(x, vec![0, 0, 0, 0, 0, 0, 0, 0, 1, 1], 2)?;
+    /// let (train, val) = data.split_stratified(0.5, 7)?;
+    /// assert_eq!((train.len(), val.len()), (5, 5));
+    /// assert_eq!(val.labels().unwrap().iter().filter(|&&l| l == 1).count(), 1);
+    /// # Ok::<(), mlp::error::DataError>(())
+    /// ```
+    pub fn split_stratified(
+        &self,
+        validation_fraction: f64,
+        seed: u64,
+    ) -> Result<(Self, Self), DataError> {
+        let Some(labels) = self.labels.as_deref() else {
+            return self.split(validation_fraction, seed);
+        };
+        let n = self.len();
+        validation_count(validation_fraction, n)?;
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); self.n_targets()];
+        for (i, &l) in labels.iter().enumerate() {
+            by_class[l].push(i);
+        }
+        let mut rng = split_rng(seed);
+        let mut in_val = vec![false; n];
+        for members in &mut by_class {
+            members.shuffle(&mut rng);
+            let k = (validation_fraction * members.len() as f64).round() as usize;
+            members[..k].iter().for_each(|&i| in_val[i] = true);
+        }
+        let (val, train): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| in_val[i]);
+        if val.is_empty() || train.is_empty() {
+            return Err(DataError::BadSplit {
+                fraction: validation_fraction,
+                rows: n,
+                train: train.len(),
+                validation: val.len(),
+            });
+        }
+        Ok((self.select(&train), self.select(&val)))
+    }
+}
+
+/// The generator of the splits: `ChaCha8Rng` seeded with `seed`, stream 2 (initialisation
+/// draws from stream 0 and the trainer's shuffling from stream 1, so one seed can serve all
+/// three without reusing random bits).
+fn split_rng(seed: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(2);
+    rng
+}
+
+/// The validation side's size, `round(fraction · n)`, for a fraction in `(0, 1)` that leaves
+/// both sides a sample.
+fn validation_count(fraction: f64, n: usize) -> Result<usize, DataError> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(DataError::BadFraction { fraction });
+    }
+    let n_val = (fraction * n as f64).round() as usize;
+    if n_val == 0 || n_val >= n {
+        return Err(DataError::BadSplit {
+            fraction,
+            rows: n,
+            train: n.saturating_sub(n_val),
+            validation: n_val,
+        });
+    }
+    Ok(n_val)
 }
 
 /// The one-hot encoding of class labels: row `i` is `e_{labels[i]}`, of length `classes`.
 ///
 /// ```
-/// # use mlp_runtime::data::one_hot;
+/// use mlp::data::one_hot;
 /// let t = one_hot::<f64>(&[2, 0], 3).unwrap();
-/// assert_eq!(t, ndarray::array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]);
+/// assert_eq!(t, mlp::ndarray::array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]);
 /// assert!(one_hot::<f64>(&[3], 3).is_err());
 /// ```
 pub fn one_hot<T: Scalar>(labels: &[usize], classes: usize) -> Result<Array2<T>, DataError> {

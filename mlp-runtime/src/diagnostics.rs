@@ -174,8 +174,8 @@ fn layer_widths<N: Network>() -> Vec<usize> {
 /// Reads one sample's [`Trace`] out of a network's own forward and backward passes.
 ///
 /// ```
-/// # use mlp_runtime::{diagnostics::Probe, LayerValues, Network};
-/// # fn demo<N: Network>(net: &N, x: &N::Input, dl_dy: &N::Output) -> Result<(), mlp_runtime::diagnostics::DiagnosticsError>
+/// # use mlp::{diagnostics::Probe, LayerValues, Network};
+/// # fn demo<N: Network>(net: &N, x: &N::Input, dl_dy: &N::Output) -> Result<(), mlp::diagnostics::DiagnosticsError>
 /// # where N::Cache: LayerValues<Scalar = N::Scalar> {
 /// let mut probe = Probe::new(net)?;
 /// let trace = probe.run(x, |_y| *dl_dy)?;
@@ -351,8 +351,8 @@ impl Variances {
 /// Fails if `inputs` is empty, or if a layer without bias gets an all-zero input.
 ///
 /// ```
-/// # use mlp_runtime::{diagnostics::variances, LayerValues, Network, Vector};
-/// # fn demo<N: Network<Scalar = f64, Output = [f64; 1]>>(net: &N, inputs: &[N::Input], targets: &[f64]) -> Result<(), mlp_runtime::diagnostics::DiagnosticsError>
+/// # use mlp::{diagnostics::variances, LayerValues, Network, Vector};
+/// # fn demo<N: Network<Scalar = f64, Output = [f64; 1]>>(net: &N, inputs: &[N::Input], targets: &[f64]) -> Result<(), mlp::diagnostics::DiagnosticsError>
 /// # where N::Cache: LayerValues<Scalar = f64> {
 /// // L = ½ (y − t)², so ∂L/∂y = y − t.
 /// let v = variances(net, inputs, |i, y| [y[0] - targets[i]])?;

@@ -54,7 +54,7 @@ pub struct Location {
     pub path: PathBuf,
     /// The line, 1-based (the header is line 1).
     pub line: usize,
-    /// The field, 1-based, counting comma-separated fields from the left.
+    /// The field, 1-based, counting fields from the left.
     pub column: usize,
 }
 
@@ -118,7 +118,7 @@ pub enum DataError {
         at: Location,
         /// The column's name from the header.
         name: String,
-        /// The offending text.
+        /// The offending text (cut to [`crate::data::ECHO_LIMIT`] characters).
         text: String,
     },
     /// A label field is not a whole number.
@@ -175,7 +175,115 @@ pub enum DataError {
     /// A classification with zero classes.
     #[error("expected at least 1 class, found 0")]
     NoClasses,
-    /// A validation fraction outside `(0, 1)` or one that leaves a side empty.
+    /// A validation fraction outside `(0, 1)`.
+    #[error("validation fraction {fraction}: the fraction must be in (0, 1)")]
+    BadFraction {
+        /// The fraction asked for.
+        fraction: f64,
+    },
+    /// A value finite as text that overflows the scalar type (`1e39` in `f32`).
+    #[error(
+        "{at}: column `{name}`: expected a finite {scalar}, found `{text}`, which overflows it"
+    )]
+    Overflow {
+        /// Where.
+        at: Location,
+        /// The column's name from the header.
+        name: String,
+        /// The text as written (cut to [`crate::data::ECHO_LIMIT`] characters).
+        text: String,
+        /// The scalar type, `"f32"` or `"f64"`.
+        scalar: &'static str,
+    },
+    /// A field that is not UTF-8 text.
+    #[error("{at}: expected UTF-8 text")]
+    NotUtf8 {
+        /// Where.
+        at: Location,
+    },
+    /// A malformed CSV record, as the `csv` crate reports it.
+    #[error("{}{}: malformed CSV: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The line, 1-based, when known.
+        line: Option<u64>,
+        /// What the `csv` crate says.
+        message: String,
+    },
+    /// A column asked for that the file does not have.
+    #[error("{}:1: no column {column} in the {columns} columns of the {}", path.display(), if *header { "header" } else { "first row" })]
+    NoSuchColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for: `` `name` `` or a 0-based index.
+        column: String,
+        /// The number of columns.
+        columns: usize,
+        /// Whether the file has a header.
+        header: bool,
+    },
+    /// A column chosen as a feature twice, or as both a feature and the target.
+    #[error("{}: column {column} is chosen twice (as a feature and the target, or as two features)", path.display())]
+    ColumnTwice {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+    },
+    /// No column is left for the features.
+    #[error("{}: no feature columns left, expected at least 1", path.display())]
+    NoFeatures {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The first line looks like a sample where a header was expected: all its fields but at
+    /// most one (a class name) are numbers.
+    #[error("{}:1: the first line looks like data, not a header ({numbers} of its {fields} fields are numbers); read the file with `Csv::no_header()`, or with `Csv::header(true)` if these are the names", path.display())]
+    HeaderLooksLikeData {
+        /// The file.
+        path: PathBuf,
+        /// The fields of the first line that are numbers.
+        numbers: usize,
+        /// The fields of the first line.
+        fields: usize,
+    },
+    /// `Target::Values { columns: 0 }`.
+    #[error("expected at least 1 target column, found 0")]
+    NoTargetColumns,
+    /// A class name outside the names given with `Csv::class_names`.
+    #[error("{at}: class `{text}` is not one of the {classes} class names given")]
+    UnknownClass {
+        /// Where.
+        at: Location,
+        /// The name read (cut to [`crate::data::ECHO_LIMIT`] characters).
+        text: String,
+        /// The number of classes given.
+        classes: usize,
+    },
+    /// More distinct class names than the limit.
+    #[error("{}more than {limit} classes, the limit (`Csv::max_classes`)", at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default())]
+    TooManyClasses {
+        /// Where the class one over the limit was read, for a CSV file.
+        at: Option<Location>,
+        /// The limit.
+        limit: usize,
+    },
+    /// A feature whose mean or standard deviation overflows `f64`.
+    #[error("feature column {column} (0-based): its mean or standard deviation overflows f64")]
+    Statistics {
+        /// The column, 0-based.
+        column: usize,
+    },
+    /// Metadata of a saved model that cannot be read back.
+    #[error("model metadata `{key}`: {reason}")]
+    Metadata {
+        /// The key.
+        key: String,
+        /// What is wrong, with the value found (cut).
+        reason: String,
+    },
+    /// A validation fraction that leaves a side empty.
     #[error("validation fraction {fraction} of {rows} rows leaves {train} for training and {validation} for validation, expected at least 1 in each")]
     BadSplit {
         /// The fraction asked for.

@@ -36,8 +36,8 @@
 //! with [`SourceOptions::activation`].
 //!
 //! ```
-//! use mlp_runtime::export::{to_source, SourceOptions};
-//! mlp_macros::mlp! { struct Line { input: 2, layers: [1 tanh] } }
+//! use mlp::export::{to_source, SourceOptions};
+//! mlp::mlp! { struct Line { input: 2, layers: [1 tanh] } }
 //!
 //! let mut net = Line::zeros();
 //! *net.w1 = [[0.1, -2.5e-8]];
@@ -46,7 +46,7 @@
 //! assert!(source.contains("pub const W1: [[f32; 2]; 1] = [\n    [0.1, -2.5e-8],\n];"));
 //! assert!(source.contains("pub const B1: [f32; 1] = [-0.0];"));
 //! assert!(source.contains("    mlp::kernels::dense(&W1, &B1, x, &mlp::activation::Tanh)\n}"));
-//! # Ok::<(), mlp_runtime::export::ExportError>(())
+//! # Ok::<(), mlp::export::ExportError>(())
 //! ```
 
 use crate::{LayerSpec, Network, ParamInfo, ParamKind, Scalar};
@@ -95,6 +95,11 @@ impl SourceOptions {
     /// Emits `expr`, a Rust expression whose type implements `Activation<T>`, for every
     /// layer whose [`LayerSpec::activation`] is `name`: how an activation that is not built
     /// in (one defined in `mlp!`, say) reaches the emitted `forward`.
+    ///
+    /// `name` is the activation as the layer wrote it, parameters included: a layer
+    /// `8 leaky(0.2)` of `activation leaky(z; a = 0.1) = …` has the key `"leaky(0.2)"` (and
+    /// its expression is then `"crate::NetLeaky { a: 0.2 }"`), a layer `8 softsign` the key
+    /// `"softsign"`. `N::LAYER_SPECS` lists the keys of a network.
     #[must_use]
     pub fn activation(mut self, name: &str, expr: &str) -> Self {
         self.activations.push((name.to_owned(), expr.to_owned()));
@@ -247,7 +252,7 @@ pub fn write_source<N: Network>(
 /// The shortest decimal that parses back to `x`'s bits when read as `T` (`x` finite).
 ///
 /// ```
-/// use mlp_runtime::export::literal;
+/// use mlp::export::literal;
 /// assert_eq!(literal(0.1f32), "0.1");
 /// assert_eq!(literal(-0.0f64), "-0.0");
 /// assert_eq!(literal(f32::from_bits(1)), "1e-45");

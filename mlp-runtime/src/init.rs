@@ -55,7 +55,7 @@ pub enum Distribution {
 /// A weight initialisation: a variance scheme and a distribution. Biases start at zero.
 ///
 /// ```
-/// # use mlp_runtime::init::Init;
+/// # use mlp::init::Init;
 /// assert_eq!(Init::XAVIER_UNIFORM.variance(64, 32), 2.0 / (64.0 + 32.0));
 /// assert_eq!(Init::XAVIER_UNIFORM.limit(64, 32), (3.0 * 2.0 / 96.0f64).sqrt());
 /// ```

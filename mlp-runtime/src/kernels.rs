@@ -12,7 +12,7 @@ use crate::{Activation, Scalar};
 /// ```
 /// let w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
 /// let x = [1.0, 0.5, -1.0];
-/// let y = mlp_runtime::kernels::gemv(&w, &x);
+/// let y = mlp::kernels::gemv(&w, &x);
 /// let naive = [w[0][0] * x[0] + w[0][1] * x[1] + w[0][2] * x[2],
 ///              w[1][0] * x[0] + w[1][1] * x[1] + w[1][2] * x[2]];
 /// assert_eq!(y, naive);
@@ -34,7 +34,7 @@ pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(
 /// ```
 /// let w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
 /// let d = [1.0, -2.0];
-/// let x = mlp_runtime::kernels::gemv_tr(&w, &d);
+/// let x = mlp::kernels::gemv_tr(&w, &d);
 /// let naive = [w[0][0] * d[0] + w[1][0] * d[1],
 ///              w[0][1] * d[0] + w[1][1] * d[1],
 ///              w[0][2] * d[0] + w[1][2] * d[1]];
@@ -60,7 +60,7 @@ pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(
 /// let mut g = [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]];
 /// let d = [2.0, -1.0];
 /// let x = [1.0, 2.0, 3.0];
-/// mlp_runtime::kernels::ger(&mut g, &d, &x);
+/// mlp::kernels::ger(&mut g, &d, &x);
 /// assert_eq!(g, [[1.0 + 2.0 * 1.0, 1.0 + 2.0 * 2.0, 1.0 + 2.0 * 3.0],
 ///                [-1.0 * 1.0, -1.0 * 2.0, -1.0 * 3.0]]);
 /// ```
@@ -84,7 +84,7 @@ pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
 ///
 /// ```
 /// let mut y = [1.0, 2.0];
-/// mlp_runtime::kernels::axpy(&mut y, &[0.5, -2.0]);
+/// mlp::kernels::axpy(&mut y, &[0.5, -2.0]);
 /// assert_eq!(y, [1.0 + 0.5, 2.0 - 2.0]);
 /// ```
 #[inline]
@@ -98,7 +98,7 @@ pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
 /// Computes one layer, `h = σ(W x + b)`, W: OUT×IN, without keeping `z`.
 ///
 /// ```
-/// use mlp_runtime::{activation::Tanh, kernels::dense};
+/// use mlp::{activation::Tanh, kernels::dense};
 /// let w = [[0.5, -1.0], [2.0, 0.25]];
 /// let b = [0.1, -0.2];
 /// let x = [1.0, 2.0];
@@ -122,7 +122,7 @@ pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
 /// Computes one layer without bias, `h = σ(W x)`, W: OUT×IN, without keeping `z`.
 ///
 /// ```
-/// use mlp_runtime::{activation::Relu, kernels::dense_unbiased};
+/// use mlp::{activation::Relu, kernels::dense_unbiased};
 /// let w = [[0.5, -1.0], [2.0, 0.25]];
 /// let x = [1.0, 2.0];
 /// let h = dense_unbiased(&w, &x, &Relu);
@@ -150,7 +150,7 @@ fn activate<T: Scalar, A: Activation<T>, const N: usize>(act: &A, h: &mut [T; N]
 /// Computes one layer and keeps what backward needs: `z = W x + b`, `h = σ(z)`.
 ///
 /// ```
-/// use mlp_runtime::{activation::Sigmoid, kernels::dense_cached};
+/// use mlp::{activation::Sigmoid, kernels::dense_cached};
 /// let w = [[0.5, 1.0]];
 /// let x = [1.0, 2.0];
 /// let (mut z, mut h) = ([0.0], [0.0]);
@@ -179,7 +179,7 @@ pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usi
 /// Computes one layer without bias and keeps what backward needs: `z = W x`, `h = σ(z)`.
 ///
 /// ```
-/// use mlp_runtime::{activation::Tanh, kernels::dense_cached_unbiased};
+/// use mlp::{activation::Tanh, kernels::dense_cached_unbiased};
 /// let w = [[0.5, -1.0]];
 /// let x = [1.0, 2.0];
 /// let (mut z, mut h) = ([0.0], [0.0]);
@@ -205,7 +205,7 @@ pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const
 /// Computes `δ = σ'(z) ⊙ g`, where `g = ∂L/∂h` and `h = σ(z)` come from the cache.
 ///
 /// ```
-/// use mlp_runtime::{activation::Tanh, kernels::delta};
+/// use mlp::{activation::Tanh, kernels::delta};
 /// let z = [0.3, -1.2];
 /// let h = [f64::tanh(0.3), f64::tanh(-1.2)];
 /// let g = [2.0, 0.5];
@@ -240,7 +240,7 @@ fn dot<T: Scalar, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
 /// of `∂h/∂z`.
 ///
 /// ```
-/// use mlp_runtime::{activation::Tanh, kernels::derivative};
+/// use mlp::{activation::Tanh, kernels::derivative};
 /// let z = [0.3, -1.2];
 /// let h = [f64::tanh(0.3), f64::tanh(-1.2)];
 /// assert_eq!(derivative(&Tanh, &z, &h), [1.0 - h[0] * h[0], 1.0 - h[1] * h[1]]);
@@ -264,7 +264,7 @@ pub fn derivative<T: Scalar, A: Activation<T>, const N: usize>(
 /// let a = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
 /// let s = [2.0, -0.5];
 /// let mut c = [[f64::NAN; 3]; 2];
-/// mlp_runtime::kernels::scale_rows(&mut c, &s, &a);
+/// mlp::kernels::scale_rows(&mut c, &s, &a);
 /// assert_eq!(c, [[2.0 * 1.0, 2.0 * 2.0, 2.0 * 3.0],
 ///                [-0.5 * 4.0, -0.5 * 5.0, -0.5 * 6.0]]);
 /// ```
@@ -292,7 +292,7 @@ pub fn scale_rows<T: Scalar, const N: usize, const M: usize>(
 /// let s = [0.5, -2.0];
 /// let b = [[1.0, 0.0, 2.0, -1.0], [0.5, 3.0, 1.0, 2.0]]; // 2×4
 /// let mut c = [[f64::NAN; 4]; 3];
-/// mlp_runtime::kernels::gemm_diag(&mut c, &a, &s, &b);
+/// mlp::kernels::gemm_diag(&mut c, &a, &s, &b);
 /// let mut naive = [[0.0; 4]; 3];
 /// for i in 0..3 {
 ///     for j in 0..4 {
@@ -324,7 +324,7 @@ pub fn gemm_diag<T: Scalar, const K: usize, const M: usize, const N: usize>(
 ///
 /// ```
 /// let w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
-/// let wt = mlp_runtime::kernels::transpose(&w);
+/// let wt = mlp::kernels::transpose(&w);
 /// assert_eq!(*wt, [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]);
 /// ```
 pub fn transpose<T: Scalar, const IN: usize, const OUT: usize>(
@@ -345,7 +345,7 @@ pub fn transpose<T: Scalar, const IN: usize, const OUT: usize>(
 /// without bias.
 ///
 /// ```
-/// use mlp_runtime::{activation::Tanh, kernels::{dense, dense_input_major, transpose}};
+/// use mlp::{activation::Tanh, kernels::{dense, dense_input_major, transpose}};
 /// let w = [[0.5, -1.0], [2.0, 0.25]];
 /// let b = [0.1, -0.2];
 /// let x = [1.0, 2.0];

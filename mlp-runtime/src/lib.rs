@@ -10,6 +10,11 @@
 //!   product per layer and pass), which the trainer uses.
 //! - With the `std` feature: [`loss`], [`init`], [`optim`], [`data`] and [`train`], which
 //!   train a network, and [`error`], their errors.
+//! - With the `std` feature: [`predict`] (outputs, probabilities and classes of many samples
+//!   on the batched path) and [`metrics`] (confusion matrix, precision, recall, F1).
+//! - [`plot`] (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG.
+//! - [`Model`] (with `std`): a network with its preprocessing (feature and class names, the
+//!   standardiser), saved and loaded as one file.
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
 //! - [`io`] (with `std`): safetensors files with PyTorch's tensor names.
 //! - [`Jacobian`]: `∂y/∂x` of a generated network, whole or as products `J v`.
@@ -46,7 +51,15 @@ pub mod init;
 #[cfg(feature = "std")]
 pub mod loss;
 #[cfg(feature = "std")]
+pub mod metrics;
+#[cfg(feature = "std")]
+pub mod model;
+#[cfg(feature = "std")]
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
+#[cfg(feature = "std")]
+pub mod predict;
 #[cfg(feature = "std")]
 pub mod train;
 
@@ -65,6 +78,8 @@ pub use activation::{Activation, DerivativeReads};
 pub use batch::{BatchError, BatchNetwork};
 pub use boxed::Boxed;
 pub use jacobian::{Jacobian, Matrix};
+#[cfg(feature = "std")]
+pub use model::Model;
 pub use network::{LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Vector};
 pub use scalar::Scalar;
 

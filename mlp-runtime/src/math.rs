@@ -36,7 +36,7 @@ use crate::Scalar;
 /// subnormal range are rounded once and overflow gives `+∞`.
 ///
 /// ```
-/// use mlp_runtime::math::exp_f32;
+/// use mlp::math::exp_f32;
 /// assert_eq!(exp_f32(0.0), 1.0);
 /// assert!((exp_f32(1.0) - core::f32::consts::E).abs() <= f32::EPSILON * 3.0);
 /// assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
@@ -78,7 +78,7 @@ pub fn exp_f32(x: f32) -> f32 {
 /// of Cephes.
 ///
 /// ```
-/// use mlp_runtime::math::exp_f64;
+/// use mlp::math::exp_f64;
 /// assert_eq!(exp_f64(0.0), 1.0);
 /// assert!((exp_f64(1.0) - core::f64::consts::E).abs() <= f64::EPSILON * 3.0);
 /// assert_eq!(exp_f64(-1000.0), 0.0);
@@ -118,7 +118,7 @@ pub fn exp_f64(x: f64) -> f64 {
 /// sign of `x`; `±0` and NaN pass through and `|x| ≥ 9.1` gives `±1`.
 ///
 /// ```
-/// use mlp_runtime::math::tanh_f32;
+/// use mlp::math::tanh_f32;
 /// assert_eq!(tanh_f32(0.0), 0.0);
 /// assert!(tanh_f32(-0.0).is_sign_negative());
 /// assert_eq!(tanh_f32(20.0), 1.0);
@@ -148,7 +148,7 @@ pub fn tanh_f32(x: f32) -> f32 {
 /// `1 − 2 / (e^(2|x|) + 1)` (Cephes), with the sign of `x`.
 ///
 /// ```
-/// use mlp_runtime::math::tanh_f64;
+/// use mlp::math::tanh_f64;
 /// assert_eq!(tanh_f64(0.0), 0.0);
 /// assert_eq!(tanh_f64(40.0), 1.0);
 /// assert!((tanh_f64(0.5) - 0.5f64.tanh()).abs() <= 2.0 * f64::EPSILON);
@@ -176,7 +176,7 @@ pub fn tanh_f64(x: f64) -> f64 {
 /// `e / (1 + e)` for `x < 0`, with the rounding error of `1 + e` corrected.
 ///
 /// ```
-/// use mlp_runtime::math::logistic_f32;
+/// use mlp::math::logistic_f32;
 /// assert_eq!(logistic_f32(0.0), 0.5);
 /// assert_eq!(logistic_f32(100.0), 1.0);
 /// assert!(logistic_f32(-100.0) > 0.0);
@@ -198,7 +198,7 @@ pub fn logistic_f32(x: f32) -> f32 {
 /// evaluated as [`logistic_f32`].
 ///
 /// ```
-/// use mlp_runtime::math::logistic_f64;
+/// use mlp::math::logistic_f64;
 /// assert_eq!(logistic_f64(0.0), 0.5);
 /// assert_eq!(logistic_f64(800.0), 1.0);
 /// assert_eq!(logistic_f64(f64::NEG_INFINITY), 0.0);

@@ -1,16 +1,28 @@
 //! The training loop: mini-batches, seeded shuffling, epochs, validation, early stopping,
 //! divergence detection and a per-epoch history.
 //!
+//! One seed ([`Trainer::seed`]) drives the initialisation (when [`Trainer::init`] asks for
+//! one), the shuffling and [`Trainer::split`], each from its own stream of `ChaCha8Rng`, so
+//! that a run is reproduced from one number; the per-part seeds ([`crate::init::Init::init`],
+//! [`Dataset::split`]) stay available.
+//!
 //! ```
-//! use mlp_runtime::{data::Dataset, loss::Mse, optim::Sgd, train::Trainer};
-//! # fn demo<N: mlp_runtime::BatchNetwork<Scalar = f64>>(net: &mut N, train: &Dataset<f64>) -> Result<(), mlp_runtime::error::TrainError> {
-//! let history = Trainer::new(Mse, Sgd::new(0.1)).epochs(100).batch_size(32).seed(7).fit(net, train, None)?;
-//! println!("final training loss {}", history.epochs.last().unwrap().train.loss);
-//! # Ok(()) }
+//! use mlp::{data::Dataset, init::Init, loss::Mse, mlp, optim::Sgd, train::Trainer};
+//! mlp! { pub struct Line { scalar: f64, input: 1, layers: [1 identity] } }
+//! let x = mlp::ndarray::Array2::from_shape_fn((20, 1), |(i, _)| i as f64 / 20.0);
+//! let data = Dataset::regression(x.clone(), x.mapv(|v| 2.0 * v + 1.0))?;
+//! let mut trainer = Trainer::new(Mse, Sgd::new(0.5)).epochs(200).seed(7).init(Init::XAVIER_UNIFORM);
+//! let (train, val) = trainer.split(&data, 0.25)?;
+//! let mut net = Line::zeros();
+//! let history = trainer.fit(&mut net, &train, Some(&val))?;
+//! assert!(history.epochs.last().unwrap().train.loss < 1e-6);
+//! assert!((net.w1[0][0] - 2.0).abs() < 1e-3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use crate::data::Dataset;
-use crate::error::{Divergence, ShapeError, TrainError};
+use crate::error::{DataError, Divergence, ShapeError, TrainError};
+use crate::init::Init;
 use crate::loss::Loss;
 use crate::optim::{Optimizer, Schedule};
 use crate::{BatchError, BatchNetwork, Network, Parameters, Scalar, Vector};
@@ -21,15 +33,70 @@ use rand_chacha::ChaCha8Rng;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-/// Stops training when the validation loss has not improved for `patience` epochs, and
-/// restores the weights of the best epoch.
+/// Stops training when the monitored validation metric has not improved for `patience`
+/// epochs, and restores the weights of the best epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EarlyStopping {
     /// The number of epochs without improvement after which training stops, at least 1.
     pub patience: usize,
-    /// The amount by which the validation loss must fall below the best so far to count as
-    /// an improvement.
+    /// The amount by which the metric must beat the best so far to count as an improvement
+    /// (the loss must fall below `best − min_delta`, the accuracy rise above
+    /// `best + min_delta`).
     pub min_delta: f64,
+    /// The validation metric watched.
+    pub monitor: Monitor,
+}
+
+impl EarlyStopping {
+    /// Stops after `patience` epochs without a lower validation loss (`min_delta` 0).
+    pub fn new(patience: usize) -> Self {
+        EarlyStopping {
+            patience,
+            min_delta: 0.0,
+            monitor: Monitor::ValidationLoss,
+        }
+    }
+
+    /// Sets the least improvement that counts.
+    pub fn min_delta(mut self, min_delta: f64) -> Self {
+        self.min_delta = min_delta;
+        self
+    }
+
+    /// Sets the metric watched.
+    pub fn monitor(mut self, monitor: Monitor) -> Self {
+        self.monitor = monitor;
+        self
+    }
+
+    /// Whether `value` improves on `best` by more than `min_delta`.
+    fn improves(&self, value: f64, best: Option<f64>) -> bool {
+        match (self.monitor, best) {
+            (_, None) => true,
+            (Monitor::ValidationLoss, Some(b)) => value < b - self.min_delta,
+            (Monitor::ValidationAccuracy, Some(b)) => value > b + self.min_delta,
+        }
+    }
+}
+
+/// The validation metric early stopping watches and the best epoch is chosen by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Monitor {
+    /// The mean validation loss, lower is better.
+    #[default]
+    ValidationLoss,
+    /// The validation accuracy, higher is better (needs a classifying loss).
+    ValidationAccuracy,
+}
+
+impl Monitor {
+    /// The watched value of an evaluation, if the evaluation has it.
+    fn value(self, e: &Evaluation) -> Option<f64> {
+        match self {
+            Monitor::ValidationLoss => Some(e.loss),
+            Monitor::ValidationAccuracy => e.accuracy,
+        }
+    }
 }
 
 /// The mean loss and, for a classifying loss, the accuracy over a set of samples.
@@ -61,13 +128,22 @@ pub struct EpochStats {
 /// The result of [`Trainer::fit`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
-    /// One entry per epoch run.
+    /// One entry per epoch run: `epochs[i]` is epoch number `i + 1` ([`EpochStats::epoch`]).
     pub epochs: Vec<EpochStats>,
-    /// The epoch (1-based) with the lowest validation loss, whose weights the network holds when
-    /// early stopping is on.
+    /// The **0-based index into [`History::epochs`]** of the epoch with the best validation
+    /// metric (the monitored one with early stopping, else the loss), whose weights the
+    /// network holds when early stopping is on; `None` without a validation set.
+    /// [`History::best`] returns that entry.
     pub best_epoch: Option<usize>,
     /// Whether early stopping ended training before the last epoch.
     pub stopped_early: bool,
+}
+
+impl History {
+    /// The statistics of the best epoch, `epochs[best_epoch]`.
+    pub fn best(&self) -> Option<&EpochStats> {
+        self.epochs.get(self.best_epoch?)
+    }
 }
 
 /// Trains a network with a loss and an optimizer.
@@ -91,15 +167,20 @@ pub struct Trainer<L, O> {
     pub epochs: usize,
     /// The mini-batch size `B`, at least 1.
     pub batch_size: usize,
-    /// The seed of the shuffling.
+    /// The seed of the shuffling (stream 1), of [`Trainer::init`]'s initialisation (stream 0)
+    /// and of [`Trainer::split`] (stream 2); 0 unless set.
     pub seed: u64,
+    /// The initialisation [`Trainer::fit`] applies, with [`Trainer::seed`], before training;
+    /// `None` trains the weights as they are.
+    pub init: Option<Init>,
     /// Whether to shuffle the samples every epoch.
     pub shuffle: bool,
     /// The learning rate per epoch.
     pub schedule: Schedule,
-    /// Early stopping on the validation loss, if any.
+    /// Early stopping on a validation metric, if any.
     pub early_stopping: Option<EarlyStopping>,
-    /// Whether to show a progress bar on stderr (only drawn when stderr is a terminal).
+    /// Whether to show a progress bar on stderr (epoch, loss, validation metrics, ETA). It is
+    /// drawn only when stderr is a terminal, so logs and pipes stay clean.
     pub progress: bool,
     /// Stops training when a batch's mean loss exceeds this factor times the mean of the
     /// epoch's earlier batches ([`Divergence::Growth`]), before its step; `None` (the
@@ -108,8 +189,9 @@ pub struct Trainer<L, O> {
 }
 
 impl<L, O> Trainer<L, O> {
-    /// A trainer with 10 epochs, batches of 32, seed 0, shuffling, a constant learning rate,
-    /// no early stopping, and a progress bar when stderr is a terminal.
+    /// A trainer with 10 epochs, batches of 32, seed 0, no initialisation (the weights are
+    /// trained as they are), shuffling, a constant learning rate, no early stopping, and a
+    /// progress bar when stderr is a terminal.
     pub fn new(loss: L, optimizer: O) -> Self {
         Trainer {
             loss,
@@ -117,6 +199,7 @@ impl<L, O> Trainer<L, O> {
             epochs: 10,
             batch_size: 32,
             seed: 0,
+            init: None,
             shuffle: true,
             schedule: Schedule::Constant,
             early_stopping: None,
@@ -137,10 +220,28 @@ impl<L, O> Trainer<L, O> {
         self
     }
 
-    /// Sets the seed of the shuffling.
+    /// Sets the one seed of the shuffling, the initialisation and the split.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// Initialises the network with `init` and [`Trainer::seed`] at the start of
+    /// [`Trainer::fit`] (the same weights as `init.init(&mut net, seed)`).
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = Some(init);
+        self
+    }
+
+    /// Splits `data` into `(train, validation)` with [`Trainer::seed`]: stratified by class
+    /// for a classification data set ([`Dataset::split_stratified`]), else at random
+    /// ([`Dataset::split`]).
+    pub fn split<T: Scalar>(
+        &self,
+        data: &Dataset<T>,
+        validation_fraction: f64,
+    ) -> Result<(Dataset<T>, Dataset<T>), DataError> {
+        data.split_stratified(validation_fraction, self.seed)
     }
 
     /// Turns shuffling on or off.
@@ -156,12 +257,14 @@ impl<L, O> Trainer<L, O> {
     }
 
     /// Stops after `patience` epochs without a validation loss below the best, and restores
-    /// the best weights.
-    pub fn early_stopping(mut self, patience: usize) -> Self {
-        self.early_stopping = Some(EarlyStopping {
-            patience,
-            min_delta: 0.0,
-        });
+    /// the best weights; [`Trainer::early_stopping_with`] sets `min_delta` and the metric.
+    pub fn early_stopping(self, patience: usize) -> Self {
+        self.early_stopping_with(EarlyStopping::new(patience))
+    }
+
+    /// Early stopping as `stop` says.
+    pub fn early_stopping_with(mut self, stop: EarlyStopping) -> Self {
+        self.early_stopping = Some(stop);
         self
     }
 
@@ -178,6 +281,11 @@ impl<L, O> Trainer<L, O> {
     pub fn divergence_factor(mut self, factor: f64) -> Self {
         self.divergence_factor = Some(factor);
         self
+    }
+
+    /// Silences the progress bar (`quiet(true)` is `progress(false)`).
+    pub fn quiet(self, quiet: bool) -> Self {
+        self.progress(!quiet)
     }
 }
 
@@ -201,6 +309,9 @@ impl<L, O> Trainer<L, O> {
         O: Optimizer<N::Scalar>,
     {
         self.check::<N>(train, validation)?;
+        if let Some(init) = self.init {
+            init.init(net, self.seed);
+        }
         let base_lr = self.optimizer.learning_rate();
         let bar = progress_bar(self.progress, self.epochs);
         let result = self.run_epochs(net, train, validation, base_lr, &bar);
@@ -230,8 +341,10 @@ impl<L, O> Trainer<L, O> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(1);
         let mut history = History::default();
-        let mut best_loss = f64::INFINITY;
+        let mut best: Option<f64> = None;
         let mut since_best = 0;
+        let stop = self.early_stopping;
+        let monitor = stop.map_or(Monitor::ValidationLoss, |s| s.monitor);
 
         for epoch in 1..=self.epochs {
             let start = Instant::now();
@@ -257,23 +370,34 @@ impl<L, O> Trainer<L, O> {
             }
             bar.inc(1);
 
-            if let (Some(stop), Some(v)) = (self.early_stopping, val) {
-                if v.loss < best_loss - stop.min_delta {
-                    best_loss = v.loss;
-                    since_best = 0;
-                    history.best_epoch = Some(epoch);
+            let Some(v) = val else {
+                continue;
+            };
+            let Some(value) = monitor.value(&v) else {
+                return Err(TrainError::Config {
+                    name: "monitor",
+                    reason: format!(
+                        "{monitor:?} needs a classifying loss, and `{}` gives no accuracy",
+                        L::NAME
+                    ),
+                });
+            };
+            let improved = match stop {
+                Some(stop) => stop.improves(value, best),
+                None => EarlyStopping::new(1).improves(value, best),
+            };
+            if improved {
+                best = Some(value);
+                since_best = 0;
+                history.best_epoch = Some(epoch - 1);
+                if stop.is_some() {
                     copy_params(net, &mut work.best);
-                } else {
-                    since_best += 1;
-                    if since_best >= stop.patience {
-                        history.stopped_early = epoch < self.epochs;
-                        break;
-                    }
                 }
-            } else if let Some(v) = val {
-                if v.loss < best_loss {
-                    best_loss = v.loss;
-                    history.best_epoch = Some(epoch);
+            } else if let Some(stop) = stop {
+                since_best += 1;
+                if since_best >= stop.patience {
+                    history.stopped_early = epoch < self.epochs;
+                    break;
                 }
             }
         }
@@ -389,7 +513,7 @@ impl<L, O> Trainer<L, O> {
             if validation.is_none() {
                 return config(
                     "early_stopping",
-                    "early stopping watches the validation loss, but no validation set was given",
+                    "early stopping watches a validation metric, but no validation set was given",
                 );
             }
             if stop.patience == 0 {
@@ -545,41 +669,70 @@ fn sample<N: Network>(
     Ok((x, t))
 }
 
-/// Evaluates `net` on `data`: the mean loss and, for a classifying loss, the accuracy.
+/// Evaluates `net` on `data` on the batched path ([`crate::predict`]): the mean loss and, for
+/// a classifying loss, the accuracy.
 pub fn evaluate<N, L>(
     net: &N,
     loss: &L,
     data: &Dataset<N::Scalar>,
 ) -> Result<Evaluation, TrainError>
 where
-    N: Network,
+    N: BatchNetwork,
     L: Loss<N::Scalar>,
 {
     check_data::<N>("evaluation", data)?;
     evaluate_with(net, loss, data)
 }
 
-/// [`evaluate`] on data already checked.
+/// [`evaluate`] on data already checked: outputs by chunks on the batched path, then the
+/// loss of each row.
 fn evaluate_with<N, L>(
     net: &N,
     loss: &L,
     data: &Dataset<N::Scalar>,
 ) -> Result<Evaluation, TrainError>
 where
-    N: Network,
+    N: BatchNetwork,
     L: Loss<N::Scalar>,
 {
     let mut loss_sum = 0.0;
     let mut correct = 0usize;
     let mut classified = false;
-    for i in 0..data.len() {
-        let (x, t) = sample::<N>(data, i)?;
-        let y = net.forward(&x);
-        loss_sum += loss.value(y.as_slice(), t)?.to_f64();
-        if let Some(c) = loss.correct(y.as_slice(), t) {
-            correct += usize::from(c);
-            classified = true;
+    let mut failed = None;
+    let targets = data.targets();
+    let mut y = N::Output::zeros();
+    crate::predict::for_each_chunk(net, data.features(), |first, outputs| {
+        for (i, row) in outputs.rows().into_iter().enumerate() {
+            if failed.is_some() {
+                return;
+            }
+            // The outputs are a feature-major view: copy each row out.
+            y.as_mut_slice()
+                .iter_mut()
+                .zip(row)
+                .for_each(|(d, &v)| *d = v);
+            let row = targets.row(first + i);
+            let copied;
+            let t = match row.to_slice() {
+                Some(t) => t,
+                None => {
+                    copied = row.to_vec();
+                    &copied
+                }
+            };
+            match loss.value(y.as_slice(), t) {
+                Ok(value) => loss_sum += value.to_f64(),
+                Err(e) => failed = Some(e),
+            }
+            if let Some(c) = loss.correct(y.as_slice(), t) {
+                correct += usize::from(c);
+                classified = true;
+            }
         }
+    })
+    .map_err(batch_error)?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
     let n = data.len() as f64;
     Ok(Evaluation {

@@ -20,6 +20,7 @@ pub fn activations(cx: &Ctx) -> TokenStream {
 fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
     let t = &cx.t;
     let p = cx.private();
+    let k = cx.krate;
     let vis = &cx.net.vis;
     let ty = &custom.type_name;
     let name = syn::ext::IdentExt::unraw(&custom.name).to_string();
@@ -85,7 +86,8 @@ fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
         #[automatically_derived]
         impl #p::Activation<#t> for #ty {
             const NAME: &'static str = #name;
-            const DERIVATIVE_READS: #p::DerivativeReads = #p::DerivativeReads::#reads;
+            // The public path, which the generated docs show.
+            const DERIVATIVE_READS: #k::DerivativeReads = #k::DerivativeReads::#reads;
             #[inline(always)]
             fn f(&self, #z_f: #t) -> #t {
                 #f_body

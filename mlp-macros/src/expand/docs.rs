@@ -53,9 +53,11 @@ pub fn cache_h(cx: &Ctx, l: usize) -> String {
     if l == 0 {
         format!(" `h_0 = x` ({}), the input.", cx.widths[0])
     } else {
-        let name = cx.net.layers[l - 1].activation.display();
+        let (f, _) = cx.net.layers[l - 1]
+            .activation
+            .formulas_with(&format!("z_{l}"), &format!("h_{l}"));
         format!(
-            " `h_{l} = {name}(z_{l})` ({}), the output of layer {l}.",
+            " `h_{l} = σ_{l}(z_{l}) = {f}` ({}), the output of layer {l}.",
             cx.widths[l]
         )
     }
@@ -92,13 +94,15 @@ fn forward_math(cx: &Ctx) -> String {
         } else {
             String::new()
         };
+        let (f, _) = cx.net.layers[l - 1]
+            .activation
+            .formulas_with(&format!("z_{l}"), &format!("h_{l}"));
         s += &format!(
-            "\nz_{l} = W_{l} h_{}{bias}   ({} · {} → {})\nh_{l} = {}(z_{l})",
+            "\nz_{l} = W_{l} h_{}{bias}   ({} · {} → {})\nh_{l} = σ_{l}(z_{l}) = {f}",
             l - 1,
             shape(cx, l),
             cx.widths[l - 1],
             cx.widths[l],
-            cx.net.layers[l - 1].activation.display()
         );
     }
     s += &format!("\ny = h_{}\n```", cx.layers());

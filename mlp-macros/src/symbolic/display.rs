@@ -99,15 +99,16 @@ impl Graph {
                 t: then,
                 e: other,
             } => {
-                let mut t = String::from("(");
+                // A case analysis, as mathematics writes it on one line.
+                let mut t = String::from("{");
                 self.write(then, names, 0, &mut t);
                 t += " if ";
                 self.write(a, names, 0, &mut t);
                 t += " > ";
                 self.write(b, names, 0, &mut t);
-                t += " else ";
+                t += "; ";
                 self.write(other, names, 0, &mut t);
-                t += ")";
+                t += " otherwise}";
                 (3, t)
             }
             Node::Unary(Func::Neg, a) => {

@@ -98,9 +98,9 @@ fn each_rule_of_differentiation() {
     insta::assert_snapshot!(d("sin(z)"), @"cos(z)");
     insta::assert_snapshot!(d("cos(z)"), @"−sin(z)");
     insta::assert_snapshot!(d("abs(z)"), @"signum(z)");
-    insta::assert_snapshot!(d("max(z, a * z)"), @"(1 if z > z · a else a)");
-    insta::assert_snapshot!(d("min(z, 0.0)"), @"(0 if z > 0 else 1)");
-    insta::assert_snapshot!(d("max(z, 0.0) * 2.0"), @"2 · (1 if z > 0 else 0)");
+    insta::assert_snapshot!(d("max(z, a * z)"), @"{1 if z > z · a; a otherwise}");
+    insta::assert_snapshot!(d("min(z, 0.0)"), @"{0 if z > 0; 1 otherwise}");
+    insta::assert_snapshot!(d("max(z, 0.0) * 2.0"), @"2 · {1 if z > 0; 0 otherwise}");
 }
 
 #[test]

@@ -269,11 +269,11 @@ pub enum BatchError {
 /// (unit column stride, non-negative row stride).
 ///
 /// ```
-/// use ndarray::array;
+/// use mlp::ndarray::array;
 /// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
 /// let b = array![[1.0f32, 0.0, 2.0], [0.5, 1.0, -1.0]];
-/// let mut c = ndarray::Array2::zeros((2, 3));
-/// mlp_runtime::batch::matmul(a.view(), b.view(), c.view_mut(), false).unwrap();
+/// let mut c = mlp::ndarray::Array2::zeros((2, 3));
+/// mlp::batch::matmul(a.view(), b.view(), c.view_mut(), false).unwrap();
 /// assert_eq!(c, a.dot(&b));
 /// ```
 pub fn matmul<T: Scalar>(

@@ -1,27 +1,46 @@
-//! Reading a data set from CSV text.
+//! Reading a data set from CSV, with the [`csv`](https://docs.rs/csv) crate: quoted fields, a
+//! chosen delimiter, the target column by name or index, feature columns chosen or excluded,
+//! and class labels given as text.
 //!
-//! The format is the plain numeric CSV most data sets ship as: a header line naming the
-//! columns, then one sample per line, fields separated by commas, features first and the
-//! target last. Fields are trimmed of spaces; `\r\n` line ends and a leading byte-order mark are
-//! accepted; blank lines are skipped. Quoted fields are not supported.
+//! Fields are trimmed of spaces; `\n`, `\r\n` and `\r` line ends and a leading byte-order mark
+//! are accepted; blank lines are skipped. The first line is a header naming the columns unless
+//! [`Csv::no_header`] says otherwise.
+//!
+//! Reading takes time and memory proportional to the input: the records are streamed through
+//! one reused buffer, a message echoes at most [`ECHO_LIMIT`] characters of a field, and the
+//! number of distinct text labels is capped by [`Csv::max_classes`].
+
+mod read;
 
 use super::Dataset;
-use crate::error::{DataError, Location, ShapeError};
+use crate::error::DataError;
 use crate::Scalar;
-use ndarray::Array2;
+use read::{Lines, Reader};
+use std::io::Read;
 use std::path::Path;
 
-/// What follows the feature columns of each CSV row.
+/// The most characters of a field or a column name that an error message repeats; longer
+/// text is cut and ends in `…`.
+pub const ECHO_LIMIT: usize = 40;
+
+/// The most classes a data set may have: the widest layer `mlp!` accepts.
+pub const MAX_CLASSES: usize = 65_536;
+
+/// What the target column (or columns) of each CSV row holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// One integer class label in `0..classes`, as the last column.
+    /// One integer class label in `0..classes` (`2`, or a whole number such as `2.0`).
     Label {
         /// The number of classes.
         classes: usize,
     },
-    /// The last `columns` columns are real-valued targets (regression).
+    /// One class name per row, any text (`setosa`, `"New York"`, `1.0`), mapped to a class
+    /// index: in the order of [`Csv::class_names`] when given, else in sorted order of the
+    /// names found. The names are kept in [`Dataset::class_names`].
+    Classes,
+    /// `columns` real-valued targets (regression), in adjacent columns.
     Values {
-        /// The number of target columns.
+        /// The number of target columns, at least 1.
         columns: usize,
     },
 }
@@ -30,175 +49,234 @@ impl Target {
     /// The number of CSV columns the target takes.
     fn width(&self) -> usize {
         match *self {
-            Target::Label { .. } => 1,
+            Target::Label { .. } | Target::Classes => 1,
             Target::Values { columns } => columns,
         }
     }
 }
 
-/// Reads a data set from the CSV file at `path`; every column before the target is a feature.
+/// A column of a CSV file: its name in the header, or its 0-based index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// The column whose header field is this name.
+    Name(String),
+    /// The column at this 0-based index.
+    Index(usize),
+}
+
+impl From<&str> for Column {
+    fn from(name: &str) -> Self {
+        Column::Name(name.to_owned())
+    }
+}
+
+impl From<String> for Column {
+    fn from(name: String) -> Self {
+        Column::Name(name)
+    }
+}
+
+impl From<usize> for Column {
+    fn from(index: usize) -> Self {
+        Column::Index(index)
+    }
+}
+
+impl core::fmt::Display for Column {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Column::Name(name) => write!(f, "`{}`", cut(name)),
+            Column::Index(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// Which columns are features.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Features {
+    /// Every column that is not a target.
+    All,
+    /// These columns, in this order.
+    Only(Vec<Column>),
+    /// Every column that is not a target, except these.
+    Except(Vec<Column>),
+}
+
+/// How to read a CSV file into a [`Dataset`]: a builder.
+///
+/// ```
+/// use mlp::data::Csv;
+/// let text = "id,height,\"width, cm\",species\n7,1.0,2.5,cat\n8,3.0,0.5,dog\n9,2.0,1.0,cat\n";
+/// let data = Csv::classes("species").exclude(["id"]).parse::<f32>("pets.csv", text)?;
+/// assert_eq!(data.feature_names(), Some(&["height".to_owned(), "width, cm".to_owned()][..]));
+/// assert_eq!(data.class_names(), Some(&["cat".to_owned(), "dog".to_owned()][..]));
+/// assert_eq!(data.labels(), Some(&[0, 1, 0][..]));
+///
+/// let err = Csv::classes("species").parse::<f32>("pets.csv", "a,species\nx,cat\n").unwrap_err();
+/// assert_eq!(err.to_string(), "pets.csv:2:1: column `a`: expected a finite number, found `x`");
+/// # Ok::<(), mlp::error::DataError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Csv {
+    target: Target,
+    target_column: Option<Column>,
+    features: Features,
+    delimiter: u8,
+    header: Option<bool>,
+    class_names: Option<Vec<String>>,
+    max_classes: usize,
+}
+
+impl Csv {
+    /// Reads `target` from the last column (or the last `columns` columns of
+    /// [`Target::Values`]); every other column is a feature; the first line is the header.
+    pub fn new(target: Target) -> Self {
+        Csv {
+            target,
+            target_column: None,
+            features: Features::All,
+            delimiter: b',',
+            header: None,
+            class_names: None,
+            max_classes: 1024,
+        }
+    }
+
+    /// Reads class names ([`Target::Classes`]) from `column`.
+    pub fn classes(column: impl Into<Column>) -> Self {
+        Csv::new(Target::Classes).target(column)
+    }
+
+    /// Reads regression targets from the `columns` adjacent columns starting at `first`.
+    pub fn values(first: impl Into<Column>, columns: usize) -> Self {
+        Csv::new(Target::Values { columns }).target(first)
+    }
+
+    /// The target column (the first of them for [`Target::Values`]), by name or 0-based index.
+    pub fn target(mut self, column: impl Into<Column>) -> Self {
+        self.target_column = Some(column.into());
+        self
+    }
+
+    /// Uses exactly these columns as features, in this order.
+    pub fn features<C: Into<Column>>(mut self, columns: impl IntoIterator<Item = C>) -> Self {
+        self.features = Features::Only(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Uses every column that is not a target except these (an id column, say) as features.
+    pub fn exclude<C: Into<Column>>(mut self, columns: impl IntoIterator<Item = C>) -> Self {
+        self.features = Features::Except(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The field delimiter, `b','` by default (`b';'`, `b'\t'`, …).
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// The file has no header: every line is a sample, and the columns are named `1`, `2`, …
+    /// (1-based, as in error positions), so they are chosen by index.
+    ///
+    /// Without this, the first line is the header, and a first line that looks like a sample
+    /// (every field a number but at most one, such as `5.1,3.5,setosa`) is refused
+    /// ([`DataError::HeaderLooksLikeData`]) rather than silently dropped; call [`Csv::header`]
+    /// to accept such a header.
+    pub fn no_header(self) -> Self {
+        self.header(false)
+    }
+
+    /// Whether the first line is a header, said explicitly (accepting a header made of
+    /// numbers).
+    pub fn header(mut self, present: bool) -> Self {
+        self.header = Some(present);
+        self
+    }
+
+    /// The class names of [`Target::Classes`], in class-index order: a test set read with the
+    /// training set's names gets the same indices, and a name outside them is an error.
+    pub fn class_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.class_names = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The most distinct class names [`Target::Classes`] accepts (1024 by default, at most
+    /// [`MAX_CLASSES`]): one more is an error at the row that brings it.
+    pub fn max_classes(mut self, max: usize) -> Self {
+        self.max_classes = max;
+        self
+    }
+
+    /// Reads the CSV file at `path`.
+    pub fn load<T: Scalar>(&self, path: impl AsRef<Path>) -> Result<Dataset<T>, DataError> {
+        let path = path.as_ref();
+        let io = |source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        self.read(path, file)
+    }
+
+    /// Reads CSV text; `name` stands for the file in errors.
+    pub fn parse<T: Scalar>(
+        &self,
+        name: impl AsRef<Path>,
+        text: &str,
+    ) -> Result<Dataset<T>, DataError> {
+        self.read(name, text.as_bytes())
+    }
+
+    /// Reads CSV from `reader` (buffered inside); `name` stands for the file in errors.
+    pub fn read<T: Scalar>(
+        &self,
+        name: impl AsRef<Path>,
+        reader: impl Read,
+    ) -> Result<Dataset<T>, DataError> {
+        Reader::new(self, name.as_ref().to_path_buf(), Lines::new(reader))?.rows()
+    }
+}
+
+/// Reads a data set from the CSV file at `path`: the target is the last column (or the last
+/// `columns` columns of [`Target::Values`]) and every column before it is a feature.
+/// [`Csv`] chooses columns, the delimiter and the header.
 ///
 /// ```no_run
-/// # use mlp_runtime::data::{load_csv, Target};
+/// use mlp::data::{load_csv, Target};
 /// let train = load_csv::<f32>("data/digits_train.csv", Target::Label { classes: 10 })?;
 /// assert_eq!((train.n_features(), train.n_targets()), (64, 10));
-/// # Ok::<(), mlp_runtime::error::DataError>(())
+/// # Ok::<(), mlp::error::DataError>(())
 /// ```
 pub fn load_csv<T: Scalar>(
     path: impl AsRef<Path>,
     target: Target,
 ) -> Result<Dataset<T>, DataError> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_csv(path, &text, target)
+    Csv::new(target).load(path)
 }
 
-/// Reads a data set from CSV text; `name` stands for the file in errors.
+/// Reads a data set from CSV text, as [`load_csv`] does; `name` stands for the file in errors.
 ///
 /// ```
-/// # use mlp_runtime::data::{parse_csv, Target};
+/// use mlp::data::{parse_csv, Target};
 /// let data = parse_csv::<f64>("xor.csv", "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n", Target::Label { classes: 2 })?;
 /// assert_eq!(data.labels(), Some(&[0, 1, 1, 0][..]));
 /// let err = parse_csv::<f64>("bad.csv", "a,b,y\n0,x,0\n", Target::Label { classes: 2 }).unwrap_err();
 /// assert_eq!(err.to_string(), "bad.csv:2:2: column `b`: expected a finite number, found `x`");
-/// # Ok::<(), mlp_runtime::error::DataError>(())
+/// # Ok::<(), mlp::error::DataError>(())
 /// ```
 pub fn parse_csv<T: Scalar>(
     name: impl AsRef<Path>,
     text: &str,
     target: Target,
 ) -> Result<Dataset<T>, DataError> {
-    let path = name.as_ref().to_path_buf();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-    let header: Vec<&str> = match lines.next() {
-        Some((_, h)) if !h.trim().is_empty() => h.split(',').map(str::trim).collect(),
-        _ => return Err(DataError::Empty { path }),
-    };
-    if let Target::Label { classes: 0 } = target {
-        return Err(DataError::NoClasses);
-    }
-    let width = header.len();
-    let n_targets = target.width();
-    if width < n_targets + 1 {
-        return Err(DataError::TooFewColumns {
-            path,
-            expected: n_targets + 1,
-            found: width,
-        });
-    }
-    let n_features = width - n_targets;
-
-    let mut features: Vec<T> = Vec::new();
-    let mut values: Vec<T> = Vec::new();
-    let mut labels: Vec<usize> = Vec::new();
-    let mut rows = 0;
-    for (line, text) in lines {
-        if text.trim().is_empty() {
-            continue;
-        }
-        let found = text.split(',').count();
-        if found != width {
-            return Err(DataError::Ragged {
-                path,
-                line,
-                expected: width,
-                found,
-            });
-        }
-        for (i, field) in text.split(',').map(str::trim).enumerate() {
-            let at = || Location {
-                path: path.clone(),
-                line,
-                column: i + 1,
-            };
-            match target {
-                Target::Label { classes } if i == n_features => {
-                    labels.push(parse_label(field, classes, at, header[i])?)
-                }
-                _ => {
-                    let v = parse_number(field, at, header[i])?;
-                    if i < n_features {
-                        features.push(v);
-                    } else {
-                        values.push(v);
-                    }
-                }
-            }
-        }
-        rows += 1;
-    }
-    if rows == 0 {
-        return Err(DataError::NoRows { path });
-    }
-    let features = to_array("features", features, rows, n_features)?;
-    match target {
-        Target::Label { classes } => Dataset::classification(features, labels, classes),
-        Target::Values { columns } => {
-            Dataset::regression(features, to_array("targets", values, rows, columns)?)
-        }
-    }
+    Csv::new(target).parse(name, text)
 }
 
-/// Parses a feature or target value.
-fn parse_number<T: Scalar>(
-    field: &str,
-    at: impl Fn() -> Location,
-    name: &str,
-) -> Result<T, DataError> {
-    match field.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(T::from_f64(v)),
-        _ => Err(DataError::NotANumber {
-            at: at(),
-            name: name.to_owned(),
-            text: field.to_owned(),
-        }),
+/// `text` cut to [`ECHO_LIMIT`] characters, with `…` where it was cut.
+pub(crate) fn cut(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
-}
-
-/// Parses a class label and checks it lies in `0..classes`.
-fn parse_label(
-    field: &str,
-    classes: usize,
-    at: impl Fn() -> Location,
-    name: &str,
-) -> Result<usize, DataError> {
-    let label = field.parse::<i64>().map_err(|_| DataError::NotALabel {
-        at: at(),
-        name: name.to_owned(),
-        text: field.to_owned(),
-    })?;
-    match usize::try_from(label) {
-        Ok(l) if l < classes => Ok(l),
-        _ => Err(DataError::LabelOutOfRange {
-            at: at(),
-            label,
-            classes,
-        }),
-    }
-}
-
-/// A `rows × cols` array from row-major values (whose count the parser guarantees).
-fn to_array<T: Scalar>(
-    what: &'static str,
-    values: Vec<T>,
-    rows: usize,
-    cols: usize,
-) -> Result<Array2<T>, DataError> {
-    let found = values.len();
-    Array2::from_shape_vec((rows, cols), values).map_err(|_| {
-        ShapeError {
-            what,
-            axis: "values",
-            expected: rows * cols,
-            found,
-        }
-        .into()
-    })
 }

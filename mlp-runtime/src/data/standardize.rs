@@ -5,17 +5,17 @@ use crate::Scalar;
 use ndarray::{Array1, ArrayView2, ArrayViewMut2, Axis};
 
 /// Maps each feature to `(x − μ) / σ` with the mean `μ` and the population standard deviation
-/// `σ = √((1/n) Σ (x − μ)²)` of the training set; a constant feature (`σ = 0`) keeps `σ = 1`, so
-/// it becomes 0. Fit it on the training features, then apply it to every set.
+/// `σ = √((1/n) Σ (x − μ)²)` of the training set; a constant feature (`σ = 0`, or a `σ` that
+/// rounds to 0 in the scalar type) keeps `σ = 1`, so it becomes 0. Fit it on the training features, then apply it to every set.
 ///
 /// ```
-/// # use mlp_runtime::data::Standardizer;
-/// let train = ndarray::array![[1.0, 5.0], [3.0, 5.0]];
+/// use mlp::data::Standardizer;
+/// let train = mlp::ndarray::array![[1.0, 5.0], [3.0, 5.0]];
 /// let s = Standardizer::fit(train.view())?;
 /// assert_eq!((s.mean().to_vec(), s.std().to_vec()), (vec![2.0, 5.0], vec![1.0, 1.0]));
-/// let mut test = ndarray::array![[4.0, 6.0]];
+/// let mut test = mlp::ndarray::array![[4.0, 6.0]];
 /// s.apply(test.view_mut())?;
-/// assert_eq!(test, ndarray::array![[2.0, 1.0]]);
+/// assert_eq!(test, mlp::ndarray::array![[2.0, 1.0]]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -39,13 +39,24 @@ impl<T: Scalar> Standardizer<T> {
         for (j, col) in features.axis_iter(Axis(1)).enumerate() {
             let mu = col.iter().map(|v| v.to_f64()).sum::<f64>() / n as f64;
             let var = col.iter().map(|v| (v.to_f64() - mu).powi(2)).sum::<f64>() / n as f64;
-            mean[j] = T::from_f64(mu);
             let sigma = var.sqrt();
-            if sigma > 0.0 {
-                std[j] = T::from_f64(sigma);
+            if !(mu.is_finite() && sigma.is_finite()) {
+                return Err(DataError::Statistics { column: j });
+            }
+            mean[j] = T::from_f64(mu);
+            // σ is checked in `T`: a σ positive in f64 that rounds to 0 (or to a subnormal
+            // whose reciprocal overflows) in f32 counts as a constant column.
+            let s = T::from_f64(sigma);
+            if s > T::ZERO && (T::ONE / s).is_finite() {
+                std[j] = s;
             }
         }
         Ok(Standardizer { mean, std })
+    }
+
+    /// A standardiser from its parts, checked by the caller (equal lengths, `σ > 0`).
+    pub(crate) fn from_parts(mean: Array1<T>, std: Array1<T>) -> Self {
+        Standardizer { mean, std }
     }
 
     /// The per-feature means `μ`.

@@ -48,6 +48,18 @@ impl Metadata {
         Self::default()
     }
 
+    /// Entries whose keys this crate chose: namespaced, and fewer than
+    /// [`Metadata::MAX_ENTRIES`], so no check can fail.
+    pub(crate) fn from_trusted<'a>(entries: impl IntoIterator<Item = (&'a str, String)>) -> Self {
+        let entries: BTreeMap<String, String> = entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        debug_assert!(entries.len() <= Self::MAX_ENTRIES);
+        debug_assert!(entries.keys().all(|k| check_key(k).is_ok()));
+        Metadata { entries }
+    }
+
     /// Sets `key` to `value` and returns the value it had, if any.
     ///
     /// Refuses a key that is not namespaced ([`MetadataError::Key`]) and a new key beyond

@@ -22,7 +22,7 @@ use crate::{Network, Scalar};
 /// `β₁ᵗ` and `β₂ᵗ` are kept as running products, so no power is computed.
 ///
 /// ```
-/// # use mlp_runtime::optim::Adam;
+/// # use mlp::optim::Adam;
 /// let adam = Adam::<f32>::new(1e-3);
 /// assert_eq!((adam.beta1, adam.beta2, adam.eps, adam.weight_decay), (0.9, 0.999, 1e-8, 0.0));
 /// let adamw = Adam::<f32>::adamw(1e-3);

@@ -5,7 +5,7 @@ use crate::error::TrainError;
 /// The learning rate `η_e` of epoch `e = 0, 1, …` from the base rate `η₀`.
 ///
 /// ```
-/// # use mlp_runtime::optim::Schedule;
+/// # use mlp::optim::Schedule;
 /// let step = Schedule::Step { every: 10, gamma: 0.5 };
 /// assert_eq!([step.lr(0.1, 0), step.lr(0.1, 9), step.lr(0.1, 10), step.lr(0.1, 25)], [0.1, 0.1, 0.05, 0.025]);
 /// let cosine = Schedule::Cosine { epochs: 10, min_lr: 0.0 };

@@ -19,7 +19,7 @@ use crate::{Network, Scalar};
 /// ```
 ///
 /// ```
-/// # use mlp_runtime::optim::Sgd;
+/// # use mlp::optim::Sgd;
 /// let sgd = Sgd::<f64>::new(0.1).with_momentum(0.9).with_nesterov(true).with_weight_decay(1e-4);
 /// assert_eq!((sgd.lr, sgd.momentum, sgd.nesterov, sgd.weight_decay), (0.1, 0.9, true, 1e-4));
 /// ```

@@ -197,7 +197,7 @@ fn non_numbers_are_errors_with_line_and_column() {
 
 #[test]
 fn labels_that_are_not_integers_are_errors() {
-    for field in ["1.5", "one", "", "1e0"] {
+    for field in ["1.5", "one", "", "1e400"] {
         let err = parse(&format!("a,label\n1,{field}\n"), LABEL3).unwrap_err();
         assert!(
             matches!(&err, DataError::NotALabel { at: loc, name, text } if *loc == at(2, 2) && name == "label" && text == field),
@@ -209,6 +209,9 @@ fn labels_that_are_not_integers_are_errors() {
         err.to_string(),
         "t.csv:2:2: column `label`: expected an integer class label, found `x`"
     );
+    // Whole numbers written as floats are labels.
+    let d = parse("a,label\n1,1.0\n2,2e0\n3,0\n", LABEL3).unwrap();
+    assert_eq!(d.labels(), Some(&[1, 2, 0][..]));
 }
 
 #[test]
@@ -361,11 +364,24 @@ fn the_split_is_a_seeded_partition() {
 #[test]
 fn splits_that_leave_a_side_empty_are_errors() {
     let d = Dataset::regression(array![[1.0], [2.0], [3.0]], array![[1.0], [2.0], [3.0]]).unwrap();
-    for fraction in [0.0, 0.1, 1.0, 0.9, -0.5, f64::NAN] {
+    for fraction in [0.1, 0.9] {
         assert!(
             matches!(d.split(fraction, 0), Err(DataError::BadSplit { .. })),
             "fraction {fraction}"
         );
+    }
+    for fraction in [0.0, 1.0, 1.5, -0.2, f64::NAN, f64::INFINITY] {
+        for split in [Dataset::split, Dataset::split_stratified] {
+            let err = split(&d, fraction, 0).unwrap_err();
+            assert!(
+                matches!(err, DataError::BadFraction { fraction: f } if f.to_bits() == fraction.to_bits()),
+                "fraction {fraction}: {err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("validation fraction {fraction}: the fraction must be in (0, 1)")
+            );
+        }
     }
     assert_eq!(
         d.split(0.1, 0).unwrap_err().to_string(),

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod csv;
 mod data;
 mod init;
 mod loss;

@@ -168,22 +168,24 @@ fn early_stopping_restores_the_best_weights() {
         .iter()
         .map(|e| e.validation.unwrap().loss)
         .collect();
+    // `best_epoch` is a 0-based index into `epochs`.
     let best = history.best_epoch.unwrap();
     let argmin = losses
         .iter()
         .enumerate()
-        .fold(0, |b, (i, &l)| if l < losses[b] { i } else { b })
-        + 1;
+        .fold(0, |b, (i, &l)| if l < losses[b] { i } else { b });
     assert_eq!(best, argmin);
+    assert_eq!(history.best().map(|e| e.epoch), Some(best + 1));
     assert!(
-        best > 1 && history.stopped_early,
-        "best epoch {best}, {} epochs run",
+        best > 0 && history.stopped_early,
+        "best epoch index {best}, {} epochs run",
         losses.len()
     );
-    assert_eq!(history.epochs.len(), best + 4);
-    // The restored weights are exactly those after `best` epochs, and not the last epoch's.
-    let (at_best, _) = early_stopping_run(best, None);
-    let (at_end, _) = early_stopping_run(best + 4, None);
+    assert_eq!(history.epochs.len(), best + 1 + 4);
+    // The restored weights are exactly those after `best + 1` epochs, and not the last
+    // epoch's.
+    let (at_best, _) = early_stopping_run(best + 1, None);
+    let (at_end, _) = early_stopping_run(best + 1 + 4, None);
     assert_eq!(flat(&net), flat(&at_best));
     assert_ne!(flat(&net), flat(&at_end));
     assert!((net.w1[0][0] - 0.5).abs() < 0.05, "w₁₁ = {}", net.w1[0][0]);
@@ -425,7 +427,7 @@ fn bad_settings_and_shapes_are_errors() {
     );
     assert_eq!(
         msg(&mut base().early_stopping(3), None, &mut net),
-        "invalid setting `early_stopping`: early stopping watches the validation loss, but no validation set was given"
+        "invalid setting `early_stopping`: early stopping watches a validation metric, but no validation set was given"
     );
     assert_eq!(
         msg(&mut base().early_stopping(0), Some(&data), &mut net),
@@ -477,4 +479,86 @@ fn steps_allocate_nothing() {
     };
     assert_eq!(count(4), count(16));
     assert_eq!(count(1), count(96));
+}
+
+#[test]
+fn one_seed_drives_initialisation_shuffling_and_the_split() {
+    let data = blobs(60, 5);
+    let trainer = quiet(SoftmaxCrossEntropy, Sgd::new(0.1))
+        .epochs(3)
+        .seed(11)
+        .init(Init::XAVIER_UNIFORM);
+    // The split is the stratified split with the trainer's seed.
+    let (train, val) = trainer.split(&data, 0.25).unwrap();
+    assert_eq!(
+        (train.clone(), val.clone()),
+        data.split_stratified(0.25, 11).unwrap()
+    );
+    // The initialisation is `init.init(net, seed)`, applied whatever the weights were.
+    let mut with_init = Classifier::zeros();
+    with_init.fill(3.0);
+    trainer
+        .clone()
+        .fit(&mut with_init, &train, Some(&val))
+        .unwrap();
+    let mut by_hand = Classifier::zeros();
+    Init::XAVIER_UNIFORM.init(&mut by_hand, 11);
+    let mut plain = trainer.clone();
+    plain.init = None;
+    plain.fit(&mut by_hand, &train, Some(&val)).unwrap();
+    assert_eq!(flat(&with_init), flat(&by_hand));
+    // Another seed changes all three.
+    let other = trainer.clone().seed(12);
+    assert_ne!(other.split(&data, 0.25).unwrap().1, val);
+    let mut reseeded = Classifier::zeros();
+    other
+        .clone()
+        .fit(&mut reseeded, &train, Some(&val))
+        .unwrap();
+    assert_ne!(flat(&reseeded), flat(&with_init));
+}
+
+#[test]
+fn early_stopping_on_accuracy_with_a_min_delta() {
+    use mlp_runtime::train::{EarlyStopping, Monitor};
+    let data = blobs(80, 6);
+    let (train, val) = data.split_stratified(0.25, 1).unwrap();
+    let run = |stop: EarlyStopping| {
+        let mut net = Classifier::zeros();
+        let history = quiet(SoftmaxCrossEntropy, Sgd::new(0.05))
+            .epochs(200)
+            .seed(2)
+            .init(Init::XAVIER_UNIFORM)
+            .early_stopping_with(stop)
+            .fit(&mut net, &train, Some(&val))
+            .unwrap();
+        (net, history)
+    };
+    let stop = EarlyStopping::new(5).monitor(Monitor::ValidationAccuracy);
+    let (_, history) = run(stop);
+    let accuracies: Vec<f64> = history
+        .epochs
+        .iter()
+        .map(|e| e.validation.unwrap().accuracy.unwrap())
+        .collect();
+    // The best epoch is the first with the highest accuracy, and training stopped 5 epochs
+    // after it.
+    let best = history.best_epoch.unwrap();
+    let max = accuracies.iter().cloned().fold(0.0, f64::max);
+    assert_eq!(best, accuracies.iter().position(|&a| a == max).unwrap());
+    assert!(history.stopped_early);
+    assert_eq!(history.epochs.len(), best + 1 + 5);
+    // A min_delta larger than any possible gain: no epoch after the first improves.
+    let (_, history) = run(stop.min_delta(1.0));
+    assert_eq!((history.best_epoch, history.epochs.len()), (Some(0), 6));
+    // Accuracy needs a classifying loss.
+    let err = quiet(Mse, Sgd::new(0.1))
+        .early_stopping_with(stop)
+        .fit(&mut Classifier::zeros(), &train, Some(&val))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid setting `monitor`: ValidationAccuracy needs a classifying loss"),
+        "{err}"
+    );
 }
