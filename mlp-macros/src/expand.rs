@@ -9,6 +9,7 @@ mod docs;
 mod forward;
 mod frozen;
 mod jacobian;
+mod operators;
 #[cfg(test)]
 mod tests;
 
@@ -241,6 +242,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
     let network = network_impl(&cx);
     let jacobian = jacobian::jacobian(&cx);
     let batch = batch::batch(&cx);
+    let operators = operators::operators(&cx);
     let items = quote! {
         #import
         #activations
@@ -250,6 +252,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         #network
         #jacobian
         #batch
+        #operators
     };
     attrs::spread(&net.attrs, &net.ident, items)
 }

@@ -8,6 +8,7 @@ mod krate;
 mod kw;
 mod lower;
 mod model;
+mod operators;
 mod parse;
 mod symbolic;
 mod valid;

@@ -17,7 +17,7 @@ pub const MAX_WIDTH: usize = 1 << 16;
 pub const MAX_PARAMS: usize = 1 << 30;
 
 /// The keys a network declaration accepts.
-pub const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
+pub const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate", "operators"];
 
 /// An invocation with errors: the errors, and the model as far as it could be checked.
 pub struct Invalid {
@@ -49,6 +49,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
     let mut layers = None;
     let mut bias = None;
     let mut krate = None;
+    let mut operators = None;
 
     for field in &syntax.fields {
         for attr in &field.attrs {
@@ -71,6 +72,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
             Value::Layers(list) => layers = check_layers(&mut cx, list, &defined, scalar),
             Value::Bias(lit) => bias = Some(lit.value),
             Value::Crate(path) => krate = Some(path.clone()),
+            Value::Operators(list) => operators = Some(list),
             Value::Unknown => unknown_key(&mut cx, &field.key),
         }
     }
@@ -89,6 +91,9 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
         );
     }
 
+    let operators = operators.map_or_else(Vec::new, |list| {
+        crate::operators::check(&mut cx, list, layers.as_deref())
+    });
     let net = match (width_in, layers) {
         (Some(input), Some(layers)) => Some(Net {
             attrs: syntax.attrs,
@@ -100,6 +105,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
             bias: bias.unwrap_or(true),
             krate,
             customs: defined.customs,
+            operators,
         }),
         _ => None,
     };

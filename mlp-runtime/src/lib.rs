@@ -35,6 +35,7 @@ mod jacobian;
 pub mod kernels;
 pub mod math;
 mod network;
+pub mod operators;
 mod scalar;
 mod wide;
 

@@ -26,6 +26,7 @@ mod exponents;
 mod gradients;
 mod hygiene;
 mod jacobian;
+mod operators;
 mod predict;
 mod pytorch;
 mod variance;
