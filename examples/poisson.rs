@@ -57,34 +57,40 @@ fn main() -> Result<(), Box<dyn Error>> {
         min_lr: 1e-5,
     };
     let start = Instant::now();
-    let history = fit_residual(&mut net, &mut optimizer, schedule, steps, |net, _, grads| {
-        points.interior(256, &mut inside);
-        points.boundary(64, &mut edge);
-        // Interior: mean (Δu + f)², seeded on the Laplacian channel.
-        let jets = net.jets_batch(&inside, &Laplacian, &mut jet_cache);
-        let n = inside.len() as f64;
-        seed.zeroed(inside.len(), 2, 1);
-        let mut loss = 0.0;
-        for (s, p) in inside.iter().enumerate() {
-            let r = jets.second(s, 0, 0) + source(p);
-            loss += r * r / n;
-            seed.set_second(s, 0, 0, 2.0 * r / n);
-        }
-        net.jets_batch_backward(&Laplacian, &mut jet_cache, &seed, grads)
-            .expect("the seed has the jets' shape");
-        // Boundary: mean u², through the plain batched pass.
-        let xb = mlp::ndarray::ArrayView2::from_shape((edge.len(), 2), edge.as_flattened())
-            .expect("two columns");
-        let ub = mlp::BatchNetwork::forward_batch_cached(net, xb, &mut batch_cache)
-            .expect("two columns")
-            .to_owned();
-        let m = edge.len() as f64;
-        loss += ub.iter().map(|u| u * u / m).sum::<f64>();
-        let dl_du = ub.mapv(|u| 2.0 * u / m);
-        mlp::BatchNetwork::backward_batch(net, &mut batch_cache, dl_du.view(), grads)
-            .expect("the batch of the forward call");
-        loss
-    })?;
+    let history = fit_residual(
+        &mut net,
+        &mut optimizer,
+        schedule,
+        steps,
+        |net, _, grads| {
+            points.interior(256, &mut inside);
+            points.boundary(64, &mut edge);
+            // Interior: mean (Δu + f)², seeded on the Laplacian channel.
+            let jets = net.jets_batch(&inside, &Laplacian, &mut jet_cache);
+            let n = inside.len() as f64;
+            seed.zeroed(inside.len(), 2, 1);
+            let mut loss = 0.0;
+            for (s, p) in inside.iter().enumerate() {
+                let r = jets.second(s, 0, 0) + source(p);
+                loss += r * r / n;
+                seed.set_second(s, 0, 0, 2.0 * r / n);
+            }
+            net.jets_batch_backward(&Laplacian, &mut jet_cache, &seed, grads)
+                .expect("the seed has the jets' shape");
+            // Boundary: mean u², through the plain batched pass.
+            let xb = mlp::ndarray::ArrayView2::from_shape((edge.len(), 2), edge.as_flattened())
+                .expect("two columns");
+            let ub = mlp::BatchNetwork::forward_batch_cached(net, xb, &mut batch_cache)
+                .expect("two columns")
+                .to_owned();
+            let m = edge.len() as f64;
+            loss += ub.iter().map(|u| u * u / m).sum::<f64>();
+            let dl_du = ub.mapv(|u| 2.0 * u / m);
+            mlp::BatchNetwork::backward_batch(net, &mut batch_cache, dl_du.view(), grads)
+                .expect("the batch of the forward call");
+            loss
+        },
+    )?;
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "{steps} steps in {seconds:.1} s ({:.0} µs a step), final loss {:.3e}",
@@ -108,7 +114,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         plot::draw(&grid, &predicted, "out/poisson.png")?;
         println!("solution and error drawn in out/poisson.png");
     }
-    println!("relative L2 error on a 101×101 grid: {:.3e}", (err / norm).sqrt());
+    println!(
+        "relative L2 error on a 101×101 grid: {:.3e}",
+        (err / norm).sqrt()
+    );
     Ok(())
 }
 
@@ -123,8 +132,15 @@ mod plot {
         let root = BitMapBackend::new(path, (1000, 480)).into_drawing_area();
         root.fill(&WHITE)?;
         let (left, right) = root.split_horizontally(500);
-        let err: Vec<f64> = grid.iter().zip(u).map(|(p, u)| (u - super::exact(p)).abs()).collect();
-        for (area, values, title) in [(left, u, "u(x, y), network"), (right, &err[..], "|u − exact|")] {
+        let err: Vec<f64> = grid
+            .iter()
+            .zip(u)
+            .map(|(p, u)| (u - super::exact(p)).abs())
+            .collect();
+        for (area, values, title) in [
+            (left, u, "u(x, y), network"),
+            (right, &err[..], "|u − exact|"),
+        ] {
             let max = values.iter().fold(f64::MIN_POSITIVE, |m, v| m.max(v.abs()));
             let mut chart = ChartBuilder::on(&area)
                 .caption(format!("{title} (max {max:.2e})"), ("sans-serif", 20))
@@ -135,7 +151,10 @@ mod plot {
             chart.configure_mesh().draw()?;
             chart.draw_series(grid.iter().zip(values).map(|(p, v)| {
                 let c = HSLColor(0.7 * (1.0 - v.abs() / max), 0.9, 0.5);
-                Rectangle::new([(p[0] - 0.005, p[1] - 0.005), (p[0] + 0.005, p[1] + 0.005)], c.filled())
+                Rectangle::new(
+                    [(p[0] - 0.005, p[1] - 0.005), (p[0] + 0.005, p[1] + 0.005)],
+                    c.filled(),
+                )
             }))?;
         }
         root.present()?;

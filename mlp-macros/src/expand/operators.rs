@@ -57,6 +57,7 @@ pub fn operators(cx: &Ctx) -> TokenStream {
 
     let (mut forward, mut backward, mut batch_forward, mut batch_backward) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut batch_predict = Vec::new();
     for l in 1..=last {
         let span = cx.span(l);
         let (w, z, h) = (
@@ -82,7 +83,10 @@ pub fn operators(cx: &Ctx) -> TokenStream {
             #k::operators::jet_dense(&self.#w, #bias, Self::#act, op, &cache.#prev, &mut cache.#z, &mut cache.#h);
         });
         batch_forward.push(quote_spanned! {span=>
-            #k::operators::jets_dense(&self.#w, #bias, Self::#act, op, &cache.#prev, &mut cache.#z, &mut cache.#h);
+            #k::operators::jets_dense(&self.#w, #bias, Self::#act, op, &cache.#prev, ::core::option::Option::Some(&mut cache.#z), &mut cache.#h);
+        });
+        batch_predict.push(quote_spanned! {span=>
+            #k::operators::jets_dense(&self.#w, #bias, Self::#act, op, &cache.#prev, ::core::option::Option::None, &mut cache.#h);
         });
         let dh = if l == last {
             quote!(seed)
@@ -189,6 +193,19 @@ pub fn operators(cx: &Ctx) -> TokenStream {
                 {
                     #k::operators::jets_input(x, op, &mut cache.#h0);
                     #(#batch_forward)*
+                    &cache.#hl
+                }
+
+                /// As [`jets_batch`](Self::jets_batch) for inference: each layer's jets are
+                /// computed in place of its pre-activations, which are not kept, so `cache` then
+                /// holds nothing for [`jets_batch_backward`](Self::jets_batch_backward).
+                #[inline]
+                pub fn jets_batch_predict<'c, S, const K: ::core::primitive::usize>(&self, x: &[#input], op: &S, cache: &'c mut #batch_cache) -> &'c #k::operators::Jets<#t, #n_out>
+                where
+                    S: #k::operators::SecondOrder<#t, #d, K>,
+                {
+                    #k::operators::jets_input(x, op, &mut cache.#h0);
+                    #(#batch_predict)*
                     &cache.#hl
                 }
 
