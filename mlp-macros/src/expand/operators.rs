@@ -69,9 +69,12 @@ pub fn operators(cx: &Ctx) -> TokenStream {
         let act = format_ident!("__curvature_{}", l);
         let (bias, gb) = if cx.net.bias {
             let b = field("b", l, span);
+            // Typed, so that `&Boxed<v>` coerces to `&v` (a `Box` with `alloc`, the array
+            // itself without).
+            let v = cx.vector(l);
             (
-                quote!(::core::option::Option::Some(&*self.#b)),
-                quote!(::core::option::Option::Some(&mut *grads.#b)),
+                quote!(::core::option::Option::Some::<&#v>(&self.#b)),
+                quote!(::core::option::Option::Some::<&mut #v>(&mut grads.#b)),
             )
         } else {
             (
