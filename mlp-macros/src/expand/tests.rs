@@ -195,6 +195,7 @@ fn errors_still_declare_the_struct() {
 }
 
 mod never_panics;
+mod operators;
 
 #[test]
 fn expansion_grows_with_layers_not_parameters() {
