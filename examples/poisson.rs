@@ -77,31 +77,37 @@ fn main() -> Result<(), Box<dyn Error>> {
         min_lr: 1e-5,
     };
     let start = Instant::now();
-    let history = fit_residual(&mut net, &mut optimizer, schedule, steps, |net, _, grads| {
-        points.interior(256, &mut inside);
-        // u = g N with g = x(1 − x) y(1 − y), zero on the boundary, so only the residual
-        // is trained: Δu = g ΔN + 2 ∇g·∇N + N Δg, from N's value, gradient and Laplacian.
-        let jets = net.jets_batch(&inside, &Laplacian, &mut cache);
-        let n = inside.len() as f64;
-        seed.zeroed(inside.len(), 2, 1);
-        let mut loss = 0.0;
-        for (s, p) in inside.iter().enumerate() {
-            let (g, dg, lg) = envelope(p);
-            let (v, lap) = (jets.value(s, 0), jets.second(s, 0, 0));
-            let grad = [jets.gradient(s, 0, 0), jets.gradient(s, 1, 0)];
-            let lap_u = g * lap + 2.0 * (dg[0] * grad[0] + dg[1] * grad[1]) + v * lg;
-            let r = (lap_u + source(p)) / SCALE;
-            loss += r * r / n;
-            let dr = 2.0 * r / (n * SCALE);
-            seed.set_value(s, 0, dr * lg);
-            seed.set_gradient(s, 0, 0, dr * 2.0 * dg[0]);
-            seed.set_gradient(s, 1, 0, dr * 2.0 * dg[1]);
-            seed.set_second(s, 0, 0, dr * g);
-        }
-        net.jets_batch_backward(&Laplacian, &mut cache, &seed, grads)
-            .expect("the seed has the jets' shape");
-        loss
-    })?;
+    let history = fit_residual(
+        &mut net,
+        &mut optimizer,
+        schedule,
+        steps,
+        |net, _, grads| {
+            points.interior(256, &mut inside);
+            // u = g N with g = x(1 − x) y(1 − y), zero on the boundary, so only the residual
+            // is trained: Δu = g ΔN + 2 ∇g·∇N + N Δg, from N's value, gradient and Laplacian.
+            let jets = net.jets_batch(&inside, &Laplacian, &mut cache);
+            let n = inside.len() as f64;
+            seed.zeroed(inside.len(), 2, 1);
+            let mut loss = 0.0;
+            for (s, p) in inside.iter().enumerate() {
+                let (g, dg, lg) = envelope(p);
+                let (v, lap) = (jets.value(s, 0), jets.second(s, 0, 0));
+                let grad = [jets.gradient(s, 0, 0), jets.gradient(s, 1, 0)];
+                let lap_u = g * lap + 2.0 * (dg[0] * grad[0] + dg[1] * grad[1]) + v * lg;
+                let r = (lap_u + source(p)) / SCALE;
+                loss += r * r / n;
+                let dr = 2.0 * r / (n * SCALE);
+                seed.set_value(s, 0, dr * lg);
+                seed.set_gradient(s, 0, 0, dr * 2.0 * dg[0]);
+                seed.set_gradient(s, 1, 0, dr * 2.0 * dg[1]);
+                seed.set_second(s, 0, 0, dr * g);
+            }
+            net.jets_batch_backward(&Laplacian, &mut cache, &seed, grads)
+                .expect("the seed has the jets' shape");
+            loss
+        },
+    )?;
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "{steps} steps in {seconds:.1} s ({:.0} µs a step), final loss {:.3e}",

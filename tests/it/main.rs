@@ -27,6 +27,7 @@ mod gradients;
 mod hygiene;
 mod jacobian;
 mod operators;
+mod operators_pytorch;
 mod predict;
 mod pytorch;
 mod variance;

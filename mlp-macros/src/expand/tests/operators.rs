@@ -27,7 +27,9 @@ fn operator_code_grows_with_layers_not_widths() {
     let size = |tokens: TokenStream| expansion(tokens).len();
     let ops = |input: usize, width: usize, layers: usize| {
         let hidden = (0..layers).map(|_| quote!(#width tanh));
-        let with = size(quote!(struct N { input: #input, layers: [#(#hidden,)* 1 identity], operators: [laplacian, hessian_diagonal] }));
+        let with = size(
+            quote!(struct N { input: #input, layers: [#(#hidden,)* 1 identity], operators: [laplacian, hessian_diagonal] }),
+        );
         let hidden = (0..layers).map(|_| quote!(#width tanh));
         let without = size(quote!(struct N { input: #input, layers: [#(#hidden,)* 1 identity] }));
         with - without
@@ -36,9 +38,18 @@ fn operator_code_grows_with_layers_not_widths() {
     let wide = ops(2, 512, 2);
     let high = ops(9, 4, 2);
     let deep = ops(2, 4, 3);
-    assert!(wide.abs_diff(small) * 20 < small, "4 wide {small} bytes, 512 wide {wide} bytes");
-    assert!(high.abs_diff(small) * 20 < small, "2 inputs {small} bytes, 9 inputs {high} bytes");
-    assert!(deep > small + small / 8, "2 layers {small} bytes, 3 layers {deep} bytes");
+    assert!(
+        wide.abs_diff(small) * 20 < small,
+        "4 wide {small} bytes, 512 wide {wide} bytes"
+    );
+    assert!(
+        high.abs_diff(small) * 20 < small,
+        "2 inputs {small} bytes, 9 inputs {high} bytes"
+    );
+    assert!(
+        deep > small + small / 8,
+        "2 layers {small} bytes, 3 layers {deep} bytes"
+    );
 }
 
 /// `σ''` and `σ'''` are derived symbolically, in `h` where `σ(z)` itself appears, and shown in
