@@ -69,38 +69,47 @@ fn main() -> Result<(), Box<dyn Error>> {
         min_lr: 1e-5,
     };
     let start = Instant::now();
-    let history = fit_residual(&mut net, &mut optimizer, schedule, steps, |net, _, grads| {
-        points.interior(256, &mut inside);
-        points.boundary(128, &mut edge);
-        edge.retain(|p| p[0] < 1.0);
-        // The residual u_t − ν u_xx, one channel of the general operator.
-        let jets = net.jets_batch(&inside, &heat, &mut cache);
-        let n = inside.len() as f64;
-        seed.zeroed(inside.len(), 2, 1);
-        let mut loss = 0.0;
-        for s in 0..inside.len() {
-            let r = jets.second(s, 0, 0);
-            loss += r * r / n;
-            seed.set_second(s, 0, 0, 2.0 * r / n);
-        }
-        net.jets_batch_backward(&heat, &mut cache, &seed, grads)
-            .expect("the seed has the jets' shape");
-        // The initial and boundary values, through the plain batched pass.
-        let xb = mlp::ndarray::ArrayView2::from_shape((edge.len(), 2), edge.as_flattened())
-            .expect("two columns");
-        let ub = net.forward_batch_cached(xb, &mut batch_cache).expect("two columns");
-        let m = edge.len() as f64;
-        let mut grad = Vec::with_capacity(edge.len());
-        for (p, u) in edge.iter().zip(ub.iter()) {
-            let e = u - imposed(p);
-            loss += e * e / m;
-            grad.push(2.0 * e / m);
-        }
-        let dl_du = mlp::ndarray::Array2::from_shape_vec((edge.len(), 1), grad).expect("one column");
-        net.backward_batch(&mut batch_cache, dl_du.view(), grads)
-            .expect("the batch of the forward call");
-        loss
-    })?;
+    let history = fit_residual(
+        &mut net,
+        &mut optimizer,
+        schedule,
+        steps,
+        |net, _, grads| {
+            points.interior(256, &mut inside);
+            points.boundary(128, &mut edge);
+            edge.retain(|p| p[0] < 1.0);
+            // The residual u_t − ν u_xx, one channel of the general operator.
+            let jets = net.jets_batch(&inside, &heat, &mut cache);
+            let n = inside.len() as f64;
+            seed.zeroed(inside.len(), 2, 1);
+            let mut loss = 0.0;
+            for s in 0..inside.len() {
+                let r = jets.second(s, 0, 0);
+                loss += r * r / n;
+                seed.set_second(s, 0, 0, 2.0 * r / n);
+            }
+            net.jets_batch_backward(&heat, &mut cache, &seed, grads)
+                .expect("the seed has the jets' shape");
+            // The initial and boundary values, through the plain batched pass.
+            let xb = mlp::ndarray::ArrayView2::from_shape((edge.len(), 2), edge.as_flattened())
+                .expect("two columns");
+            let ub = net
+                .forward_batch_cached(xb, &mut batch_cache)
+                .expect("two columns");
+            let m = edge.len() as f64;
+            let mut grad = Vec::with_capacity(edge.len());
+            for (p, u) in edge.iter().zip(ub.iter()) {
+                let e = u - imposed(p);
+                loss += e * e / m;
+                grad.push(2.0 * e / m);
+            }
+            let dl_du =
+                mlp::ndarray::Array2::from_shape_vec((edge.len(), 1), grad).expect("one column");
+            net.backward_batch(&mut batch_cache, dl_du.view(), grads)
+                .expect("the batch of the forward call");
+            loss
+        },
+    )?;
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "{steps} steps in {seconds:.1} s ({:.0} µs a step), final loss {:.3e}",
@@ -115,6 +124,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             norm += exact(&p).powi(2);
         }
     }
-    println!("relative L2 error on a 101×101 grid: {:.3e}", (err / norm).sqrt());
+    println!(
+        "relative L2 error on a 101×101 grid: {:.3e}",
+        (err / norm).sqrt()
+    );
     Ok(())
 }
