@@ -64,7 +64,10 @@ fn sigma01(name: &str, z: f64) -> (f64, f64) {
 
 /// The explicit Hessian `H[i][a][b] = ∂²y_i/∂x_a∂x_b` and Jacobian `J[i][a]` by second-order
 /// forward mode over the reference: each layer's full Hessian tensor, not a contraction.
-fn explicit(reference: &Reference, x: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) {
+/// `y`, `J[i][a]` and `H[i][a][b]` of the reference at one point.
+type Explicit = (Vec<f64>, Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);
+
+fn explicit(reference: &Reference, x: &[f64]) -> Explicit {
     let d = x.len();
     let mut h = x.to_vec();
     let mut jac: Vec<Vec<f64>> = (0..d)

@@ -1,6 +1,10 @@
 //! The batched passes of jets: the stacked columns `[H | ∂₁H … ∂_DH | L₁H … L_KH]` of a
 //! batch go through one matrix product per layer and pass.
 
+// The loops index a unit `i` of several `[d][i]`-shaped arrays at once, which iterators
+// would hide.
+#![allow(clippy::needless_range_loop)]
+
 use super::SecondOrder;
 use crate::batch::{matmul, Batch, BatchError};
 use crate::error::ShapeError;

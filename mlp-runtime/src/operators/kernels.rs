@@ -1,5 +1,9 @@
 //! The per-sample passes of a [`Jet`] through one layer: fixed-size arrays, no allocation.
 
+// The loops index a unit `i` of several `[d][i]`-shaped arrays at once, which iterators
+// would hide.
+#![allow(clippy::needless_range_loop)]
+
 use super::{Jet, SecondOrder};
 use crate::Scalar;
 

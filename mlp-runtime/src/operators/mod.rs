@@ -165,7 +165,7 @@ impl<T: Scalar, const D: usize> SecondOrder<T, D, 1> for Operator<T, D> {
         let mut q = T::ZERO;
         for (row, &ja) in self.a.iter().zip(j) {
             for (&a, &jb) in row.iter().zip(j) {
-                q = q + a * ja * jb;
+                q += a * ja * jb;
             }
         }
         q
@@ -175,7 +175,7 @@ impl<T: Scalar, const D: usize> SecondOrder<T, D, 1> for Operator<T, D> {
         core::array::from_fn(|c| {
             let mut g = T::ZERO;
             for (e, &je) in j.iter().enumerate() {
-                g = g + (self.a[c][e] + self.a[e][c]) * je;
+                g += (self.a[c][e] + self.a[e][c]) * je;
             }
             g
         })
