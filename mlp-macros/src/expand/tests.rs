@@ -171,7 +171,7 @@ fn errors_are_combined() {
         "unknown activation `tahn`, did you mean `tanh`?",
         "expected a width between 1 and 65536 for layer 2, found -1",
         "duplicate key `bias`",
-        "unknown key `x`, expected one of: scalar, input, layers, bias, crate",
+        "unknown key `x`, expected one of: scalar, input, layers, bias, crate, operators",
     ]
     "#);
 }

@@ -28,7 +28,7 @@ impl ResidualHistory {
 /// network with its last finite weights.
 ///
 /// ```
-/// use mlp::{mlp, optim::{Adam, Schedule}, operators::{fit_residual, Laplacian}, Init};
+/// use mlp::{init::Init, mlp, optim::{Adam, Schedule}, operators::{fit_residual, Laplacian}};
 /// mlp! { struct Tiny { input: 1, layers: [4 tanh, 1 identity], scalar: f64, operators: [laplacian] } }
 /// let mut net = Tiny::zeros();
 /// Init::XAVIER_UNIFORM.init(&mut net, 1);
