@@ -118,18 +118,14 @@ impl Ctx<'_> {
         let p = quote_spanned!(span=> #krate::__private);
         let args = &layer.activation.args;
         match &layer.activation.kind {
-            Kind::Builtin(builtin) => match builtin {
-                Builtin::Identity => quote_spanned!(span=> #p::Identity),
-                Builtin::Tanh => quote_spanned!(span=> #p::Tanh),
-                Builtin::Sigmoid => quote_spanned!(span=> #p::Sigmoid),
-                Builtin::Relu => quote_spanned!(span=> #p::Relu),
-                Builtin::Softplus => quote_spanned!(span=> #p::Softplus),
-                Builtin::Gelu => quote_spanned!(span=> #p::Gelu),
-                Builtin::LeakyRelu => {
-                    let alpha = self.float(args[0]);
-                    quote_spanned!(span=> #p::LeakyRelu(#alpha))
-                }
-            },
+            Kind::Builtin(Builtin::LeakyRelu) => {
+                let alpha = self.float(args[0]);
+                quote_spanned!(span=> #p::LeakyRelu(#alpha))
+            }
+            Kind::Builtin(builtin) => {
+                let ty = Ident::new(builtin.type_name(), span);
+                quote_spanned!(span=> #p::#ty)
+            }
             Kind::Custom(custom) => {
                 let ty = &custom.type_name;
                 if custom.params.is_empty() {
@@ -527,9 +523,17 @@ fn network_impl(cx: &Ctx) -> TokenStream {
     let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
     let specs = net.layers.iter().enumerate().map(|(i, layer)| {
         let (fan_in, fan_out) = (cx.widths[i], cx.widths[i + 1]);
-        let activation = layer.activation.display();
+        let name = layer.activation.name();
+        let params = &layer.activation.args;
         let bias = net.bias;
-        quote!(#p::LayerSpec { fan_in: #fan_in, fan_out: #fan_out, activation: #activation, bias: #bias })
+        quote! {
+            #p::LayerSpec {
+                fan_in: #fan_in,
+                fan_out: #fan_out,
+                activation: #p::ActivationSpec { name: #name, params: &[#(#params),*] },
+                bias: #bias,
+            }
+        }
     });
     quote! {
         #[automatically_derived]

@@ -186,15 +186,16 @@ impl Derived {
 }
 
 impl Builtin {
-    /// The names accepted in `layers`, for errors and suggestions.
-    pub const NAMES: &'static [&'static str] = &[
-        "identity",
-        "tanh",
-        "sigmoid",
-        "relu",
-        "leaky_relu",
-        "softplus",
-        "gelu",
+    /// Every built-in activation, in the order errors list them. The runtime's
+    /// `mlp_runtime::activation::Builtin::ALL` is the same list; a test checks it.
+    pub const ALL: [Builtin; 7] = [
+        Builtin::Identity,
+        Builtin::Tanh,
+        Builtin::Sigmoid,
+        Builtin::Relu,
+        Builtin::LeakyRelu,
+        Builtin::Softplus,
+        Builtin::Gelu,
     ];
 
     /// The slope `leaky_relu` takes when none is given, as PyTorch's `LeakyReLU`.
@@ -202,21 +203,38 @@ impl Builtin {
 
     /// The built-in activation with this name.
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "identity" => Builtin::Identity,
-            "tanh" => Builtin::Tanh,
-            "sigmoid" => Builtin::Sigmoid,
-            "relu" => Builtin::Relu,
-            "leaky_relu" => Builtin::LeakyRelu,
-            "softplus" => Builtin::Softplus,
-            "gelu" => Builtin::Gelu,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|b| b.name() == name)
     }
 
-    /// The name used in `layers`.
+    /// The names accepted in `layers`, for errors and suggestions.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Self::ALL.into_iter().map(Builtin::name)
+    }
+
+    /// The name used in `layers`, the runtime type's `Activation::NAME`.
     pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
+        match self {
+            Builtin::Identity => "identity",
+            Builtin::Tanh => "tanh",
+            Builtin::Sigmoid => "sigmoid",
+            Builtin::Relu => "relu",
+            Builtin::LeakyRelu => "leaky_relu",
+            Builtin::Softplus => "softplus",
+            Builtin::Gelu => "gelu",
+        }
+    }
+
+    /// The runtime type implementing it, under `mlp_runtime::activation`.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Builtin::Identity => "Identity",
+            Builtin::Tanh => "Tanh",
+            Builtin::Sigmoid => "Sigmoid",
+            Builtin::Relu => "Relu",
+            Builtin::LeakyRelu => "LeakyRelu",
+            Builtin::Softplus => "Softplus",
+            Builtin::Gelu => "Gelu",
+        }
     }
 
     /// The activation as an expression in `z`, with the same math as the runtime's

@@ -278,7 +278,7 @@ fn check_activation(
             args,
         });
     }
-    let mut names: Vec<String> = Builtin::NAMES.iter().map(|&n| n.to_owned()).collect();
+    let mut names: Vec<String> = Builtin::names().map(str::to_owned).collect();
     names.extend(customs.iter().map(|c| c.name.unraw().to_string()));
     let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
     let message = match closest(&name, &candidates) {
@@ -468,9 +468,9 @@ mod tests {
 
     #[test]
     fn closest_suggests_only_near_names() {
-        let names = crate::model::Builtin::NAMES;
-        assert_eq!(closest("sigmod", names), Some("sigmoid"));
-        assert_eq!(closest("leaky", names), Some("leaky_relu"));
-        assert_eq!(closest("convolution", names), None);
+        let names: Vec<&str> = crate::model::Builtin::names().collect();
+        assert_eq!(closest("sigmod", &names), Some("sigmoid"));
+        assert_eq!(closest("leaky", &names), Some("leaky_relu"));
+        assert_eq!(closest("convolution", &names), None);
     }
 }

@@ -87,8 +87,8 @@ pub use scalar::Scalar;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::activation::{
-        sigmoid, sign, Activation, DerivativeReads, Gelu, Identity, LeakyRelu, Relu, Sigmoid,
-        Softplus, Tanh,
+        sigmoid, sign, Activation, ActivationSpec, DerivativeReads, Gelu, Identity, LeakyRelu,
+        Relu, Sigmoid, Softplus, Tanh,
     };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
     pub use crate::kernels::{

@@ -33,13 +33,13 @@ fn trait_consts_agree_with_inherent_ones() {
         (
             specs[0].fan_in,
             specs[0].fan_out,
-            specs[0].activation,
+            specs[0].activation.name,
             specs[0].bias
         ),
         (2, 8, "tanh", true)
     );
     assert_eq!(
-        (specs[2].fan_in, specs[2].fan_out, specs[2].activation),
+        (specs[2].fan_in, specs[2].fan_out, specs[2].activation.name),
         (8, 1, "identity")
     );
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use mlp::activation::ActivationSpec;
 use mlp::{Network, ParamKind, Parameters, Scalar};
 
 /// Relative error allowed between analytic and central-difference gradients in f64.
@@ -60,8 +61,8 @@ pub struct RefLayer {
     pub w: Vec<Vec<f64>>,
     /// The bias, zeros when the network has none.
     pub b: Vec<f64>,
-    /// The activation as written in `mlp!`.
-    pub activation: String,
+    /// The activation as the network describes it.
+    pub activation: ActivationSpec,
 }
 
 /// One layer's `(∂L/∂W, ∂L/∂b)`.
@@ -74,52 +75,50 @@ pub struct Reference {
 }
 
 /// `σ(z)`, written out again from the textbook definitions.
-pub fn sigma(name: &str, z: f64) -> f64 {
-    match name {
-        "identity" => z,
-        "tanh" => z.tanh(),
-        "sigmoid" => 1.0 / (1.0 + (-z).exp()),
-        "relu" => z.max(0.0),
-        "softplus" => (1.0 + z.exp()).ln(),
-        "gelu" => {
+pub fn sigma(spec: &ActivationSpec, z: f64) -> f64 {
+    match (spec.name, spec.params) {
+        ("identity", []) => z,
+        ("tanh", []) => z.tanh(),
+        ("sigmoid", []) => 1.0 / (1.0 + (-z).exp()),
+        ("relu", []) => z.max(0.0),
+        ("softplus", []) => (1.0 + z.exp()).ln(),
+        ("gelu", []) => {
             0.5 * z
                 * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (z + 0.044715 * z.powi(3))).tanh())
         }
-        leaky if leaky.starts_with("leaky_relu(") => {
-            let alpha: f64 = leaky["leaky_relu(".len()..leaky.len() - 1].parse().unwrap();
+        ("leaky_relu", &[alpha]) => {
             if z > 0.0 {
                 z
             } else {
                 alpha * z
             }
         }
-        other => panic!("no reference for activation {other}"),
+        _ => panic!("no reference for activation {spec}"),
     }
 }
 
 /// `σ'(z)` by the textbook formula in `z` (never from `h`, unlike the generated code).
-pub fn sigma_prime(name: &str, z: f64) -> f64 {
-    match name {
-        "identity" => 1.0,
-        "tanh" => 1.0 / z.cosh().powi(2),
-        "sigmoid" => (-z).exp() / (1.0 + (-z).exp()).powi(2),
-        "relu" => f64::from(u8::from(z > 0.0)),
-        "softplus" => z.exp() / (1.0 + z.exp()),
-        "gelu" => {
+pub fn sigma_prime(spec: &ActivationSpec, z: f64) -> f64 {
+    match (spec.name, spec.params) {
+        ("identity", []) => 1.0,
+        ("tanh", []) => 1.0 / z.cosh().powi(2),
+        ("sigmoid", []) => (-z).exp() / (1.0 + (-z).exp()).powi(2),
+        ("relu", []) => f64::from(u8::from(z > 0.0)),
+        ("softplus", []) => z.exp() / (1.0 + z.exp()),
+        ("gelu", []) => {
             let c = (2.0 / std::f64::consts::PI).sqrt();
             let u = c * (z + 0.044715 * z.powi(3));
             let du = c * (1.0 + 3.0 * 0.044715 * z * z);
             0.5 * (1.0 + u.tanh()) + 0.5 * z * du / u.cosh().powi(2)
         }
-        leaky if leaky.starts_with("leaky_relu(") => {
-            let alpha: f64 = leaky["leaky_relu(".len()..leaky.len() - 1].parse().unwrap();
+        ("leaky_relu", &[alpha]) => {
             if z > 0.0 {
                 1.0
             } else {
                 alpha
             }
         }
-        other => panic!("no reference for activation {other}"),
+        _ => panic!("no reference for activation {spec}"),
     }
 }
 
@@ -131,7 +130,7 @@ impl Reference {
             .map(|s| RefLayer {
                 w: vec![vec![0.0; s.fan_in]; s.fan_out],
                 b: vec![0.0; s.fan_out],
-                activation: s.activation.to_owned(),
+                activation: s.activation,
             })
             .collect();
         net.visit(|info, p| {

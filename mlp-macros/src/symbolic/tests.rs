@@ -147,6 +147,7 @@ fn builtin_expressions_match_the_runtime() {
             Reads::Output => DerivativeReads::Output,
         };
         assert_eq!(reads, A::DERIVATIVE_READS, "{builtin:?} reads");
+        assert_eq!(builtin.name(), A::NAME, "{builtin:?} name");
         for i in 0..=4000 {
             let z = -20.0 + 0.01 * f64::from(i) + 1e-7;
             let h = runtime.f(z);
@@ -168,6 +169,21 @@ fn builtin_expressions_match_the_runtime() {
     check(Builtin::LeakyRelu, rt::LeakyRelu(0.2), &[0.2]);
     check(Builtin::Softplus, rt::Softplus, &[]);
     check(Builtin::Gelu, rt::Gelu, &[]);
+}
+
+/// The macro's list of built-in activations and the runtime's agree name for name, type for
+/// type and in arity, so that what `mlp!` accepts is what the runtime implements.
+#[test]
+fn builtin_names_match_the_runtime() {
+    let ours: Vec<(&str, &str, usize)> = Builtin::ALL
+        .iter()
+        .map(|b| (b.name(), b.type_name(), b.derived().params.len()))
+        .collect();
+    let runtime: Vec<(&str, &str, usize)> = rt::Builtin::ALL
+        .iter()
+        .map(|b| (b.name(), b.type_name(), b.arity()))
+        .collect();
+    assert_eq!(ours, runtime);
 }
 
 /// Random expressions from the supported grammar, as Rust source.
