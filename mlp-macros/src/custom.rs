@@ -1,7 +1,9 @@
 //! Checks `activation name(z; a = 0.1) = expression;` items and derives each one.
 
+pub mod lower;
+
 use crate::ctxt::Ctxt;
-use crate::lower::{lower, nonzero_digits, same, Scope};
+use lower::{lower, nonzero_digits, same, Scope};
 use crate::model::{Builtin, Custom, Derived, Scalar};
 use crate::parse::{ActivationDef, Number};
 use crate::symbolic::{Graph, Node};

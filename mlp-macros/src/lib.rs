@@ -6,7 +6,6 @@ mod expand;
 mod fallback;
 mod krate;
 mod kw;
-mod lower;
 mod model;
 mod parse;
 mod symbolic;

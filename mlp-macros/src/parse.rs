@@ -92,7 +92,7 @@ impl Parse for ActivationDef {
         }
         input.parse::<Token![=]>()?;
         // Bounded before syn recurses into it: see `lower::check_limits`.
-        crate::lower::check_limits(&name, &input.fork())?;
+        crate::custom::lower::check_limits(&name, &input.fork())?;
         let expr = input.parse()?;
         input.parse::<Token![;]>()?;
         Ok(ActivationDef {

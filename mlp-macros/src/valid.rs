@@ -2,7 +2,7 @@
 
 use crate::ctxt::Ctxt;
 use crate::custom::{self, float_param, Definitions};
-use crate::lower::same;
+use crate::custom::lower::same;
 use crate::model::{Activation, Builtin, Custom, Kind, Layer, Net, Scalar, Width};
 use crate::parse::{self, ActivationSyntax, Input, Value};
 use quote::ToTokens;

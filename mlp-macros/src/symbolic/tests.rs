@@ -3,7 +3,7 @@
 
 use super::{Graph, Id, Names, Node};
 use crate::ctxt::Ctxt;
-use crate::lower::{lower, Scope};
+use crate::custom::lower::{lower, Scope};
 use crate::model::{Builtin, Derived, Reads};
 use mlp_runtime::activation as rt;
 use mlp_runtime::DerivativeReads;
