@@ -3,14 +3,14 @@
 pub mod lower;
 
 use crate::ctxt::Ctxt;
-use lower::{lower, nonzero_digits, same, Scope};
+use crate::literal::{float_param, same};
 use crate::model::{Builtin, Custom, Derived, Scalar};
-use crate::parse::{ActivationDef, Number};
+use crate::parse::ActivationDef;
 use crate::symbolic::{Graph, Node};
-use quote::ToTokens;
+use lower::{lower, Scope};
 use std::rc::Rc;
 use syn::ext::IdentExt;
-use syn::{Attribute, Ident, Lit};
+use syn::{Attribute, Ident};
 
 /// The types `mlp!` declares for a network `Net` besides `Net` itself, by suffix, and what
 /// each is (for the error when an activation's type would take the name).
@@ -278,69 +278,6 @@ fn check_derived(cx: &mut Ctxt, def: &ActivationDef, derived: &Derived, scalar: 
         }
     }
     true
-}
-
-/// The value of a float literal with an optional minus sign; `None` for anything else.
-pub fn float_value(number: &Number) -> Option<f64> {
-    let Lit::Float(f) = &number.lit else {
-        return None;
-    };
-    let value = f.base10_parse::<f64>().ok().filter(|v| v.is_finite())?;
-    Some(if number.minus.is_some() {
-        -value
-    } else {
-        value
-    })
-}
-
-/// The value of `number` as a parameter of a network in `scalar`: a float literal whose
-/// value is finite and does not overflow or underflow the scalar; otherwise an error at the
-/// literal, saying what it is for (`what`).
-pub fn float_param(cx: &mut Ctxt, number: &Number, scalar: Scalar, what: &str) -> Option<f64> {
-    let Some(value) = float_value(number) else {
-        not_a_float(cx, number, what);
-        return None;
-    };
-    let (minus, lit) = (&number.minus, &number.lit);
-    let underflow =
-        value == 0.0 && matches!(lit, Lit::Float(f) if nonzero_digits(f.base10_digits()));
-    let problem = if underflow {
-        Err(format!("underflows {} to 0", scalar.name()))
-    } else {
-        scalar.check(value)
-    };
-    match problem {
-        Ok(()) => Some(value),
-        Err(problem) => {
-            let sign = if minus.is_some() { "-" } else { "" };
-            cx.error_spanned(
-                quote::quote!(#minus #lit),
-                format_args!(
-                    "{what} is {sign}{lit}, which {problem}",
-                    lit = lit.to_token_stream()
-                ),
-            );
-            None
-        }
-    }
-}
-
-/// Reports a literal that should have been a float.
-pub fn not_a_float(cx: &mut Ctxt, number: &Number, what: &str) {
-    let (minus, lit) = (&number.minus, &number.lit);
-    let hint = match lit {
-        Lit::Int(i) => format!(
-            ", found the integer `{}`; write `{}.0`",
-            i.base10_digits(),
-            i.base10_digits()
-        ),
-        Lit::Float(f) => format!(", found `{f}`, which is not finite"),
-        _ => String::new(),
-    };
-    cx.error_spanned(
-        quote::quote!(#minus #lit),
-        format_args!("expected a float literal for {what}{hint}"),
-    );
 }
 
 /// `leaky_relu` → `LeakyRelu`.

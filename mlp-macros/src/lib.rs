@@ -6,8 +6,10 @@ mod expand;
 mod fallback;
 mod krate;
 mod kw;
+mod literal;
 mod model;
 mod parse;
+mod suggest;
 mod symbolic;
 mod valid;
 

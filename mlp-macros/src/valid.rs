@@ -1,10 +1,12 @@
 //! Turns the syntax tree into the checked [`model::Net`], reporting every mistake at once.
 
 use crate::ctxt::Ctxt;
-use crate::custom::{self, float_param, Definitions};
-use crate::custom::lower::same;
+use crate::custom::{self, Definitions};
+use crate::kw::KEYS;
+use crate::literal::{float_param, same};
 use crate::model::{Activation, Builtin, Custom, Kind, Layer, Net, Scalar, Width};
 use crate::parse::{self, ActivationSyntax, Input, Value};
+use crate::suggest::closest;
 use quote::ToTokens;
 use std::rc::Rc;
 use syn::ext::IdentExt;
@@ -15,9 +17,6 @@ pub const MAX_WIDTH: usize = 1 << 16;
 
 /// The most scalar parameters a network may have.
 pub const MAX_PARAMS: usize = 1 << 30;
-
-/// The keys a network declaration accepts.
-pub const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
 
 /// An invocation with errors: the errors, and the model as far as it could be checked.
 pub struct Invalid {
@@ -424,53 +423,5 @@ fn check_size(cx: &mut Ctxt, net: &Net) -> bool {
             );
             false
         }
-    }
-}
-
-/// The candidate within edit distance 2 of `name` (or sharing a prefix of 3), if any.
-pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(name, c), *c))
-        .filter(|(d, c)| *d <= 2 || (name.len() >= 3 && c.starts_with(name)))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// The Levenshtein distance between two strings, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{closest, edit_distance};
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("tanh", "tanh"), 0);
-        assert_eq!(edit_distance("tahn", "tanh"), 2);
-        assert_eq!(edit_distance("relu", "gelu"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("sigmod", "sigmoid"), 1);
-    }
-
-    #[test]
-    fn closest_suggests_only_near_names() {
-        let names: Vec<&str> = crate::model::Builtin::names().collect();
-        assert_eq!(closest("sigmod", &names), Some("sigmoid"));
-        assert_eq!(closest("leaky", &names), Some("leaky_relu"));
-        assert_eq!(closest("convolution", &names), None);
     }
 }

@@ -2,83 +2,11 @@
 //! rejecting anything outside the supported language at the offending node.
 
 use crate::ctxt::Ctxt;
+use crate::literal::{nonzero_digits, same};
 use crate::model::Scalar;
 use crate::symbolic::{Func, Graph, Id};
-use proc_macro2::TokenTree;
 use syn::ext::IdentExt;
-use syn::parse::ParseStream;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
-
-/// The most tokens an activation's expression may have (a group and each token inside it
-/// count once each).
-pub const MAX_TOKENS: usize = 512;
-
-/// The deepest an activation's expression may nest: parentheses, brackets, call arguments
-/// and runs of prefix operators (`- - z`) each add a level.
-pub const MAX_DEPTH: usize = 32;
-
-/// Checks an activation's expression, the tokens from `input` up to the top-level `;`,
-/// against [`MAX_TOKENS`] and [`MAX_DEPTH`] before it is parsed, so that neither syn's
-/// recursive parser nor anything after it can exhaust the stack or take long. Iterative.
-pub fn check_limits(activation: &Ident, input: ParseStream) -> syn::Result<()> {
-    let mut top = Vec::new();
-    while !input.is_empty() && !input.peek(syn::Token![;]) {
-        top.push(input.parse::<TokenTree>()?);
-        if top.len() > MAX_TOKENS {
-            break;
-        }
-    }
-    let too_long = |at: &TokenTree| {
-        syn::Error::new(
-            at.span(),
-            format_args!(
-                "the expression of activation `{activation}` is too long: expressions are \
-                 limited to {MAX_TOKENS} tokens"
-            ),
-        )
-    };
-    let mut count = 0;
-    // The token lists still to scan, each with the depth of the groups around it.
-    let mut pending: Vec<(Vec<TokenTree>, usize)> = vec![(top, 0)];
-    while let Some((tokens, depth)) = pending.pop() {
-        let mut prefix_run = 0;
-        for token in tokens {
-            count += 1;
-            if count > MAX_TOKENS {
-                return Err(too_long(&token));
-            }
-            let level = match &token {
-                TokenTree::Punct(p) if matches!(p.as_char(), '-' | '!' | '*' | '&') => {
-                    prefix_run += 1;
-                    depth + prefix_run
-                }
-                // An invisible group (from a `$e:expr` fragment) nests as parentheses do.
-                TokenTree::Group(_) => {
-                    prefix_run = 0;
-                    depth + 1
-                }
-                _ => {
-                    prefix_run = 0;
-                    depth
-                }
-            };
-            if level > MAX_DEPTH {
-                return Err(syn::Error::new(
-                    token.span(),
-                    format_args!(
-                        "the expression of activation `{activation}` nests too deeply: \
-                         expressions are limited to {MAX_DEPTH} levels of parentheses, calls \
-                         and prefix operators"
-                    ),
-                ));
-            }
-            if let TokenTree::Group(g) = token {
-                pending.push((g.stream().into_iter().collect(), depth + 1));
-            }
-        }
-    }
-    Ok(())
-}
 
 /// The functions an activation may call, as `f(x)` or `x.f()`, and how many arguments each
 /// takes (the receiver of a method call counts).
@@ -109,11 +37,6 @@ pub struct Scope<'a> {
     pub scalar: Scalar,
     /// The names of every activation defined in the call, which an expression may not call.
     pub activations: &'a [Ident],
-}
-
-/// Whether two identifiers name the same thing, `r#fn` and `fn` alike.
-pub fn same(a: &Ident, b: &Ident) -> bool {
-    a.unraw() == b.unraw()
 }
 
 /// Records an error if the constant node `id` (if it is one) is not a finite value of the
@@ -393,15 +316,6 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
     None
 }
 
-/// Whether a float literal's digits (before any exponent) are not all zero: `1e-400` is,
-/// and parses to 0.
-pub fn nonzero_digits(digits: &str) -> bool {
-    digits
-        .split(['e', 'E'])
-        .next()
-        .is_some_and(|mantissa| mantissa.chars().any(|c| matches!(c, '1'..='9')))
-}
-
 /// A name that is neither the variable nor a parameter.
 fn unknown_name(cx: &mut Ctxt, scope: &Scope, name: impl quote::ToTokens) {
     let mut expected = format!("`{}`", scope.var);
@@ -421,7 +335,7 @@ fn unknown_name(cx: &mut Ctxt, scope: &Scope, name: impl quote::ToTokens) {
 /// A call of a function outside [`FUNCTIONS`].
 fn unknown_function(cx: &mut Ctxt, scope: &Scope, at: impl quote::ToTokens, name: &str) {
     let names: Vec<&str> = FUNCTIONS.iter().map(|(f, _)| *f).collect();
-    let message = match crate::valid::closest(name, &names) {
+    let message = match crate::suggest::closest(name, &names) {
         Some(best) => format!(
             "unknown function `{name}` in activation `{}`, did you mean `{best}`?",
             scope.activation
