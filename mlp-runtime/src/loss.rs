@@ -15,6 +15,7 @@
 //! `reduction = "mean"`: over a batch, MSE and BCE average over all `B·K` entries and
 //! cross-entropy over the `B` samples.
 
+pub use crate::error::LossError;
 use crate::error::ShapeError;
 use crate::Scalar;
 use core::fmt::Debug;
@@ -107,31 +108,6 @@ fn check_batch<T>(
     }
     ShapeError::rows("targets", outputs.nrows(), targets.nrows())?;
     ShapeError::columns("targets", outputs.ncols(), targets.ncols())
-}
-
-/// Why a loss cannot be evaluated on the values given.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LossError {
-    /// A target or gradient of another length than the output, or batches of other shapes.
-    #[error(transparent)]
-    Shape(#[from] ShapeError),
-    /// An output with no entries: no loss is defined on it.
-    #[error("loss `{loss}`: the output is empty, expected at least 1 entry")]
-    Empty {
-        /// The loss's [`Loss::NAME`].
-        loss: &'static str,
-    },
-    /// A class index past the outputs.
-    #[error("loss `{loss}`: class {class} out of range, expected 0 to {max} for {outputs} outputs", max = outputs.saturating_sub(1))]
-    Class {
-        /// The loss's [`Loss::NAME`].
-        loss: &'static str,
-        /// The class given.
-        class: usize,
-        /// The number of outputs.
-        outputs: usize,
-    },
 }
 
 /// Checks that `output` has entries and that `target` and `grad` (when given) have as many.
