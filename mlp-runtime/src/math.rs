@@ -225,10 +225,10 @@ fn select<T: Copy>(c: bool, a: T, b: T) -> T {
     }
 }
 
-/// Whether `T` is `f32` (the only 4-byte [`Scalar`]; the trait is sealed).
+/// Whether `T` is `f32`, by the sealed trait's hook (resolved at compile time).
 #[inline(always)]
 fn is_f32<T: Scalar>() -> bool {
-    core::mem::size_of::<T>() == 4
+    T::KIND == crate::scalar::sealed::Kind::F32
 }
 
 /// `e^x`: [`exp_f32`] or [`exp_f64`].

@@ -1,7 +1,8 @@
 //! Shape-typed kernels of the batched path, one call per product or pass, as generated code
 //! calls them. `B` is the number of samples; every [`Batch`] is stored feature-major.
 
-use super::gemm::{gemm, gemm_then, Mat, Shared};
+use super::blocking::{Mat, Product, Shared};
+use super::gemm::{gemm, gemm_then};
 use super::{pass, Batch, BatchError, Samples};
 use crate::error::ShapeError;
 use crate::{Activation, Scalar};
@@ -71,18 +72,20 @@ unsafe fn product<T: Scalar, X: Samples<T, IN> + ?Sized, const IN: usize, const 
     // Z is OUT×B row-major in a distinct buffer (the caller's promise).
     unsafe {
         gemm_then(
-            OUT,
-            b,
-            IN,
-            Mat {
-                ptr: w.as_flattened().as_ptr(),
-                rs: IN,
-                cs: 1,
+            Product {
+                m: OUT,
+                n: b,
+                k: IN,
+                a: Mat {
+                    ptr: w.as_flattened().as_ptr(),
+                    rs: IN,
+                    cs: 1,
+                },
+                b: operand(x),
+                c: z,
+                rsc: b,
+                accumulate: false,
             },
-            operand(x),
-            z,
-            b,
-            false,
             epilogue,
         );
     }
@@ -289,20 +292,20 @@ fn weight_product<T, X, const IN: usize, const OUT: usize>(
     // SAFETY: δ is OUT×B row-major, Xᵀ addresses B·IN values by X's strides, G is OUT×IN
     // row-major, and G is a distinct buffer.
     unsafe {
-        gemm(
-            OUT,
-            IN,
-            b,
-            Mat {
+        gemm(Product {
+            m: OUT,
+            n: IN,
+            k: b,
+            a: Mat {
                 ptr: d.as_slice().as_ptr(),
                 rs: b,
                 cs: 1,
             },
-            operand_t(x),
-            g.as_flattened_mut().as_mut_ptr(),
-            IN,
+            b: operand_t(x),
+            c: g.as_flattened_mut().as_mut_ptr(),
+            rsc: IN,
             accumulate,
-        );
+        });
     }
 }
 
@@ -366,22 +369,24 @@ pub fn input_delta_unchecked<T: Scalar, A: Activation<T>, const IN: usize, const
     // IN×B (checked above), so each finished block lies inside all three.
     unsafe {
         gemm_then(
-            IN,
-            b,
-            OUT,
-            Mat {
-                ptr: w.as_flattened().as_ptr(),
-                rs: 1,
-                cs: IN,
+            Product {
+                m: IN,
+                n: b,
+                k: OUT,
+                a: Mat {
+                    ptr: w.as_flattened().as_ptr(),
+                    rs: 1,
+                    cs: IN,
+                },
+                b: Mat {
+                    ptr: d.as_slice().as_ptr(),
+                    rs: b,
+                    cs: 1,
+                },
+                c: dp,
+                rsc: b,
+                accumulate: false,
             },
-            Mat {
-                ptr: d.as_slice().as_ptr(),
-                rs: b,
-                cs: 1,
-            },
-            dp,
-            b,
-            false,
             |i0, mr, j0, nr| {
                 if !identity {
                     pass::delta_block(act, zs.get(), hs.get(), ds.get(), b, (i0, mr, j0, nr));

@@ -25,6 +25,7 @@
 mod avx512;
 #[cfg(feature = "blas")]
 mod blas;
+mod blocking;
 mod gemm;
 mod kernels;
 #[cfg(feature = "parallel")]
@@ -304,24 +305,24 @@ pub fn matmul<T: Scalar>(
     // SAFETY: the shapes were checked; every stride is non-negative, C's rows are contiguous,
     // and C is borrowed mutably, so it overlaps neither A nor B.
     unsafe {
-        gemm::gemm(
+        gemm::gemm(blocking::Product {
             m,
             n,
             k,
-            gemm::Mat {
+            a: blocking::Mat {
                 ptr: a.as_ptr(),
                 rs: sa[0] as usize,
                 cs: sa[1] as usize,
             },
-            gemm::Mat {
+            b: blocking::Mat {
                 ptr: b.as_ptr(),
                 rs: sb[0] as usize,
                 cs: sb[1] as usize,
             },
-            c.as_mut_ptr(),
-            rsc as usize,
+            c: c.as_mut_ptr(),
+            rsc: rsc as usize,
             accumulate,
-        );
+        });
     }
     Ok(())
 }
