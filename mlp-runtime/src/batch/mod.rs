@@ -32,18 +32,13 @@ mod kernels;
 mod parallel;
 mod pass;
 
-pub use kernels::{
-    bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, scale,
-    weight_grad, weight_grad_set,
-};
-
-/// What generated code calls: this module, with the kernels whose operands it always pairs
-/// from one forward call in their unchecked forms. Not public API.
+/// What generated code calls: this module and the batch kernels, which only generated code
+/// calls (it pairs their operands from one forward call). Not public API.
 #[doc(hidden)]
 pub mod generated {
     pub use super::kernels::{
-        input_delta_unchecked as input_delta, weight_grad_set_unchecked as weight_grad_set,
-        weight_grad_unchecked as weight_grad,
+        bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, scale,
+        weight_grad, weight_grad_set,
     };
     pub use super::*;
 }
@@ -220,7 +215,7 @@ pub fn inputs<'a, T: Scalar, const N: usize>(
             _values: core::marker::PhantomData,
         });
     }
-    load(x, None, spare)?;
+    kernels::load(x, None, spare)?;
     let (ptr, rs, cs) = Samples::<T, N>::strided(&*spare);
     Ok(Rows {
         ptr,
