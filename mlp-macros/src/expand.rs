@@ -545,7 +545,6 @@ fn network_impl(cx: &Ctx) -> TokenStream {
             const INPUT: ::core::primitive::usize = #ident::INPUT;
             const OUTPUT: ::core::primitive::usize = #ident::OUTPUT;
             const LAYERS: ::core::primitive::usize = #ident::LAYERS;
-            const PARAMS: ::core::primitive::usize = #ident::PARAMS;
             const LAYER_SPECS: &'static [#p::LayerSpec] = &[#(#specs),*];
 
             fn zeros() -> Self {

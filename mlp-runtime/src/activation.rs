@@ -199,23 +199,12 @@ impl<T: Scalar> Activation<T> for Tanh {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sigmoid;
 
-/// The logistic function `1 / (1 + e^(−z))`, evaluated without overflow for any `z`.
-///
-/// ```
-/// assert_eq!(mlp::activation::sigmoid(0.0f64), 0.5);
-/// assert!(mlp::activation::sigmoid(-1000.0f32) >= 0.0);
-/// ```
-#[inline(always)]
-pub fn sigmoid<T: Scalar>(z: T) -> T {
-    crate::math::logistic(z)
-}
-
 impl<T: Scalar> Activation<T> for Sigmoid {
     const NAME: &'static str = "sigmoid";
     const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Output;
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        sigmoid(z)
+        crate::math::logistic(z)
     }
     #[inline(always)]
     fn df(&self, _z: T, h: T) -> T {
@@ -310,7 +299,7 @@ impl<T: Scalar> Activation<T> for Softplus {
     }
     #[inline(always)]
     fn df(&self, z: T, _h: T) -> T {
-        sigmoid(z)
+        crate::math::logistic(z)
     }
 }
 

@@ -327,7 +327,7 @@ fn header<N: Network>(options: &SourceOptions) -> String {
         N::LAYERS,
         widths.join("-"),
         N::Scalar::NAME,
-        N::PARAMS,
+        N::num_params(),
         options.runtime
     );
     // Weights are arbitrary numbers: long, and now and then close to a named constant.

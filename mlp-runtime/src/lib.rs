@@ -89,8 +89,8 @@ pub use scalar::Scalar;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::activation::{
-        sigmoid, sign, Activation, ActivationSpec, DerivativeReads, Gelu, Identity, LeakyRelu,
-        Relu, Sigmoid, Softplus, Tanh,
+        sign, Activation, ActivationSpec, DerivativeReads, Gelu, Identity, LeakyRelu, Relu,
+        Sigmoid, Softplus, Tanh,
     };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
     pub use crate::kernels::{

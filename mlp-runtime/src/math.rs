@@ -252,7 +252,14 @@ pub fn tanh<T: Scalar>(x: T) -> T {
     }
 }
 
-/// `σ(x) = 1 / (1 + e^(−x))`: [`logistic_f32`] or [`logistic_f64`].
+/// `σ(x) = 1 / (1 + e^(−x))`: [`logistic_f32`] or [`logistic_f64`], without overflow for any
+/// `x`. The one logistic function: the `sigmoid` activation, the binary cross-entropy and
+/// `sigmoid(z)` in a custom activation all call it.
+///
+/// ```
+/// assert_eq!(mlp::math::logistic(0.0f64), 0.5);
+/// assert!(mlp::math::logistic(-1000.0f32) >= 0.0);
+/// ```
 #[inline(always)]
 pub fn logistic<T: Scalar>(x: T) -> T {
     if is_f32::<T>() {

@@ -167,8 +167,6 @@ pub trait Network: Parameters {
     const OUTPUT: usize;
     /// The number of layers `L`.
     const LAYERS: usize;
-    /// The number of scalar parameters.
-    const PARAMS: usize;
     /// The layers, `1..=L` in order.
     const LAYER_SPECS: &'static [LayerSpec];
 

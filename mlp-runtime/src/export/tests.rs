@@ -151,7 +151,6 @@ macro_rules! one_layer {
             const INPUT: usize = 2;
             const OUTPUT: usize = 1;
             const LAYERS: usize = 1;
-            const PARAMS: usize = 2;
             const LAYER_SPECS: &'static [LayerSpec] = &[LayerSpec {
                 fan_in: 2,
                 fan_out: 1,

@@ -110,7 +110,6 @@ impl<T: Scalar> Network for Small<T> {
     const INPUT: usize = 3;
     const OUTPUT: usize = 2;
     const LAYERS: usize = 3;
-    const PARAMS: usize = 5 * 3 + 5 + 4 * 5 + 4 + 2 * 4 + 2;
     const LAYER_SPECS: &'static [LayerSpec] = &[
         LayerSpec {
             fan_in: 3,
@@ -212,7 +211,6 @@ impl<T: Scalar> Network for NoBias<T> {
     const INPUT: usize = 2;
     const OUTPUT: usize = 2;
     const LAYERS: usize = 2;
-    const PARAMS: usize = 3 * 2 + 2 * 3;
     const LAYER_SPECS: &'static [LayerSpec] = &[
         LayerSpec {
             fan_in: 2,
