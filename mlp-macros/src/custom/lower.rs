@@ -8,22 +8,67 @@ use crate::symbolic::{Func, Graph, Id};
 use syn::ext::IdentExt;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
-/// The functions an activation may call, as `f(x)` or `x.f()`, and how many arguments each
-/// takes (the receiver of a method call counts).
-pub const FUNCTIONS: &[(&str, usize)] = &[
-    ("exp", 1),
-    ("ln", 1),
-    ("sqrt", 1),
-    ("tanh", 1),
-    ("sigmoid", 1),
-    ("sin", 1),
-    ("cos", 1),
-    ("abs", 1),
-    ("max", 2),
-    ("min", 2),
-    ("powi", 2),
-    ("powf", 2),
-];
+/// A function an activation's expression may call, as `f(x)` or `x.f()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callable {
+    /// A function of one argument, differentiated by the symbolic engine.
+    Unary(Func),
+    /// `max(a, b)`.
+    Max,
+    /// `min(a, b)`.
+    Min,
+    /// `powi(x, n)` for an integer literal `n`.
+    Powi,
+    /// `powf(x, e)` for an `e` that does not depend on the variable.
+    Powf,
+}
+
+impl Callable {
+    /// Every function the expression language has, in the order errors list them.
+    pub const ALL: [Callable; 12] = [
+        Callable::Unary(Func::Exp),
+        Callable::Unary(Func::Ln),
+        Callable::Unary(Func::Sqrt),
+        Callable::Unary(Func::Tanh),
+        Callable::Unary(Func::Sigmoid),
+        Callable::Unary(Func::Sin),
+        Callable::Unary(Func::Cos),
+        Callable::Unary(Func::Abs),
+        Callable::Max,
+        Callable::Min,
+        Callable::Powi,
+        Callable::Powf,
+    ];
+
+    /// The name a user writes; a unary function's is [`Func::name`].
+    pub const fn name(self) -> &'static str {
+        match self {
+            Callable::Unary(func) => func.name(),
+            Callable::Max => "max",
+            Callable::Min => "min",
+            Callable::Powi => "powi",
+            Callable::Powf => "powf",
+        }
+    }
+
+    /// How many arguments it takes (the receiver of a method call counts).
+    pub const fn arity(self) -> usize {
+        match self {
+            Callable::Unary(_) => 1,
+            Callable::Max | Callable::Min | Callable::Powi | Callable::Powf => 2,
+        }
+    }
+
+    /// The function named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The names, for errors and suggestions.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.into_iter().map(Callable::name).collect()
+    }
+}
 
 /// What names an expression may use.
 pub struct Scope<'a> {
@@ -199,7 +244,7 @@ fn apply(
     whole: &Expr,
 ) -> Option<Id> {
     let name = &name.unraw();
-    let Some(&(_, arity)) = FUNCTIONS.iter().find(|(f, _)| name == f) else {
+    let Some(callable) = Callable::from_name(&name.to_string()) else {
         if scope.activations.iter().any(|a| same(a, name))
             || crate::model::Builtin::from_name(&name.to_string()).is_some()
         {
@@ -222,6 +267,7 @@ fn apply(
         unknown_function(cx, scope, name, &name.to_string());
         return None;
     };
+    let arity = callable.arity();
     if args.len() != arity {
         cx.error_spanned(
             whole,
@@ -233,41 +279,43 @@ fn apply(
         );
         return None;
     }
-    let name = name.to_string();
-    if name == "powi" {
-        let base = lower(cx, graph, scope, args[0]);
-        let n = integer_exponent(cx, args[1]);
-        return Some(graph.powi(base?, n?));
-    }
-    let values: Vec<Option<Id>> = args.iter().map(|a| lower(cx, graph, scope, a)).collect();
-    let values: Vec<Id> = values.into_iter().collect::<Option<_>>()?;
-    Some(match name.as_str() {
-        "max" => graph.max(values[0], values[1]),
-        "min" => graph.min(values[0], values[1]),
-        "powf" => {
-            if graph.reads(values[1], crate::symbolic::Node::Var) {
+    // Every argument is lowered before any failure returns, so that each one's errors are
+    // reported.
+    let both = |cx: &mut Ctxt, graph: &mut Graph| {
+        let a = lower(cx, graph, scope, args[0]);
+        let b = lower(cx, graph, scope, args[1]);
+        Some((a?, b?))
+    };
+    match callable {
+        Callable::Unary(func) => {
+            let a = lower(cx, graph, scope, args[0])?;
+            Some(graph.unary(func, a))
+        }
+        Callable::Max => {
+            let (a, b) = both(cx, graph)?;
+            Some(graph.max(a, b))
+        }
+        Callable::Min => {
+            let (a, b) = both(cx, graph)?;
+            Some(graph.min(a, b))
+        }
+        Callable::Powi => {
+            let base = lower(cx, graph, scope, args[0]);
+            let n = integer_exponent(cx, args[1]);
+            Some(graph.powi(base?, n?))
+        }
+        Callable::Powf => {
+            let (a, b) = both(cx, graph)?;
+            if graph.reads(b, crate::symbolic::Node::Var) {
                 cx.error_spanned(
                     args[1],
                     format_args!("the exponent of `powf` must not depend on `{}`", scope.var),
                 );
                 return None;
             }
-            graph.powf(values[0], values[1])
+            Some(graph.powf(a, b))
         }
-        unary => {
-            let func = match unary {
-                "exp" => Func::Exp,
-                "ln" => Func::Ln,
-                "sqrt" => Func::Sqrt,
-                "tanh" => Func::Tanh,
-                "sigmoid" => Func::Sigmoid,
-                "sin" => Func::Sin,
-                "cos" => Func::Cos,
-                _ => Func::Abs,
-            };
-            graph.unary(func, values[0])
-        }
-    })
+    }
 }
 
 /// The largest exponent `powi` takes, in absolute value: `i32::MAX` (so that `−n` is an
@@ -332,9 +380,9 @@ fn unknown_name(cx: &mut Ctxt, scope: &Scope, name: impl quote::ToTokens) {
     );
 }
 
-/// A call of a function outside [`FUNCTIONS`].
+/// A call of a function outside [`Callable::ALL`].
 fn unknown_function(cx: &mut Ctxt, scope: &Scope, at: impl quote::ToTokens, name: &str) {
-    let names: Vec<&str> = FUNCTIONS.iter().map(|(f, _)| *f).collect();
+    let names = Callable::names();
     let message = match crate::suggest::closest(name, &names) {
         Some(best) => format!(
             "unknown function `{name}` in activation `{}`, did you mean `{best}`?",
@@ -358,7 +406,7 @@ fn unsupported(cx: &mut Ctxt, scope: &Scope, expr: &Expr) {
              parameters and calls of {}",
             scope.activation,
             scope.var,
-            FUNCTIONS.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
+            Callable::names().join(", ")
         ),
     );
 }

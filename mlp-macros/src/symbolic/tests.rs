@@ -435,3 +435,22 @@ fn a_graph_is_bounded() {
     let d = g.derive(e);
     assert!(d < Graph::MAX_NODES, "every id stays valid");
 }
+
+/// The expression language's table names each function once, and a unary function's name is
+/// the symbolic engine's [`super::Func::name`], so that the parser, the engine and the errors
+/// agree.
+#[test]
+fn callable_functions_have_one_name_each() {
+    use crate::custom::lower::Callable;
+    for callable in Callable::ALL {
+        assert_eq!(Callable::from_name(callable.name()), Some(callable));
+        if let Callable::Unary(func) = callable {
+            assert_eq!(callable.name(), func.name());
+            assert_eq!(callable.arity(), 1);
+        }
+    }
+    let mut names = Callable::names();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), Callable::ALL.len());
+}
