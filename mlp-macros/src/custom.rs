@@ -2,7 +2,7 @@
 
 pub mod lower;
 
-use crate::ctxt::Ctxt;
+use crate::errors::Errors;
 use crate::literal::{float_param, same};
 use crate::model::{Builtin, Custom, Derived, Scalar};
 use crate::parse::ActivationDef;
@@ -26,7 +26,7 @@ pub const COMPANIONS: &[(&str, &str)] = &[
 /// differentiated; the generated type is named `{Net}{Name}` (`NetSwish` for `swish`), and
 /// no two generated types may share a name.
 pub fn check_definitions(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     defs: &[ActivationDef],
     net: &Ident,
     scalar: Scalar,
@@ -49,7 +49,7 @@ pub fn check_definitions(
     for (i, def) in defs.iter().enumerate() {
         let name = def.name.unraw().to_string();
         if Builtin::from_name(&name).is_some() {
-            cx.error(
+            errors.error(
                 def.name.span(),
                 format_args!("activation `{name}` is built in; choose another name"),
             );
@@ -57,14 +57,14 @@ pub fn check_definitions(
             continue;
         }
         if defs[..i].iter().any(|d| same(&d.name, &def.name)) {
-            cx.error(
+            errors.error(
                 def.name.span(),
                 format_args!("activation `{name}` is defined twice"),
             );
             continue;
         }
-        check_attrs(cx, &def.attrs, &name);
-        let type_name = type_name(cx, def, net, &mut taken);
+        check_attrs(errors, &def.attrs, &name);
+        let type_name = type_name(errors, def, net, &mut taken);
         let scope = Scope {
             activation: &def.name,
             var: &def.var,
@@ -72,7 +72,7 @@ pub fn check_definitions(
             scalar,
             activations: &names,
         };
-        match (check_definition(cx, def, &scope), type_name) {
+        match (check_definition(errors, def, &scope), type_name) {
             (Some((params, derived)), Some(type_name)) => customs.push(Rc::new(Custom {
                 name: def.name.clone(),
                 type_name,
@@ -115,10 +115,10 @@ pub struct Definitions {
 
 /// Only doc comments and lint levels (`allow`, `expect`, `warn`, `deny`) go on an
 /// activation; they are passed to its generated type.
-fn check_attrs(cx: &mut Ctxt, attrs: &[Attribute], name: &str) {
+fn check_attrs(errors: &mut Errors, attrs: &[Attribute], name: &str) {
     for attr in attrs {
         if !is_doc_or_lint(attr) {
-            cx.error_spanned(
+            errors.error_spanned(
                 attr,
                 format_args!(
                     "unsupported attribute on activation `{name}`: expected doc comments or \
@@ -157,7 +157,7 @@ pub fn type_ident(net: &Ident, name: &Ident) -> Option<Ident> {
 /// `{Net}{Name}`, validated as an identifier before it is made one, and distinct from every
 /// other type the call generates (recorded in `taken`).
 fn type_name(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     def: &ActivationDef,
     net: &Ident,
     taken: &mut Vec<(String, String)>,
@@ -177,11 +177,11 @@ fn type_name(
                  rename the activation"
             )
         };
-        cx.error(def.name.span(), message);
+        errors.error(def.name.span(), message);
         return None;
     }
     let Some(ident) = type_ident(net, &def.name) else {
-        cx.error(
+        errors.error(
             def.name.span(),
             format_args!(
                 "activation `{name}` would generate the type `{text}`, which is not a valid \
@@ -198,9 +198,9 @@ fn type_name(
 type Params = Vec<(Ident, Option<f64>)>;
 
 /// A definition's parameters and its derivation, if they are valid (every problem is
-/// recorded in `cx`). The parameters come back even when the expression fails.
+/// recorded in `errors`). The parameters come back even when the expression fails.
 fn check_definition(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     def: &ActivationDef,
     scope: &Scope,
 ) -> Option<(Params, Derived)> {
@@ -209,7 +209,7 @@ fn check_definition(
     for (i, param) in def.params.iter().enumerate() {
         if same(&param.name, &def.var) || def.params[..i].iter().any(|p| same(&p.name, &param.name))
         {
-            cx.error(
+            errors.error(
                 param.name.span(),
                 format_args!(
                     "duplicate name `{}` in activation `{}`",
@@ -223,7 +223,7 @@ fn check_definition(
         let default = match &param.default {
             Some(number) => {
                 let what = format!("the default of `{}`", param.name.unraw());
-                let value = float_param(cx, number, scope.scalar, &what);
+                let value = float_param(errors, number, scope.scalar, &what);
                 ok &= value.is_some();
                 value
             }
@@ -237,22 +237,27 @@ fn check_definition(
         ..*scope
     };
     let mut graph = Graph::default();
-    let f = lower(cx, &mut graph, &scope, &def.expr);
+    let f = lower(errors, &mut graph, &scope, &def.expr);
     let (true, Some(f)) = (ok, f) else {
         return None;
     };
     let param_names = names.iter().map(|n| n.unraw().to_string()).collect();
     let derived = Derived::new(graph, f, param_names);
-    check_derived(cx, def, &derived, scope.scalar).then_some((params, derived))
+    check_derived(errors, def, &derived, scope.scalar).then_some((params, derived))
 }
 
 /// The derivative is within [`Graph::MAX_NODES`] and every constant in it is a finite value
 /// of the scalar type (the expression's own constants were checked as they were lowered).
-fn check_derived(cx: &mut Ctxt, def: &ActivationDef, derived: &Derived, scalar: Scalar) -> bool {
+fn check_derived(
+    errors: &mut Errors,
+    def: &ActivationDef,
+    derived: &Derived,
+    scalar: Scalar,
+) -> bool {
     let graph = &derived.graph;
     let name = def.name.unraw();
     if graph.overflowed() {
-        cx.error_spanned(
+        errors.error_spanned(
             &def.expr,
             format_args!(
                 "activation `{name}` is too large to differentiate: the expression and its \
@@ -266,7 +271,7 @@ fn check_derived(cx: &mut Ctxt, def: &ActivationDef, derived: &Derived, scalar: 
         if let Node::Const(bits) = graph.node(id) {
             let value = f64::from_bits(bits);
             if let Err(problem) = scalar.check(value) {
-                cx.error_spanned(
+                errors.error_spanned(
                     &def.expr,
                     format_args!(
                         "the derivative of activation `{name}` has the constant {value:?}, \

@@ -1,7 +1,7 @@
 //! The `mlp!` procedural macro. Use it through the [`mlp`](https://docs.rs/mlp) crate.
 
-mod ctxt;
 mod custom;
+mod errors;
 mod expand;
 mod fallback;
 mod krate;

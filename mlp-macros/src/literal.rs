@@ -1,7 +1,7 @@
 //! Tokens as the user wrote them: float literals with their sign, and identifiers compared
 //! as names (`r#fn` and `fn` alike).
 
-use crate::ctxt::Ctxt;
+use crate::errors::Errors;
 use crate::model::Scalar;
 use crate::parse::Number;
 use quote::ToTokens;
@@ -38,9 +38,14 @@ pub fn float_value(number: &Number) -> Option<f64> {
 /// The value of `number` as a parameter of a network in `scalar`: a float literal whose
 /// value is finite and does not overflow or underflow the scalar; otherwise an error at the
 /// literal, saying what it is for (`what`).
-pub fn float_param(cx: &mut Ctxt, number: &Number, scalar: Scalar, what: &str) -> Option<f64> {
+pub fn float_param(
+    errors: &mut Errors,
+    number: &Number,
+    scalar: Scalar,
+    what: &str,
+) -> Option<f64> {
     let Some(value) = float_value(number) else {
-        not_a_float(cx, number, what);
+        not_a_float(errors, number, what);
         return None;
     };
     let (minus, lit) = (&number.minus, &number.lit);
@@ -55,7 +60,7 @@ pub fn float_param(cx: &mut Ctxt, number: &Number, scalar: Scalar, what: &str) -
         Ok(()) => Some(value),
         Err(problem) => {
             let sign = if minus.is_some() { "-" } else { "" };
-            cx.error_spanned(
+            errors.error_spanned(
                 quote::quote!(#minus #lit),
                 format_args!(
                     "{what} is {sign}{lit}, which {problem}",
@@ -68,7 +73,7 @@ pub fn float_param(cx: &mut Ctxt, number: &Number, scalar: Scalar, what: &str) -
 }
 
 /// Reports a literal that should have been a float.
-pub fn not_a_float(cx: &mut Ctxt, number: &Number, what: &str) {
+pub fn not_a_float(errors: &mut Errors, number: &Number, what: &str) {
     let (minus, lit) = (&number.minus, &number.lit);
     let hint = match lit {
         Lit::Int(i) => format!(
@@ -79,7 +84,7 @@ pub fn not_a_float(cx: &mut Ctxt, number: &Number, what: &str) {
         Lit::Float(f) => format!(", found `{f}`, which is not finite"),
         _ => String::new(),
     };
-    cx.error_spanned(
+    errors.error_spanned(
         quote::quote!(#minus #lit),
         format_args!("expected a float literal for {what}{hint}"),
     );

@@ -1,7 +1,7 @@
 //! Lowers the expression of an `activation name(z) = expression;` into a [`Graph`],
 //! rejecting anything outside the supported language at the offending node.
 
-use crate::ctxt::Ctxt;
+use crate::errors::Errors;
 use crate::literal::{nonzero_digits, same};
 use crate::model::Scalar;
 use crate::symbolic::{Func, Graph, Id};
@@ -86,12 +86,18 @@ pub struct Scope<'a> {
 
 /// Records an error if the constant node `id` (if it is one) is not a finite value of the
 /// scalar type: what constant folding made of `at`, e.g. `1.0 / 0.0` or `1e30 * 1e30`.
-fn check_folded(cx: &mut Ctxt, graph: &Graph, scope: &Scope, id: Id, at: &Expr) -> Option<Id> {
+fn check_folded(
+    errors: &mut Errors,
+    graph: &Graph,
+    scope: &Scope,
+    id: Id,
+    at: &Expr,
+) -> Option<Id> {
     let value = graph.constant(id)?;
     match scope.scalar.check(value) {
         Ok(()) => Some(id),
         Err(problem) => {
-            cx.error_spanned(
+            errors.error_spanned(
                 at,
                 format_args!(
                     "this constant expression in activation `{}` evaluates to {value:?}, which \
@@ -104,19 +110,24 @@ fn check_folded(cx: &mut Ctxt, graph: &Graph, scope: &Scope, id: Id, at: &Expr) 
     }
 }
 
-/// Lowers `expr` into `graph`, recording every unsupported node in `cx`; `None` if any was.
+/// Lowers `expr` into `graph`, recording every unsupported node in `errors`; `None` if any was.
 /// Every constant, written or folded, is a finite value of the scalar type; recursion is as
 /// deep as the expression, which [`check_limits`] bounds.
-pub fn lower(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
-    let id = lower_unchecked(cx, graph, scope, expr)?;
+pub fn lower(errors: &mut Errors, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
+    let id = lower_unchecked(errors, graph, scope, expr)?;
     if graph.constant(id).is_some() && !matches!(expr, Expr::Lit(_)) {
-        return check_folded(cx, graph, scope, id, expr);
+        return check_folded(errors, graph, scope, id, expr);
     }
     Some(id)
 }
 
 /// [`lower`], before the check of a folded constant.
-fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
+fn lower_unchecked(
+    errors: &mut Errors,
+    graph: &mut Graph,
+    scope: &Scope,
+    expr: &Expr,
+) -> Option<Id> {
     match expr {
         Expr::Lit(lit) => match &lit.lit {
             Lit::Float(f) => match f.base10_parse::<f64>() {
@@ -128,13 +139,13 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                         scalar.check(value).err()
                     };
                     if let Some(problem) = problem {
-                        cx.error_spanned(f, format_args!("the constant `{f}` {problem}"));
+                        errors.error_spanned(f, format_args!("the constant `{f}` {problem}"));
                         return None;
                     }
                     Some(graph.num(value))
                 }
                 _ => {
-                    cx.error_spanned(
+                    errors.error_spanned(
                         f,
                         format_args!("expected a finite float literal such as `1.0`, found `{f}`"),
                     );
@@ -142,7 +153,7 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                 }
             },
             Lit::Int(i) => {
-                cx.error_spanned(
+                errors.error_spanned(
                     i,
                     format_args!(
                         "expected a float literal such as `{}.0`, found the integer `{i}`",
@@ -152,13 +163,13 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                 None
             }
             other => {
-                cx.error_spanned(other, "expected a float literal such as `1.0`");
+                errors.error_spanned(other, "expected a float literal such as `1.0`");
                 None
             }
         },
         Expr::Path(path) => {
             let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else {
-                unknown_name(cx, scope, &path.path);
+                unknown_name(errors, scope, &path.path);
                 return None;
             };
             if same(ident, scope.var) {
@@ -166,26 +177,26 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
             } else if let Some(i) = scope.params.iter().position(|p| same(p, ident)) {
                 Some(graph.param(i))
             } else {
-                unknown_name(cx, scope, ident);
+                unknown_name(errors, scope, ident);
                 None
             }
         }
-        Expr::Paren(inner) => lower(cx, graph, scope, &inner.expr),
-        Expr::Group(inner) => lower(cx, graph, scope, &inner.expr),
+        Expr::Paren(inner) => lower(errors, graph, scope, &inner.expr),
+        Expr::Group(inner) => lower(errors, graph, scope, &inner.expr),
         Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
-            let a = lower(cx, graph, scope, &unary.expr)?;
+            let a = lower(errors, graph, scope, &unary.expr)?;
             Some(graph.neg(a))
         }
         Expr::Binary(binary) => {
-            let a = lower(cx, graph, scope, &binary.left);
-            let b = lower(cx, graph, scope, &binary.right);
+            let a = lower(errors, graph, scope, &binary.left);
+            let b = lower(errors, graph, scope, &binary.right);
             let op = match binary.op {
                 BinOp::Add(_) => Graph::add,
                 BinOp::Sub(_) => Graph::sub,
                 BinOp::Mul(_) => Graph::mul,
                 BinOp::Div(_) => {
                     if b.is_some_and(|b| graph.constant(b) == Some(0.0)) {
-                        cx.error_spanned(
+                        errors.error_spanned(
                             expr,
                             format_args!("division by zero in activation `{}`", scope.activation),
                         );
@@ -194,7 +205,7 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                     Graph::div
                 }
                 op => {
-                    cx.error_spanned(
+                    errors.error_spanned(
                         op,
                         format_args!(
                             "unsupported operator `{}` in activation `{}`, expected `+`, `-`, `*` or `/`",
@@ -209,26 +220,26 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
         }
         Expr::Call(call) => {
             let Expr::Path(path) = &*call.func else {
-                unsupported(cx, scope, &call.func);
+                unsupported(errors, scope, &call.func);
                 return None;
             };
             let Some(name) = path.path.get_ident() else {
-                unknown_function(cx, scope, &path.path, &path.path.to_token_string());
+                unknown_function(errors, scope, &path.path, &path.path.to_token_string());
                 return None;
             };
             let args: Vec<&Expr> = call.args.iter().collect();
-            apply(cx, graph, scope, name, &args, expr)
+            apply(errors, graph, scope, name, &args, expr)
         }
         Expr::MethodCall(call) => {
             if let Some(turbofish) = &call.turbofish {
-                cx.error_spanned(turbofish, "unexpected type arguments in an activation");
+                errors.error_spanned(turbofish, "unexpected type arguments in an activation");
                 return None;
             }
             let args: Vec<&Expr> = std::iter::once(&*call.receiver).chain(&call.args).collect();
-            apply(cx, graph, scope, &call.method, &args, expr)
+            apply(errors, graph, scope, &call.method, &args, expr)
         }
         other => {
-            unsupported(cx, scope, other);
+            unsupported(errors, scope, other);
             None
         }
     }
@@ -236,7 +247,7 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
 
 /// Applies the function `name` to `args` (a method call's receiver first).
 fn apply(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     graph: &mut Graph,
     scope: &Scope,
     name: &Ident,
@@ -253,7 +264,7 @@ fn apply(
             } else {
                 format!("the activation `{name}`")
             };
-            cx.error_spanned(
+            errors.error_spanned(
                 whole,
                 format_args!(
                     "activation `{}` cannot call {what}: an activation is an expression of \
@@ -264,12 +275,12 @@ fn apply(
             );
             return None;
         }
-        unknown_function(cx, scope, name, &name.to_string());
+        unknown_function(errors, scope, name, &name.to_string());
         return None;
     };
     let arity = callable.arity();
     if args.len() != arity {
-        cx.error_spanned(
+        errors.error_spanned(
             whole,
             format_args!(
                 "`{name}` takes {arity} argument{}, found {}",
@@ -281,33 +292,33 @@ fn apply(
     }
     // Every argument is lowered before any failure returns, so that each one's errors are
     // reported.
-    let both = |cx: &mut Ctxt, graph: &mut Graph| {
-        let a = lower(cx, graph, scope, args[0]);
-        let b = lower(cx, graph, scope, args[1]);
+    let both = |errors: &mut Errors, graph: &mut Graph| {
+        let a = lower(errors, graph, scope, args[0]);
+        let b = lower(errors, graph, scope, args[1]);
         Some((a?, b?))
     };
     match callable {
         Callable::Unary(func) => {
-            let a = lower(cx, graph, scope, args[0])?;
+            let a = lower(errors, graph, scope, args[0])?;
             Some(graph.unary(func, a))
         }
         Callable::Max => {
-            let (a, b) = both(cx, graph)?;
+            let (a, b) = both(errors, graph)?;
             Some(graph.max(a, b))
         }
         Callable::Min => {
-            let (a, b) = both(cx, graph)?;
+            let (a, b) = both(errors, graph)?;
             Some(graph.min(a, b))
         }
         Callable::Powi => {
-            let base = lower(cx, graph, scope, args[0]);
-            let n = integer_exponent(cx, args[1]);
+            let base = lower(errors, graph, scope, args[0]);
+            let n = integer_exponent(errors, args[1]);
             Some(graph.powi(base?, n?))
         }
         Callable::Powf => {
-            let (a, b) = both(cx, graph)?;
+            let (a, b) = both(errors, graph)?;
             if graph.reads(b, crate::symbolic::Node::Var) {
-                cx.error_spanned(
+                errors.error_spanned(
                     args[1],
                     format_args!("the exponent of `powf` must not depend on `{}`", scope.var),
                 );
@@ -324,7 +335,7 @@ pub const MAX_EXPONENT: i32 = i32::MAX;
 
 /// The exponent of `powi`: an integer literal, possibly negative, between −[`MAX_EXPONENT`]
 /// and [`MAX_EXPONENT`].
-fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
+fn integer_exponent(errors: &mut Errors, expr: &Expr) -> Option<i32> {
     let (negative, inner) = match expr {
         Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => (true, &*u.expr),
         Expr::Paren(p) => (false, &*p.expr),
@@ -335,7 +346,7 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
     }) = inner
     {
         if !matches!(i.suffix(), "" | "i32") {
-            cx.error_spanned(
+            errors.error_spanned(
                 expr,
                 format_args!("expected an unsuffixed integer exponent for `powi`, found `{i}`"),
             );
@@ -344,7 +355,7 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
         return match i.base10_parse::<i32>() {
             Ok(n) => Some(if negative { -n } else { n }),
             Err(_) => {
-                cx.error_spanned(
+                errors.error_spanned(
                     expr,
                     format_args!(
                         "expected an exponent for `powi` between -{MAX_EXPONENT} and \
@@ -357,7 +368,7 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
             }
         };
     }
-    cx.error_spanned(
+    errors.error_spanned(
         expr,
         "expected an integer literal exponent for `powi`, such as `2`",
     );
@@ -365,12 +376,12 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
 }
 
 /// A name that is neither the variable nor a parameter.
-fn unknown_name(cx: &mut Ctxt, scope: &Scope, name: impl quote::ToTokens) {
+fn unknown_name(errors: &mut Errors, scope: &Scope, name: impl quote::ToTokens) {
     let mut expected = format!("`{}`", scope.var);
     for p in scope.params {
         expected += &format!(" or `{p}`");
     }
-    cx.error_spanned(
+    errors.error_spanned(
         &name,
         format_args!(
             "unknown variable `{}` in activation `{}`, expected {expected}",
@@ -381,7 +392,7 @@ fn unknown_name(cx: &mut Ctxt, scope: &Scope, name: impl quote::ToTokens) {
 }
 
 /// A call of a function outside [`Callable::ALL`].
-fn unknown_function(cx: &mut Ctxt, scope: &Scope, at: impl quote::ToTokens, name: &str) {
+fn unknown_function(errors: &mut Errors, scope: &Scope, at: impl quote::ToTokens, name: &str) {
     let names = Callable::names();
     let message = match crate::suggest::closest(name, &names) {
         Some(best) => format!(
@@ -394,12 +405,12 @@ fn unknown_function(cx: &mut Ctxt, scope: &Scope, at: impl quote::ToTokens, name
             names.join(", ")
         ),
     };
-    cx.error_spanned(at, message);
+    errors.error_spanned(at, message);
 }
 
 /// Any other kind of expression: loops, blocks, closures, indexing, ...
-fn unsupported(cx: &mut Ctxt, scope: &Scope, expr: &Expr) {
-    cx.error_spanned(
+fn unsupported(errors: &mut Errors, scope: &Scope, expr: &Expr) {
+    errors.error_spanned(
         expr,
         format_args!(
             "unsupported expression in activation `{}`: expected arithmetic on `{}`, float literals, \

@@ -2,8 +2,8 @@
 //! and the built-in activations' expressions against the runtime's hand-written code.
 
 use super::{Graph, Id, Names, Node};
-use crate::ctxt::Ctxt;
 use crate::custom::lower::{lower, Scope};
+use crate::errors::Errors;
 use crate::model::{Builtin, Derived, Reads};
 use mlp_runtime::activation as rt;
 use mlp_runtime::DerivativeReads;
@@ -64,10 +64,10 @@ fn try_derived(src: &str) -> syn::Result<Derived> {
         scalar: crate::model::Scalar::F64,
         activations: &[],
     };
-    let mut cx = Ctxt::default();
+    let mut errors = Errors::default();
     let mut graph = Graph::default();
-    let f = lower(&mut cx, &mut graph, &scope, &expr);
-    cx.finish()?;
+    let f = lower(&mut errors, &mut graph, &scope, &expr);
+    errors.finish()?;
     let f = f.ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "not lowered"))?;
     Ok(Derived::new(graph, f, vec!["a".to_owned()]))
 }
