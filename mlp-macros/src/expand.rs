@@ -97,16 +97,14 @@ impl Ctx<'_> {
         quote!([[#t; #n_in]; #n_out])
     }
 
-    /// Where code about layer `l` is located: at the layer's width for error positions, but
-    /// resolved at the macro's call site, so that the `self`, `cache` and locals it names
-    /// are the ones the macro declares (see [`located`]).
+    /// Where code about layer `l` is located: at the layer's width (the input width for
+    /// `l = 0`) for error positions, but resolved at the macro's call site, so that the
+    /// `self`, `cache` and locals it names are the ones the macro declares (see [`located`]).
     pub fn span(&self, l: usize) -> Span {
-        located(self.net.layers[l - 1].width.span)
-    }
-
-    /// As [`Ctx::span`], for the input width.
-    pub fn input_span(&self) -> Span {
-        located(self.net.input.span)
+        located(match l.checked_sub(1) {
+            Some(i) => self.net.layers[i].width.span,
+            None => self.net.input.span,
+        })
     }
 
     /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh` or, for an
@@ -274,7 +272,7 @@ fn structs(cx: &Ctx) -> TokenStream {
     }
     let mut cache_fields = Vec::new();
     for l in 0..=cx.layers() {
-        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
+        let span = cx.span(l);
         let v = cx.vector(l);
         if l > 0 {
             let z = field("z", l, span);
@@ -286,7 +284,7 @@ fn structs(cx: &Ctx) -> TokenStream {
         cache_fields.push(quote!(#[doc = #doc] pub #h: #v,));
     }
     let cache_zeros = (0..=cx.layers()).flat_map(|l| {
-        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
+        let span = cx.span(l);
         let n = Literal::usize_unsuffixed(cx.widths[l]);
         let h = field("h", l, span);
         let z = (l > 0).then(|| {
@@ -347,7 +345,7 @@ fn layer_values(cx: &Ctx) -> TokenStream {
     let Ctx { t, cache, .. } = cx;
     let p = cx.private();
     let arm = |prefix: &str, l: usize| {
-        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
+        let span = cx.span(l);
         let f = field(prefix, l, span);
         quote!(#l => ::core::option::Option::Some(&self.#f),)
     };
