@@ -322,7 +322,7 @@ fn header<N: Network>(options: &SourceOptions) -> String {
     let _ = writeln!(
         s,
         "//! A {}-layer perceptron `{}` in `{}` with {} parameters, written out by\n\
-         //! `mlp_runtime::export`: its weights as `const` arrays and [`forward`], which needs\n\
+         //! `mlp::export`: its weights as `const` arrays and [`forward`], which needs\n\
          //! only `core` and `{}` without default features. Generated: do not edit.",
         N::LAYERS,
         widths.join("-"),

@@ -200,11 +200,11 @@ pub trait Network: Parameters {
     /// existing one: every tensor checked, time and memory bounded by the network.
     ///
     /// ```
-    /// use mlp_runtime::Network;
-    /// mlp_macros::mlp! { struct Net { input: 2, layers: [3 tanh, 1 identity] } }
+    /// use mlp::Network;
+    /// mlp::mlp! { struct Net { input: 2, layers: [3 tanh, 1 identity] } }
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let path = std::env::temp_dir().join(format!("mlp-net-load-{}.safetensors", std::process::id()));
-    /// # mlp_runtime::io::save(&Net::zeros(), &path)?;
+    /// # mlp::io::save(&Net::zeros(), &path)?;
     /// let net = Net::load(&path)?;
     /// # assert_eq!(net, Net::zeros());
     /// # std::fs::remove_file(&path)?;
