@@ -326,6 +326,20 @@ pub fn matmul<T: Scalar>(
 ///
 /// Implemented by every generated network, which also has each method as an inherent method.
 /// Hand-written [`Network`]s need not implement it.
+///
+/// When to use which:
+///
+/// | you want | call | allocates |
+/// | --- | --- | --- |
+/// | outputs, once, simply | [`forward_batch`](BatchNetwork::forward_batch) | every call |
+/// | outputs for inference, in a loop | [`predict_batch`](BatchNetwork::predict_batch) | once per cache |
+/// | outputs, then gradients | [`forward_batch_cached`](BatchNetwork::forward_batch_cached) | once per cache |
+/// | the same, on a shuffled mini-batch of rows | [`forward_batch_rows`](BatchNetwork::forward_batch_rows) | once per cache |
+/// | gradients added to others (accumulating over batches) | [`backward_batch`](BatchNetwork::backward_batch) | no |
+/// | gradients of this batch, for any optimizer | [`gradient_batch`](BatchNetwork::gradient_batch) | no |
+/// | a plain SGD step, fused into backward | [`sgd_step_batch`](BatchNetwork::sgd_step_batch) | no |
+///
+/// The trainer ([`crate::train::Trainer`]) uses `forward_batch_rows` and `gradient_batch`.
 pub trait BatchNetwork: Network {
     /// The forward values and the scratch space of a batch: `{Name}BatchCache`.
     type BatchCache: Clone + core::fmt::Debug + Default + Send + Sync + 'static;

@@ -3,6 +3,14 @@
 
 #![allow(dead_code)]
 
+#[path = "../support/close.rs"]
+mod close;
+#[path = "../support/rng.rs"]
+mod rng;
+
+pub use close::{assert_close, rel_err};
+pub use rng::TestRng;
+
 use mlp::activation::ActivationSpec;
 use mlp::{Network, ParamKind, Parameters, Scalar};
 
@@ -12,31 +20,6 @@ pub const FD_TOLERANCE: f64 = 1e-7;
 pub const F64_TOLERANCE: f64 = 1e-12;
 /// Relative error allowed between generated f32 code and the f64 reference.
 pub const F32_TOLERANCE: f64 = 1e-5;
-
-/// SplitMix64: a tiny, portable generator for test inputs.
-pub struct TestRng(u64);
-
-impl TestRng {
-    /// A generator with the given seed.
-    pub fn new(seed: u64) -> Self {
-        TestRng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform value in `[lo, hi)`.
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        lo + (hi - lo) * unit
-    }
-}
 
 /// Fills every parameter with a uniform value in `[-scale, scale)`.
 pub fn randomize<N: Parameters>(net: &mut N, rng: &mut TestRng, scale: f64) {
@@ -200,24 +183,6 @@ impl Reference {
         }
         grads.reverse();
         (grads, g)
-    }
-}
-
-/// The relative error `|a − b| / max(|a|, |b|, floor)`.
-pub fn rel_err(a: f64, b: f64, floor: f64) -> f64 {
-    (a - b).abs() / a.abs().max(b.abs()).max(floor)
-}
-
-/// Asserts two slices agree to `tol` in relative error (with an absolute floor).
-#[track_caller]
-pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64, floor: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let e = rel_err(*g, *w, floor);
-        assert!(
-            e <= tol,
-            "{what}[{i}]: got {g:e}, want {w:e}, relative error {e:e} > {tol:e}"
-        );
     }
 }
 

@@ -22,7 +22,7 @@ fn check_gradient<L: Loss<f64>>(loss: L, target: impl Fn(&mut TestRng) -> Vec<f6
             up[k] += h;
             down[k] -= h;
             let fd = (loss.value(&up, &t).unwrap() - loss.value(&down, &t).unwrap()) / (2.0 * h);
-            assert_close(g[k], fd, FD_TOLERANCE);
+            assert_close("g[k]", &[g[k]], &[fd], FD_TOLERANCE, 1.0);
         }
     }
 }
@@ -72,36 +72,44 @@ fn cross_entropy_is_minus_log_softmax() {
         let mut g1 = vec![0.0; 4];
         let mut g2 = vec![0.0; 4];
         assert_close(
-            SoftmaxCrossEntropy.value_grad(&y, &t, &mut g1).unwrap(),
-            naive,
+            "SoftmaxCrossEntropy.value_grad(&y, &t, &mut g1).unwrap()",
+            &[SoftmaxCrossEntropy.value_grad(&y, &t, &mut g1).unwrap()],
+            &[naive],
             1e-14,
+            1.0,
         );
         assert_close(
-            SoftmaxCrossEntropy
+            "SoftmaxCrossEntropy .value_grad_class(&y, c, &mut g2) .unwrap()",
+            &[SoftmaxCrossEntropy
                 .value_grad_class(&y, c, &mut g2)
-                .unwrap(),
-            naive,
+                .unwrap()],
+            &[naive],
             1e-14,
+            1.0,
         );
         assert_close(
-            SoftmaxCrossEntropy.value_class(&y, c).unwrap(),
-            naive,
+            "SoftmaxCrossEntropy.value_class(&y, c).unwrap()",
+            &[SoftmaxCrossEntropy.value_class(&y, c).unwrap()],
+            &[naive],
             1e-14,
+            1.0,
         );
         for k in 0..4 {
             let p = y[k].exp() / y.iter().map(|v| v.exp()).sum::<f64>();
             let expected = p - if k == c { 1.0 } else { 0.0 };
-            assert_close(g1[k], expected, 1e-14);
-            assert_close(g2[k], expected, 1e-14);
+            assert_close("g1[k]", &[g1[k]], &[expected], 1e-14, 1.0);
+            assert_close("g2[k]", &[g2[k]], &[expected], 1e-14, 1.0);
         }
     }
     // Two classes: −ln σ(y₀ − y₁) = ln(1 + e^{y₁ − y₀}).
     assert_close(
-        SoftmaxCrossEntropy
+        "SoftmaxCrossEntropy .value(&[0.3, -1.2], &[1.0, 0.0]) .unwrap()",
+        &[SoftmaxCrossEntropy
             .value(&[0.3, -1.2], &[1.0, 0.0])
-            .unwrap(),
-        (1.0 + (-1.5f64).exp()).ln(),
+            .unwrap()],
+        &[(1.0 + (-1.5f64).exp()).ln()],
         1e-15,
+        1.0,
     );
 }
 
@@ -118,12 +126,14 @@ fn binary_cross_entropy_is_minus_log_likelihood() {
             / 3.0;
         let mut g = vec![0.0; 3];
         assert_close(
-            BinaryCrossEntropy.value_grad(&y, &t, &mut g).unwrap(),
-            naive,
+            "BinaryCrossEntropy.value_grad(&y, &t, &mut g).unwrap()",
+            &[BinaryCrossEntropy.value_grad(&y, &t, &mut g).unwrap()],
+            &[naive],
             1e-13,
+            1.0,
         );
         for k in 0..3 {
-            assert_close(g[k], (sig(y[k]) - t[k]) / 3.0, 1e-15);
+            assert_close("g[k]", &[g[k]], &[(sig(y[k]) - t[k]) / 3.0], 1e-15, 1.0);
         }
     }
 }
@@ -212,7 +222,7 @@ fn softmax_sums_to_one_and_argmax_takes_the_first_maximum() {
     softmax(&[1e4, 1e4, -1e4], &mut p).unwrap();
     assert_eq!(p, [0.5, 0.5, 0.0]);
     softmax(&[0.0, (2.0f64).ln(), 0.0], &mut p).unwrap();
-    assert_close(p[1], 0.5, 1e-15);
+    assert_close("p[1]", &[p[1]], &[0.5], 1e-15, 1.0);
     assert_eq!(argmax(&[1.0, 3.0, 3.0, -1.0]), 1);
 }
 
