@@ -139,19 +139,37 @@ pub enum Reads {
 
 impl Derived {
     /// Differentiates `f`, and rewrites the derivative to read `h` wherever it contains `f`.
-    pub fn new(mut graph: Graph, f: Id, params: Vec<String>) -> Self {
-        let df = graph.derive(f);
-        let df = if matches!(graph.node(f), Node::Var | Node::Const(_) | Node::Param(_)) {
-            df
-        } else {
-            let h = graph.out();
-            graph.substitute(df, f, h)
-        };
-        Derived {
+    pub fn new(graph: Graph, f: Id, params: Vec<String>) -> Self {
+        let mut derived = Derived {
             graph,
             f,
-            df,
+            df: f,
             params,
+        };
+        derived.df = derived.nth(1);
+        derived
+    }
+
+    /// The `n`-th derivative `σ⁽ⁿ⁾(z)` (`n ≥ 1`; σ″ and σ‴ for differential operators) as a
+    /// new expression of [`Derived::graph`], rewritten to read `h` wherever it contains `σ(z)`,
+    /// as [`Derived::df`] is.
+    ///
+    /// It is differentiated from [`Derived::f`], never from `df`: the differentiator takes the
+    /// output `h` for a constant, so differentiating `df` (say `1 − h²`) would lose the chain
+    /// through `h`.
+    pub fn nth(&mut self, n: usize) -> Id {
+        let mut d = self.f;
+        for _ in 0..n {
+            d = self.graph.derive(d);
+        }
+        if matches!(
+            self.graph.node(self.f),
+            Node::Var | Node::Const(_) | Node::Param(_)
+        ) {
+            d
+        } else {
+            let h = self.graph.out();
+            self.graph.substitute(d, self.f, h)
         }
     }
 

@@ -8,6 +8,8 @@ mod close;
 #[path = "../support/rng.rs"]
 mod rng;
 
+// Each binary that includes this file uses what it needs of it.
+#[allow(unused_imports)]
 pub use close::{assert_close, rel_err};
 pub use rng::TestRng;
 

@@ -454,3 +454,54 @@ fn callable_functions_have_one_name_each() {
     names.dedup();
     assert_eq!(names.len(), Callable::ALL.len());
 }
+
+/// Higher derivatives of the built-in activations against their textbook formulas: σ″ and σ‴
+/// of tanh and the sigmoid, differentiated from σ and rewritten to read `h`.
+#[test]
+fn higher_derivatives_match_the_textbook() {
+    type Real = fn(f64) -> f64;
+    fn sig(z: f64) -> f64 {
+        1.0 / (1.0 + (-z).exp())
+    }
+    let cases: [(Builtin, Real, Real, Real); 2] = [
+        (
+            Builtin::Tanh,
+            f64::tanh,
+            |z| -2.0 * z.tanh() * (1.0 - z.tanh().powi(2)),
+            |z| {
+                let t = z.tanh();
+                -2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t)
+            },
+        ),
+        (
+            Builtin::Sigmoid,
+            sig,
+            |z| {
+                let s = sig(z);
+                s * (1.0 - s) * (1.0 - 2.0 * s)
+            },
+            |z| {
+                let s = sig(z);
+                s * (1.0 - s) * (1.0 - 6.0 * s + 6.0 * s * s)
+            },
+        ),
+    ];
+    for (builtin, f, d2, d3) in cases {
+        let mut derived = builtin.derived();
+        let (second, third) = (derived.nth(2), derived.nth(3));
+        for i in 0..=80 {
+            let z = -4.0 + 0.1 * f64::from(i) + 1e-7;
+            let h = f(z);
+            let got2 = derived.graph.eval(second, z, h, &[]);
+            let got3 = derived.graph.eval(third, z, h, &[]);
+            assert!(
+                (got2 - d2(z)).abs() <= 1e-12,
+                "{builtin:?} σ″({z}) = {got2}"
+            );
+            assert!(
+                (got3 - d3(z)).abs() <= 1e-12,
+                "{builtin:?} σ‴({z}) = {got3}"
+            );
+        }
+    }
+}

@@ -74,7 +74,7 @@ impl Monitor {
 pub struct Evaluation {
     /// The mean loss `(1/n) Σᵢ ℓ(yᵢ, tᵢ)`.
     pub loss: f64,
-    /// The fraction of samples the output classifies correctly ([`Loss::correct`]), or `None`
+    /// The fraction of samples the output classifies correctly ([`Loss::correct`](crate::loss::Loss::correct)), or `None`
     /// for a regression loss.
     pub accuracy: Option<f64>,
 }
@@ -95,7 +95,7 @@ pub struct EpochStats {
     pub duration: Duration,
 }
 
-/// The result of [`Trainer::fit`].
+/// The result of [`Trainer::fit`](super::Trainer::fit).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// One entry per epoch run: `epochs[i]` is epoch number `i + 1` ([`EpochStats::epoch`]).
