@@ -93,7 +93,7 @@ impl SourceOptions {
     }
 
     /// Emits `expr`, a Rust expression whose type implements `Activation<T>`, for every
-    /// layer whose [`LayerSpec::activation`] is `name`: how an activation that is not built
+    /// layer whose [`LayerSpec::activation`] displays as `name`: how an activation that is not built
     /// in (one defined in `mlp!`, say) reaches the emitted `forward`.
     ///
     /// `name` is the activation as the layer wrote it, parameters included: a layer
@@ -120,7 +120,7 @@ pub enum ExportError {
     UnknownActivation {
         /// The layer, 1-based.
         layer: usize,
-        /// The activation as [`LayerSpec::activation`] gives it.
+        /// The activation as [`LayerSpec::activation`] displays, e.g. `leaky_relu(0.01)`.
         name: String,
     },
     /// A weight or bias is NaN or infinite: the network has diverged.
