@@ -156,10 +156,9 @@ pub fn tensor_names<N: Network>() -> Vec<String> {
 
 /// The safetensors dtype of a scalar type: `F32` for `f32`, `F64` for `f64`.
 pub fn dtype_of<T: Scalar>() -> Dtype {
-    if core::mem::size_of::<T>() == 4 {
-        Dtype::F32
-    } else {
-        Dtype::F64
+    match T::KIND {
+        crate::scalar::sealed::Kind::F32 => Dtype::F32,
+        crate::scalar::sealed::Kind::F64 => Dtype::F64,
     }
 }
 
