@@ -1,10 +1,10 @@
 //! The `operators: [...]` key: which input-derivative operators a network generates, checked
 //! against its activations, and each activation's `σ''` and `σ'''`, derived.
 
-use crate::ctxt::Ctxt;
+use crate::errors::Errors;
 use crate::model::{Activation, Layer};
+use crate::suggest::closest;
 use crate::symbolic::{Func, Graph, Id, Names, Node};
-use crate::valid::closest;
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -79,7 +79,7 @@ pub struct Request {
 
 /// Checks the list: known names, no repeats, at least one, and (for a second-order operator)
 /// activations with a continuous second derivative, each reported at its token.
-pub fn check(cx: &mut Ctxt, syntax: &OperatorsSyntax, layers: Option<&[Layer]>) -> Vec<Request> {
+pub fn check(cx: &mut Errors, syntax: &OperatorsSyntax, layers: Option<&[Layer]>) -> Vec<Request> {
     let mut requests: Vec<Request> = Vec::new();
     if syntax.names.is_empty() {
         cx.error(
@@ -169,19 +169,16 @@ pub struct Curvature {
 }
 
 impl Curvature {
-    /// Differentiates the activation three times; `None` if the graph overflowed.
+    /// The activation's first three derivatives ([`Derived::nth`](crate::model::Derived::nth));
+    /// `None` if the graph overflowed.
     pub fn derive(activation: &Activation) -> Option<Self> {
-        let derived = activation.derived();
-        let (mut graph, f) = (derived.graph, derived.f);
-        let d1 = graph.derive(f);
-        let d2 = graph.derive(d1);
-        let d3 = graph.derive(d2);
-        let mut d = [d1, d2, d3];
-        if !matches!(graph.node(f), Node::Var | Node::Const(_) | Node::Param(_)) {
-            let h = graph.out();
-            d = d.map(|e| graph.substitute(e, f, h));
-        }
-        (!graph.overflowed()).then_some(Curvature { graph, f, d })
+        let mut derived = activation.derived();
+        let d = [1, 2, 3].map(|n| derived.nth(n));
+        (!derived.graph.overflowed()).then_some(Curvature {
+            graph: derived.graph,
+            f: derived.f,
+            d,
+        })
     }
 
     /// `σ''` and `σ'''` as formulas in `z` and `h`, with this use's parameter values.

@@ -8,23 +8,24 @@
 use crate::support::{
     assert_close, central_difference, randomize, rel_err, Reference, TestRng, FD_TOLERANCE,
 };
+use mlp::activation::ActivationSpec;
 use mlp::operators::{Gradient, HessianDiagonal, Jets, Laplacian, Operator};
 use mlp::{mlp, Parameters};
 
 /// `σ''(z)` by the textbook formula in `z`, for the reference.
-fn sigma_second(name: &str, z: f64) -> f64 {
-    match name {
-        "identity" => 0.0,
-        "tanh" => -2.0 * z.tanh() / z.cosh().powi(2),
-        "sigmoid" => {
+fn sigma_second(spec: &ActivationSpec, z: f64) -> f64 {
+    match (spec.name, spec.params) {
+        ("identity", []) => 0.0,
+        ("tanh", []) => -2.0 * z.tanh() / z.cosh().powi(2),
+        ("sigmoid", []) => {
             let s = 1.0 / (1.0 + (-z).exp());
             s * (1.0 - s) * (1.0 - 2.0 * s)
         }
-        "softplus" => {
+        ("softplus", []) => {
             let s = 1.0 / (1.0 + (-z).exp());
             s * (1.0 - s)
         }
-        "gelu" => {
+        ("gelu", []) => {
             let c = (2.0 / std::f64::consts::PI).sqrt();
             let u = c * (z + 0.044715 * z.powi(3));
             let du = c * (1.0 + 3.0 * 0.044715 * z * z);
@@ -33,31 +34,28 @@ fn sigma_second(name: &str, z: f64) -> f64 {
             sech2 * du + 0.5 * z * (ddu * sech2 - 2.0 * u.tanh() * sech2 * du * du)
         }
         // swish: z σ(z)
-        "swish" => {
+        ("swish", []) => {
             let s = 1.0 / (1.0 + (-z).exp());
             let ds = s * (1.0 - s);
             2.0 * ds + z * ds * (1.0 - 2.0 * s)
         }
-        // wave(a = 1.5): sin(a z) + z²/4
-        "wave(1.5)" => -2.25 * (1.5 * z).sin() + 0.5,
-        other => panic!("no reference σ'' for {other}"),
+        // wave(a): sin(a z) + z²/4
+        ("wave", &[a]) => -a * a * (a * z).sin() + 0.5,
+        _ => panic!("no reference σ'' for {spec}"),
     }
 }
 
 /// `σ` and `σ'` for the reference, the custom activations added to the support's.
-fn sigma01(name: &str, z: f64) -> (f64, f64) {
-    match name {
-        "swish" => {
+fn sigma01(spec: &ActivationSpec, z: f64) -> (f64, f64) {
+    match (spec.name, spec.params) {
+        ("swish", []) => {
             let s = 1.0 / (1.0 + (-z).exp());
             (z * s, s + z * s * (1.0 - s))
         }
-        "wave(1.5)" => (
-            (1.5 * z).sin() + z * z / 4.0,
-            1.5 * (1.5 * z).cos() + z / 2.0,
-        ),
+        ("wave", &[a]) => ((a * z).sin() + z * z / 4.0, a * (a * z).cos() + z / 2.0),
         _ => (
-            crate::support::sigma(name, z),
-            crate::support::sigma_prime(name, z),
+            crate::support::sigma(spec, z),
+            crate::support::sigma_prime(spec, z),
         ),
     }
 }

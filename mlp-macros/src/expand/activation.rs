@@ -177,7 +177,7 @@ pub(crate) fn body(
                     // The runtime's vectorisable math, as the built-in activations use.
                     Func::Exp => quote!(#p::math::exp(#a)),
                     Func::Tanh => quote!(#p::math::tanh(#a)),
-                    Func::Sigmoid => quote!(#p::sigmoid(#a)),
+                    Func::Sigmoid => quote!(#p::math::logistic(#a)),
                     Func::Sign => quote!(#p::sign(#a)),
                     other => {
                         let method = format_ident!("{}", other.name());

@@ -39,7 +39,7 @@ pub fn operators(cx: &Ctx) -> TokenStream {
     let mut defaults = Vec::new();
     for l in 0..=last {
         let n = cx.widths[l];
-        let h = field("h", l, layer_span(cx, l));
+        let h = field("h", l, cx.span(l));
         let (jet_ty, jets_ty) = (jet(n), jets(n));
         fields.push(quote!(#[doc = " The layer's output jet."] pub #h: #jet_ty,));
         batch_fields.push(quote!(#[doc = " The layer's output jets."] pub #h: #jets_ty,));
@@ -65,7 +65,7 @@ pub fn operators(cx: &Ctx) -> TokenStream {
             field("z", l, span),
             field("h", l, span),
         );
-        let prev = field("h", l - 1, layer_span(cx, l - 1));
+        let prev = field("h", l - 1, cx.span(l - 1));
         let act = format_ident!("__curvature_{}", l);
         let (bias, gb) = if cx.net.bias {
             let b = field("b", l, span);
@@ -124,7 +124,7 @@ pub fn operators(cx: &Ctx) -> TokenStream {
     }
     backward.reverse();
     batch_backward.reverse();
-    let h0 = field("h", 0, cx.input_span());
+    let h0 = field("h", 0, cx.span(0));
     let hl = field("h", last, cx.span(last));
     let dl = field("d", last, cx.span(last));
     let grads = &cx.grads;
@@ -231,15 +231,6 @@ pub fn operators(cx: &Ctx) -> TokenStream {
                 }
             }
         }
-    }
-}
-
-/// Where code about layer `l` is located, the input's width for `l = 0`.
-fn layer_span(cx: &Ctx, l: usize) -> proc_macro2::Span {
-    if l == 0 {
-        cx.input_span()
-    } else {
-        cx.span(l)
     }
 }
 

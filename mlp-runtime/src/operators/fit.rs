@@ -68,7 +68,7 @@ where
     let base = optimizer.learning_rate();
     let mut grads = N::Grads::default();
     // The weights before each step, restored if the step makes one non-finite.
-    let mut before: Vec<N::Scalar> = Vec::with_capacity(N::PARAMS);
+    let mut before: Vec<N::Scalar> = Vec::with_capacity(N::num_params());
     let mut history = ResidualHistory {
         losses: Vec::with_capacity(steps),
     };
