@@ -205,3 +205,31 @@ fn pinn_loss_gradients_match_nested_autograd() {
         1e-8,
     );
 }
+
+/// A backward pass needs the pre-activations `jets_batch` keeps: after `jets_batch_predict`,
+/// or with a seed of another shape, it fails and leaves the gradients as they were.
+#[test]
+fn backward_refuses_a_predict_cache_or_a_wrong_seed() {
+    let fx = fixture();
+    let net = network(&fx);
+    let xs = points(&fx);
+    let mut cache = FixtureJetBatchCache::default();
+    let mut grads = FixtureGrads::default();
+    let mut seed = Jets::default();
+    let _ = net.jets_batch_predict(&xs, &Laplacian, &mut cache);
+    seed.zeroed(xs.len(), 3, 1);
+    let err = net
+        .jets_batch_backward(&Laplacian, &mut cache, &seed, &mut grads)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("jets_batch_predict keeps none"),
+        "{err}"
+    );
+    let _ = net.jets_batch(&xs, &Laplacian, &mut cache);
+    seed.zeroed(xs.len() - 1, 3, 1);
+    let err = net
+        .jets_batch_backward(&Laplacian, &mut cache, &seed, &mut grads)
+        .unwrap_err();
+    assert!(err.to_string().starts_with("jet seed: expected"), "{err}");
+    assert_eq!(grads, FixtureGrads::default());
+}

@@ -127,6 +127,7 @@ pub fn operators(cx: &Ctx) -> TokenStream {
     let h0 = field("h", 0, cx.span(0));
     let hl = field("h", last, cx.span(last));
     let dl = field("d", last, cx.span(last));
+    let z1 = field("z", 1, cx.span(1));
     let grads = &cx.grads;
     let input = cx.vector(0);
     let conveniences = cx
@@ -209,6 +210,8 @@ pub fn operators(cx: &Ctx) -> TokenStream {
                 {
                     #k::operators::jets_input(x, op, &mut cache.#h0);
                     #(#batch_predict)*
+                    // No pre-activations are kept: a backward pass on this cache refuses.
+                    cache.#z1.resize(0, #d, K);
                     &cache.#hl
                 }
 
@@ -217,13 +220,15 @@ pub fn operators(cx: &Ctx) -> TokenStream {
                 /// with the same `op` and `cache` (same samples and columns). One matrix
                 /// product per layer for the weights and one for the layer below.
                 ///
-                /// Fails, changing nothing, if `seed` does not have the shape of those jets.
+                /// Fails, changing nothing, if `seed` does not have the shape of those jets, or
+                /// if the cache's last forward pass was `jets_batch_predict`.
                 #[inline]
                 pub fn jets_batch_backward<S, const K: ::core::primitive::usize>(&self, op: &S, cache: &mut #batch_cache, seed: &#k::operators::Jets<#t, #n_out>, grads: &mut #grads) -> #p::Result<(), #p::BatchError>
                 where
                     S: #k::operators::SecondOrder<#t, #d, K>,
                 {
                     seed.check_like("jet seed", &cache.#hl)?;
+                    cache.#z1.check_like("the pre-activation jets that jets_batch keeps (jets_batch_predict keeps none)", &cache.#hl)?;
                     cache.#dl.resize(seed.samples(), seed.directions(), seed.channels());
                     cache.#dl.as_mut_slice().copy_from_slice(seed.as_slice());
                     #(#batch_backward)*
