@@ -260,7 +260,10 @@ struct Rows<'a, T> {
 }
 
 /// The element-wise part of [`jets_dense`]: per unit and sample, the bias, then `h = σ(z)`,
-/// `∂h = σ'(z) ∂z`, `L_k h = σ'(z) L_k z + σ''(z) q_k(∂z)`.
+/// `∂h = σ'(z) ∂z`, `L_k h = σ'(z) L_k z + σ''(z) q_k(∂z)`. Works on the rows themselves,
+/// a tile of `LANES` samples of every column block at a time, so that the loop over a tile
+/// vectorises with no copy; with `zs` the bias goes into Z's values and H is written from Z,
+/// without it H is computed in place.
 #[inline(always)]
 fn forward_rows<T, S, F, const D: usize, const K: usize>(
     zs: Option<&mut [T]>,
@@ -273,58 +276,136 @@ fn forward_rows<T, S, F, const D: usize, const K: usize>(
     S: SecondOrder<T, D, K>,
     F: Fn(T) -> [T; 4],
 {
-    let (bs, cols, b) = (rows.samples, rows.columns, rows.bias);
+    let (bs, cols) = (rows.samples, rows.columns);
     let mut zs = zs.map(|zs| zs.chunks_exact_mut(cols));
-    let hs = hs.chunks_exact_mut(cols);
-    for (i, hr) in hs.enumerate() {
-        // Z's row, or H's when Z is not kept (H is then computed in place).
-        let mut zr = zs.as_mut().and_then(Iterator::next);
-        let bias = b.map_or(T::ZERO, |b| b[i]);
-        // Tiles of LANES samples, copied into fixed-size arrays so that the loop over a tile
-        // has no bounds checks and vectorises, `σ` and its derivatives included.
-        for s0 in (0..bs).step_by(LANES) {
-            let n = LANES.min(bs - s0);
-            let mut zt = [T::ZERO; LANES];
-            let src: &[T] = zr.as_deref().unwrap_or(hr);
-            copy(&mut zt[..n], &src[s0..s0 + n]);
-            let mut jt = [[T::ZERO; LANES]; D];
-            for (d, row) in jt.iter_mut().enumerate() {
-                let at = (1 + d) * bs + s0;
-                copy(&mut row[..n], &src[at..at + n]);
-            }
-            let mut lt = [[T::ZERO; LANES]; K];
-            for (k, row) in lt.iter_mut().enumerate() {
-                let at = (1 + D + k) * bs + s0;
-                copy(&mut row[..n], &src[at..at + n]);
-            }
-            let mut ht = [T::ZERO; LANES];
-            for t in 0..LANES {
-                let zi = zt[t] + bias;
-                zt[t] = zi;
-                let [f, d1, d2, _] = act(zi);
-                ht[t] = f;
-                let j: [T; D] = core::array::from_fn(|d| jt[d][t]);
+    for (i, hr) in hs.chunks_exact_mut(cols).enumerate() {
+        let bias = rows.bias.map_or(T::ZERO, |b| b[i]);
+        let (mut h, mut z) = (blocks::<T, D, K>(hr, bs), None);
+        if let Some(zr) = zs.as_mut().and_then(Iterator::next) {
+            z = Some(blocks::<T, D, K>(zr, bs));
+        }
+        // (A loop, not a closure: a closure would not be compiled for AVX-512 with the rest.)
+        for s0 in (0..bs - bs % LANES).step_by(LANES) {
+            let h = tile::<T, D, K, LANES>(&mut h, s0);
+            let z = z.as_mut().map(|z| tile::<T, D, K, LANES>(z, s0));
+            forward_tile(bias, z, h, act, op);
+        }
+        for s in bs - bs % LANES..bs {
+            let h = tile::<T, D, K, 1>(&mut h, s);
+            let z = z.as_mut().map(|z| tile::<T, D, K, 1>(z, s));
+            forward_tile(bias, z, h, act, op);
+        }
+    }
+}
+
+/// A tile of `W` samples of the column blocks of a row (see [`blocks`]), from sample `s0`.
+type Tile<'a, T, const D: usize, const K: usize, const W: usize> =
+    (&'a mut [T; W], [&'a mut [T; W]; D], [&'a mut [T; W]; K]);
+
+/// The column blocks of a row: the values, the `D` directions, the `K` channels.
+type Blocks<'a, T, const D: usize, const K: usize> =
+    (&'a mut [T], [&'a mut [T]; D], [&'a mut [T]; K]);
+
+/// The tile of `W` samples from `s0` of each block of `b`.
+#[inline(always)]
+fn tile<'a, T, const D: usize, const K: usize, const W: usize>(
+    b: &'a mut Blocks<'_, T, D, K>,
+    s0: usize,
+) -> Tile<'a, T, D, K, W> {
+    fn fixed<T, const W: usize>(s: &mut [T], s0: usize) -> &mut [T; W] {
+        <&mut [T; W]>::try_from(&mut s[s0..s0 + W])
+            .unwrap_or_else(|_| unreachable!("a tile of {W} is {W} long"))
+    }
+    let (v, g, l) = b;
+    (
+        fixed(v, s0),
+        g.each_mut().map(|s| fixed(s, s0)),
+        l.each_mut().map(|s| fixed(s, s0)),
+    )
+}
+
+/// [`forward_rows`] on one tile: from Z's tile when kept (its values get the bias), else in
+/// place in H's.
+#[inline(always)]
+fn forward_tile<T, S, F, const D: usize, const K: usize, const W: usize>(
+    bias: T,
+    z: Option<Tile<'_, T, D, K, W>>,
+    h: Tile<'_, T, D, K, W>,
+    act: &F,
+    op: &S,
+) where
+    T: Scalar,
+    S: SecondOrder<T, D, K>,
+    F: Fn(T) -> [T; 4],
+{
+    let (hv, hg, hl) = h;
+    match z {
+        Some((zv, zg, zl)) => {
+            for t in 0..W {
+                let zt = zv[t] + bias;
+                zv[t] = zt;
+                let j: [T; D] = core::array::from_fn(|d| zg[d][t]);
+                let lz: [T; K] = core::array::from_fn(|k| zl[k][t]);
+                let (f, g, l) = point(zt, &j, &lz, act, op);
+                hv[t] = f;
+                for d in 0..D {
+                    hg[d][t] = g[d];
+                }
                 for k in 0..K {
-                    lt[k][t] = d1 * lt[k][t] + d2 * op.quad(k, &j);
-                }
-                for row in jt.iter_mut() {
-                    row[t] = d1 * row[t];
+                    hl[k][t] = l[k];
                 }
             }
-            if let Some(zr) = zr.as_deref_mut() {
-                copy(&mut zr[s0..s0 + n], &zt[..n]);
-            }
-            copy(&mut hr[s0..s0 + n], &ht[..n]);
-            for (d, row) in jt.iter().enumerate() {
-                let at = (1 + d) * bs + s0;
-                copy(&mut hr[at..at + n], &row[..n]);
-            }
-            for (k, row) in lt.iter().enumerate() {
-                let at = (1 + D + k) * bs + s0;
-                copy(&mut hr[at..at + n], &row[..n]);
+        }
+        None => {
+            for t in 0..W {
+                let j: [T; D] = core::array::from_fn(|d| hg[d][t]);
+                let lz: [T; K] = core::array::from_fn(|k| hl[k][t]);
+                let (f, g, l) = point(hv[t] + bias, &j, &lz, act, op);
+                hv[t] = f;
+                for d in 0..D {
+                    hg[d][t] = g[d];
+                }
+                for k in 0..K {
+                    hl[k][t] = l[k];
+                }
             }
         }
     }
+}
+
+/// One unit at one sample forward: from `z`, `j = ∂z` and `L z`, the values `σ(z)`,
+/// `σ'(z) j` and `σ'(z) L_k z + σ''(z) q_k(j)`.
+#[inline(always)]
+fn point<T, S, F, const D: usize, const K: usize>(
+    z: T,
+    j: &[T; D],
+    lz: &[T; K],
+    act: &F,
+    op: &S,
+) -> (T, [T; D], [T; K])
+where
+    T: Scalar,
+    S: SecondOrder<T, D, K>,
+    F: Fn(T) -> [T; 4],
+{
+    let [f, d1, d2, _] = act(z);
+    let l = core::array::from_fn(|k| d1 * lz[k] + d2 * op.quad(k, j));
+    (f, j.map(|v| d1 * v), l)
+}
+
+/// A row of jets cut into its column blocks of `samples` entries each.
+#[inline(always)]
+fn blocks<T, const D: usize, const K: usize>(row: &mut [T], samples: usize) -> Blocks<'_, T, D, K> {
+    let mut rest = row;
+    let mut next = || {
+        let (block, tail) = core::mem::take(&mut rest).split_at_mut(samples);
+        rest = tail;
+        block
+    };
+    let v = next();
+    let g = core::array::from_fn(|_| next());
+    let l = core::array::from_fn(|_| next());
+    (v, g, l)
 }
 
 /// The samples the element-wise passes handle at once: a tile of fixed-size arrays.
