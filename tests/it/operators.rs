@@ -183,7 +183,8 @@ macro_rules! operator_tests {
                 let mut rng = TestRng::new(3);
                 let mut net = Net::zeros();
                 randomize(&mut net, &mut rng, 0.8);
-                let xs: Vec<[f64; 3]> = (0..7).map(|_| [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)]).collect();
+                // Two whole tiles of the batched passes' 16 samples, and a rest.
+                let xs: Vec<[f64; 3]> = (0..37).map(|_| [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)]).collect();
                 let mut cache = NetJetBatchCache::default();
                 let jets = net.jets_batch(&xs, &HessianDiagonal, &mut cache).clone();
                 for (s, x) in xs.iter().enumerate() {
@@ -257,7 +258,8 @@ macro_rules! operator_tests {
                 let mut rng = TestRng::new(21);
                 let mut net = Net::zeros();
                 randomize(&mut net, &mut rng, 0.8);
-                let xs: Vec<[f64; 3]> = (0..5).map(|_| [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)]).collect();
+                // A whole tile of the batched passes' 16 samples, and a rest.
+                let xs: Vec<[f64; 3]> = (0..19).map(|_| [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)]).collect();
                 for batched in [false, true] {
                     let mut grads = NetGrads::default();
                     pinn_loss(&net, &xs, Some(&mut grads), batched);

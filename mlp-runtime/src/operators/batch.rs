@@ -506,72 +506,95 @@ fn backward_rows<T, S, F, const D: usize, const K: usize>(
     let zs = zs.chunks_exact(cols);
     let ds = ds.chunks_exact_mut(cols);
     for (i, (zr, dr)) in zs.zip(ds).enumerate() {
-        let mut bias = T::ZERO;
-        for s0 in (0..bs).step_by(LANES) {
-            let n = LANES.min(bs - s0);
-            // The forward values and the adjoints of one tile, in fixed-size arrays.
-            let load = |row: &[T], block: usize| {
-                let mut t = [T::ZERO; LANES];
-                copy(&mut t[..n], &row[block * bs + s0..block * bs + s0 + n]);
-                t
-            };
-            let zt = load(zr, 0);
-            let jt: [[T; LANES]; D] = core::array::from_fn(|d| load(zr, 1 + d));
-            let lzt: [[T; LANES]; K] = core::array::from_fn(|k| load(zr, 1 + D + k));
-            let mut dv = load(dr, 0);
-            let mut dg: [[T; LANES]; D] = core::array::from_fn(|d| load(dr, 1 + d));
-            let mut dl: [[T; LANES]; K] = core::array::from_fn(|k| load(dr, 1 + D + k));
-            for t in 0..LANES {
-                let [_, s1, s2, s3] = act(zt[t]);
-                let j: [T; D] = core::array::from_fn(|d| jt[d][t]);
-                let mut v = s1 * dv[t];
-                let mut g: [T; D] = core::array::from_fn(|d| {
-                    let a = dg[d][t];
-                    v += s2 * a * j[d];
-                    s1 * a
-                });
-                for k in 0..K {
-                    let lb = dl[k][t];
-                    v += lb * (s2 * lzt[k][t] + s3 * op.quad(k, &j));
-                    dl[k][t] = s1 * lb;
-                    let q = op.quad_grad(k, &j);
-                    for d in 0..D {
-                        g[d] += s2 * lb * q[d];
-                    }
-                }
-                for d in 0..D {
-                    dg[d][t] = g[d];
-                }
-                dv[t] = v;
-            }
-            for &v in &dv[..n] {
-                bias += v;
-            }
-            let mut store = |block: usize, t: &[T; LANES]| {
-                copy(&mut dr[block * bs + s0..block * bs + s0 + n], &t[..n]);
-            };
-            store(0, &dv);
-            for (d, t) in dg.iter().enumerate() {
-                store(1 + d, t);
-            }
-            for (k, t) in dl.iter().enumerate() {
-                store(1 + D + k, t);
-            }
+        // `blocks` cuts mutable rows; Z's row is only read.
+        let (zv, zrest) = zr.split_at(bs);
+        let (zg, zl) = zrest.split_at(D * bs);
+        let mut dblocks = blocks::<T, D, K>(dr, bs);
+        let mut bias = [T::ZERO; LANES];
+        // (A loop, not a closure: a closure would not be compiled for AVX-512 with the rest.)
+        for s0 in (0..bs - bs % LANES).step_by(LANES) {
+            let z = read_tile::<T, D, K, LANES>((zv, zg, zl), bs, s0);
+            let dt = tile::<T, D, K, LANES>(&mut dblocks, s0);
+            backward_tile(z, dt, &mut bias, act, op);
+        }
+        let mut rest = [T::ZERO; 1];
+        for s in bs - bs % LANES..bs {
+            let z = read_tile::<T, D, K, 1>((zv, zg, zl), bs, s);
+            let dt = tile::<T, D, K, 1>(&mut dblocks, s);
+            backward_tile(z, dt, &mut rest, act, op);
         }
         if let Some(gb) = gb.as_deref_mut() {
-            gb[i] += bias;
+            // The tile's 16 partial sums pairwise, in a fixed order, then the rest.
+            let mut w = LANES;
+            while w > 1 {
+                w /= 2;
+                for j in 0..w {
+                    bias[j] += bias[j + w];
+                }
+            }
+            gb[i] += bias[0] + rest[0];
         }
     }
 }
 
-/// `dst = src` for a tile: a fixed-size copy (inlined, vectorised) when the tile is full.
+/// A read-only tile of `W` samples from `s0` of a row's column blocks `(values, D · samples
+/// directions, K · samples channels)`.
 #[inline(always)]
-fn copy<T: Copy>(dst: &mut [T], src: &[T]) {
-    match (
-        <&mut [T; LANES]>::try_from(&mut *dst),
-        <&[T; LANES]>::try_from(src),
-    ) {
-        (Ok(d), Ok(s)) => *d = *s,
-        _ => dst.copy_from_slice(src),
+#[allow(clippy::type_complexity)]
+fn read_tile<'a, T, const D: usize, const K: usize, const W: usize>(
+    (v, g, l): (&'a [T], &'a [T], &'a [T]),
+    samples: usize,
+    s0: usize,
+) -> (&'a [T; W], [&'a [T; W]; D], [&'a [T; W]; K]) {
+    fn fixed<T, const W: usize>(s: &[T], at: usize) -> &[T; W] {
+        <&[T; W]>::try_from(&s[at..at + W])
+            .unwrap_or_else(|_| unreachable!("a tile of {W} is {W} long"))
+    }
+    (
+        fixed(v, s0),
+        core::array::from_fn(|d| fixed(g, d * samples + s0)),
+        core::array::from_fn(|k| fixed(l, k * samples + s0)),
+    )
+}
+
+/// [`backward_rows`] on one tile: the adjoints turned into the pre-activation's in place (the
+/// rules of [`jet_dense_backward`](super::jet_dense_backward)), and each sample's `z̄` added
+/// into `bias[t]`.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn backward_tile<T, S, F, const D: usize, const K: usize, const W: usize>(
+    (zv, zg, zl): (&[T; W], [&[T; W]; D], [&[T; W]; K]),
+    (dv, dg, dl): Tile<'_, T, D, K, W>,
+    bias: &mut [T; W],
+    act: &F,
+    op: &S,
+) where
+    T: Scalar,
+    S: SecondOrder<T, D, K>,
+    F: Fn(T) -> [T; 4],
+{
+    for t in 0..W {
+        let [_, s1, s2, s3] = act(zv[t]);
+        let j: [T; D] = core::array::from_fn(|d| zg[d][t]);
+        let mut v = s1 * dv[t];
+        let mut g: [T; D] = core::array::from_fn(|d| {
+            let a = dg[d][t];
+            v += s2 * a * j[d];
+            s1 * a
+        });
+        for k in 0..K {
+            let lb = dl[k][t];
+            v += lb * (s2 * zl[k][t] + s3 * op.quad(k, &j));
+            dl[k][t] = s1 * lb;
+            let q = op.quad_grad(k, &j);
+            for d in 0..D {
+                g[d] += s2 * lb * q[d];
+            }
+        }
+        for d in 0..D {
+            dg[d][t] = g[d];
+        }
+        dv[t] = v;
+        bias[t] += v;
     }
 }
