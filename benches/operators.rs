@@ -6,7 +6,9 @@
 //!   stacks `[H | ∂₁H | ∂₂H | ΔH]` and does one product and one tanh pass per layer).
 //! - P2: one SGD step of the Poisson problem `−Δu = f` with 256 interior and 64 boundary
 //!   points, `loss = mean (Δu + f)² + mean u_b²`: the jets forward, the seed, the jets
-//!   backward, the boundary's batched forward and backward, and the update.
+//!   backward, the boundary's batched forward and backward, and the update. The hand-written
+//!   step does the jets forward (keeping Z) and backward by hand, one product per layer and
+//!   pass as the generated code does, and shares the boundary's batched passes and the update.
 //!
 //! One thread. Run with `cargo bench -p mlp-benches --bench operators`.
 
@@ -16,7 +18,7 @@ use mlp::math::tanh_f32;
 use mlp::operators::{Jets, Laplacian};
 use mlp::optim::{Optimizer, Sgd};
 use mlp::Parameters;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 fn main() {
     #[cfg(feature = "parallel")]
@@ -149,6 +151,195 @@ fn tanh_rows(rows: &mut [f32], bias: &[f32], b: usize, tanh: bool) {
     }
 }
 
+/// The hand-written P2 step's buffers: per layer the stacked pre-activations `Z`, values `H`
+/// and adjoints, `N_l × 4B` each.
+struct StepByHand {
+    z: Vec<Array2<f32>>,
+    h: Vec<Array2<f32>>,
+    d: Vec<Array2<f32>>,
+}
+
+impl StepByHand {
+    fn new(samples: usize) -> Self {
+        let zeros = || {
+            [2, 32, 32, 32, 1]
+                .iter()
+                .map(|&n| Array2::zeros((n, 4 * samples)))
+                .collect::<Vec<_>>()
+        };
+        StepByHand {
+            z: zeros(),
+            h: zeros(),
+            d: zeros(),
+        }
+    }
+
+    /// The jets forward and backward of `loss = mean (Δu + f)²` at `x`, the gradients added
+    /// into `grads`; returns the loss.
+    fn interior(&mut self, net: &Pinn, x: &[[f32; 2]], f: &[f32], grads: &mut PinnGrads) -> f32 {
+        let b = x.len();
+        let ws: [(&[f32], &[f32]); 4] = [
+            (net.w1.as_flattened(), &net.b1[..]),
+            (net.w2.as_flattened(), &net.b2[..]),
+            (net.w3.as_flattened(), &net.b3[..]),
+            (net.w4.as_flattened(), &net.b4[..]),
+        ];
+        let widths = [2, 32, 32, 32, 1];
+        let h0 = &mut self.h[0];
+        for (s, p) in x.iter().enumerate() {
+            for d in 0..2 {
+                h0[[d, s]] = p[d];
+                h0[[d, b + s]] = f32::from(u8::from(d == 0));
+                h0[[d, 2 * b + s]] = f32::from(u8::from(d == 1));
+                h0[[d, 3 * b + s]] = 0.0;
+            }
+        }
+        for (l, &(w, bias)) in ws.iter().enumerate() {
+            let w = ArrayView2::from_shape((widths[l + 1], widths[l]), w).unwrap();
+            let (below, above) = self.h.split_at_mut(l + 1);
+            let z = &mut self.z[l + 1];
+            matmul(w, below[l].view(), z.view_mut(), false).unwrap();
+            let (zr, hr) = (z.as_slice_mut().unwrap(), above[0].as_slice_mut().unwrap());
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (checked above).
+                unsafe { keep_rows_avx512(zr, hr, bias, b, l < 3) };
+            } else {
+                keep_rows(zr, hr, bias, b, l < 3);
+            }
+        }
+        let mut loss = 0.0;
+        let (out, seed) = (&self.h[4], &mut self.d[4]);
+        seed.fill(0.0);
+        for (s, fs) in f.iter().enumerate() {
+            let r = out[[0, 3 * b + s]] + fs;
+            loss += r * r / b as f32;
+            seed[[0, 3 * b + s]] = 2.0 * r / b as f32;
+        }
+        let gs: [(&mut [f32], &mut [f32]); 4] = [
+            (grads.w1.as_flattened_mut(), &mut grads.b1[..]),
+            (grads.w2.as_flattened_mut(), &mut grads.b2[..]),
+            (grads.w3.as_flattened_mut(), &mut grads.b3[..]),
+            (grads.w4.as_flattened_mut(), &mut grads.b4[..]),
+        ];
+        for l in (0..4).rev() {
+            let (n_in, n_out) = (widths[l], widths[l + 1]);
+            let (below, above) = self.d.split_at_mut(l + 1);
+            let dz = &mut above[0];
+            {
+                let (zr, hr) = (
+                    self.z[l + 1].as_slice().unwrap(),
+                    self.h[l + 1].as_slice().unwrap(),
+                );
+                let dr = dz.as_slice_mut().unwrap();
+                if is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F (checked above).
+                    unsafe { back_rows_avx512(zr, hr, dr, gs[l].1, b, l < 3) };
+                } else {
+                    back_rows(zr, hr, dr, gs[l].1, b, l < 3);
+                }
+            }
+            let gw = ArrayViewMut2::from_shape((n_out, n_in), &mut *gs[l].0).unwrap();
+            matmul(dz.view(), self.h[l].view().t(), gw, true).unwrap();
+            if l > 0 {
+                let w = ArrayView2::from_shape((n_out, n_in), ws[l].0).unwrap();
+                matmul(w.t(), dz.view(), below[l].view_mut(), false).unwrap();
+            }
+        }
+        loss
+    }
+}
+
+/// [`keep_rows`] compiled for AVX-512.
+#[target_feature(enable = "avx512f")]
+unsafe fn keep_rows_avx512(z: &mut [f32], h: &mut [f32], bias: &[f32], b: usize, tanh: bool) {
+    keep_rows(z, h, bias, b, tanh);
+}
+
+/// As [`tanh_rows`], keeping `Z` (the bias added to its values) and writing `H`.
+#[inline(always)]
+fn keep_rows(z: &mut [f32], h: &mut [f32], bias: &[f32], b: usize, tanh: bool) {
+    for ((zr, hr), &bi) in z
+        .chunks_exact_mut(4 * b)
+        .zip(h.chunks_exact_mut(4 * b))
+        .zip(bias)
+    {
+        let (zv, zrest) = zr.split_at_mut(b);
+        let (z1, zrest) = zrest.split_at(b);
+        let (z2, zl) = zrest.split_at(b);
+        let (v, rest) = hr.split_at_mut(b);
+        let (g1, rest) = rest.split_at_mut(b);
+        let (g2, lap) = rest.split_at_mut(b);
+        for s in 0..b {
+            let zs = zv[s] + bi;
+            zv[s] = zs;
+            let (a1, a2) = (z1[s], z2[s]);
+            if tanh {
+                let hs = tanh_f32(zs);
+                let d1 = 1.0 - hs * hs;
+                let d2 = -2.0 * hs * d1;
+                v[s] = hs;
+                g1[s] = d1 * a1;
+                g2[s] = d1 * a2;
+                lap[s] = d1 * zl[s] + d2 * (a1 * a1 + a2 * a2);
+            } else {
+                (v[s], g1[s], g2[s], lap[s]) = (zs, a1, a2, zl[s]);
+            }
+        }
+    }
+}
+
+/// [`back_rows`] compiled for AVX-512.
+#[target_feature(enable = "avx512f")]
+unsafe fn back_rows_avx512(
+    z: &[f32],
+    h: &[f32],
+    d: &mut [f32],
+    gb: &mut [f32],
+    b: usize,
+    tanh: bool,
+) {
+    back_rows(z, h, d, gb, b, tanh);
+}
+
+/// The adjoints of `[H | ∂₁H | ∂₂H | ΔH]` turned into those of `Z` in place, with
+/// `s1 = 1 − h²`, `s2 = −2h s1`, `s3 = −2(s1² − 2h² s1)`, and `Σ_s z̄` added into `gb`.
+#[inline(always)]
+fn back_rows(z: &[f32], h: &[f32], d: &mut [f32], gb: &mut [f32], b: usize, tanh: bool) {
+    let rows = z.chunks_exact(4 * b).zip(h.chunks_exact(4 * b));
+    for (((zr, hr), dr), g) in rows.zip(d.chunks_exact_mut(4 * b)).zip(gb) {
+        let (dv, rest) = dr.split_at_mut(b);
+        let (d1, rest) = rest.split_at_mut(b);
+        let (d2, dl) = rest.split_at_mut(b);
+        if tanh {
+            let (z1, z2, zl) = (&zr[b..2 * b], &zr[2 * b..3 * b], &zr[3 * b..]);
+            let adj = dv
+                .iter_mut()
+                .zip(d1.iter_mut())
+                .zip(d2.iter_mut())
+                .zip(dl.iter_mut());
+            let fwd = hr[..b].iter().zip(z1).zip(z2).zip(zl);
+            for ((((v, a1), a2), l), (((&hs, &j1), &j2), &lz)) in adj.zip(fwd) {
+                let s1 = 1.0 - hs * hs;
+                let s2 = -2.0 * hs * s1;
+                let s3 = -2.0 * (s1 * s1 - 2.0 * hs * hs * s1);
+                let lb = *l;
+                *v = s1 * *v
+                    + s2 * (*a1 * j1 + *a2 * j2)
+                    + lb * (s2 * lz + s3 * (j1 * j1 + j2 * j2));
+                *a1 = s1 * *a1 + s2 * lb * 2.0 * j1;
+                *a2 = s1 * *a2 + s2 * lb * 2.0 * j2;
+                *l = s1 * lb;
+            }
+        }
+        // 16 running sums, so that the sum vectorises.
+        let mut part = [0.0f32; 16];
+        for c in dv.chunks_exact(16) {
+            part.iter_mut().zip(c).for_each(|(p, v)| *p += v);
+        }
+        *g += part.iter().sum::<f32>() + dv.chunks_exact(16).remainder().iter().sum::<f32>();
+    }
+}
+
 #[divan::bench]
 fn p1_generated(bencher: divan::Bencher) {
     let net = pinn();
@@ -198,6 +389,58 @@ fn p2_generated_step(bencher: divan::Bencher) {
         }
         net.jets_batch_backward(&Laplacian, &mut cache, &seed, &mut grads)
             .unwrap();
+        let ub = net
+            .forward_batch_cached(xb.view(), &mut batch_cache)
+            .unwrap();
+        for (d, u) in dl_du.iter_mut().zip(ub.iter()) {
+            loss += u * u / 64.0;
+            *d = u / 32.0;
+        }
+        net.backward_batch(&mut batch_cache, dl_du.view(), &mut grads)
+            .unwrap();
+        sgd.step(&mut net, &grads);
+        black_box(loss)
+    });
+}
+
+#[divan::bench]
+fn p2_by_hand_step(bencher: divan::Bencher) {
+    let mut net = pinn();
+    let inside = points(256, 2);
+    let f: Vec<f32> = inside.iter().map(source).collect();
+    let edge: Vec<[f32; 2]> = points(64, 3).into_iter().map(|p| [p[0], 0.0]).collect();
+    let xb = Array2::from_shape_vec((64, 2), edge.as_flattened().to_vec()).unwrap();
+    let mut dl_du = Array2::zeros((64, 1));
+    let mut batch_cache = Default::default();
+    let mut by_hand = StepByHand::new(256);
+    let mut grads = PinnGrads::default();
+    let mut sgd = Sgd::new(1e-4);
+    // The hand-written interior gradients are the generated ones (to f32 rounding).
+    {
+        let (mut want, mut cache, mut seed) =
+            (PinnGrads::default(), Default::default(), Jets::default());
+        let jets = net.jets_batch(&inside, &Laplacian, &mut cache);
+        seed.zeroed(256, 2, 1);
+        for (s, fs) in f.iter().enumerate() {
+            seed.set_second(s, 0, 0, (jets.second(s, 0, 0) + fs) / 128.0);
+        }
+        net.jets_batch_backward(&Laplacian, &mut cache, &seed, &mut want)
+            .unwrap();
+        by_hand.interior(&net, &inside, &f, &mut grads);
+        let (mut got, mut expected) = (Vec::new(), Vec::new());
+        grads.visit(|_, p| got.extend_from_slice(p));
+        want.visit(|_, p| expected.extend_from_slice(p));
+        let scale = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (g, w) in got.iter().zip(&expected) {
+            assert!(
+                (g - w).abs() <= 1e-4 * scale,
+                "hand-written {g} != generated {w}"
+            );
+        }
+    }
+    bencher.bench_local(|| {
+        grads.fill(0.0);
+        let mut loss = by_hand.interior(&net, black_box(&inside), &f, &mut grads);
         let ub = net
             .forward_batch_cached(xb.view(), &mut batch_cache)
             .unwrap();
