@@ -118,8 +118,9 @@ pub fn operators(cx: &Ctx) -> TokenStream {
             let below = field("d", l - 1, cx.span(l - 1));
             quote!(::core::option::Option::Some(&mut cache.#below))
         };
+        let given = format_ident!("__curvature_{}_given", l);
         batch_backward.push(quote_spanned! {span=>
-            #k::operators::jets_dense_backward(&self.#w, Self::#act, op, &cache.#prev, &cache.#z, &mut cache.#dl, &mut grads.#w, #gb, #bdx);
+            #k::operators::jets_dense_backward(&self.#w, Self::#given, op, &cache.#prev, (&cache.#z, &cache.#h), &mut cache.#dl, &mut grads.#w, #gb, #bdx);
         });
     }
     backward.reverse();
@@ -248,14 +249,20 @@ pub fn names(cx: &Ctx) -> (syn::Ident, syn::Ident) {
     )
 }
 
-/// `fn __curvature_l(z) -> [σ(z), σ'(z), σ''(z), σ'''(z)]`, straight-line code.
+/// `fn __curvature_l(z) -> [σ(z), σ'(z), σ''(z), σ'''(z)]`, straight-line code, and
+/// `fn __curvature_l_given(z, h)`, the same with `h = σ(z)` known (the batched backward pass
+/// reads it from the forward pass's values rather than computing `σ` again).
 fn curvature(cx: &Ctx, l: usize) -> TokenStream {
     let t = &cx.t;
     let activation = &cx.net.layers[l - 1].activation;
     let name = format_ident!("__curvature_{}", l);
+    let given = format_ident!("__curvature_{}_given", l);
     // Validation refused the request if the derivation overflowed; this stays total anyway.
     let Some(c) = Curvature::derive(activation) else {
-        return quote!(#[doc(hidden)] #[inline(always)] pub fn #name(_: #t) -> [#t; 4] { [#t::NAN; 4] });
+        return quote! {
+            #[doc(hidden)] #[inline(always)] pub fn #name(_: #t) -> [#t; 4] { [#t::NAN; 4] }
+            #[doc(hidden)] #[inline(always)] pub fn #given(_: #t, _: #t) -> [#t; 4] { [#t::NAN; 4] }
+        };
     };
     let (z, h) = (format_ident!("__z"), format_ident!("__h"));
     let param = |i: usize| cx.float(activation.args.get(i).copied().unwrap_or(0.0));
@@ -267,6 +274,13 @@ fn curvature(cx: &Ctx, l: usize) -> TokenStream {
         #[allow(unused_variables)]
         pub fn #name(#z: #t) -> [#t; 4] {
             let #h: #t = { #f };
+            [#h, { #d1 }, { #d2 }, { #d3 }]
+        }
+
+        #[doc(hidden)]
+        #[inline(always)]
+        #[allow(unused_variables)]
+        pub fn #given(#z: #t, #h: #t) -> [#t; 4] {
             [#h, { #d1 }, { #d2 }, { #d3 }]
         }
     }

@@ -414,7 +414,9 @@ const LANES: usize = 16;
 /// One layer of a batch of jets backward: turns the output adjoints `dh` into `Z̄` in place
 /// (the rules of [`jet_dense_backward`](super::jet_dense_backward)), then adds
 /// `∂Loss/∂W += Z̄ Xᵀ` (one product over all the stacked columns) and `∂Loss/∂b += Σ_s z̄`, and
-/// writes `X̄ = Wᵀ Z̄` into `dx` when given.
+/// writes `X̄ = Wᵀ Z̄` into `dx` when given. `act(z, h)` returns `[σ(z), σ'(z), σ''(z),
+/// σ'''(z)]` given `h = σ(z)`, read from the layer's forward values `H` (of `(Z, H)`), so that
+/// `σ` is not computed again.
 #[allow(clippy::too_many_arguments)]
 pub fn jets_dense_backward<
     T,
@@ -429,7 +431,7 @@ pub fn jets_dense_backward<
     act: F,
     op: &S,
     x: &Jets<T, IN>,
-    z: &Jets<T, OUT>,
+    (z, h): (&Jets<T, OUT>, &Jets<T, OUT>),
     dh: &mut Jets<T, OUT>,
     gw: &mut [[T; IN]; OUT],
     gb: Option<&mut [T; OUT]>,
@@ -437,7 +439,7 @@ pub fn jets_dense_backward<
 ) where
     T: Scalar,
     S: SecondOrder<T, D, K>,
-    F: Fn(T) -> [T; 4],
+    F: Fn(T, T) -> [T; 4],
 {
     let bs = z.samples();
     let cols = z.columns();
@@ -450,13 +452,14 @@ pub fn jets_dense_backward<
         columns: cols,
     };
     let gb = gb.map(|g| &mut g[..]);
-    let (zs, ds) = (z.as_slice(), dh.as_mut_slice());
+    // H's rows have Z's columns: both come from the same forward pass.
+    let (zs, ds) = ((z.as_slice(), h.as_slice()), dh.as_mut_slice());
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if std::arch::is_x86_feature_detected!("avx512f") {
         /// [`backward_rows`] compiled for AVX-512.
         #[target_feature(enable = "avx512f")]
         unsafe fn avx512<T, S, F, const D: usize, const K: usize>(
-            zs: &[T],
+            zs: (&[T], &[T]),
             ds: &mut [T],
             gb: Option<&mut [T]>,
             rows: Rows<'_, T>,
@@ -465,7 +468,7 @@ pub fn jets_dense_backward<
         ) where
             T: Scalar,
             S: SecondOrder<T, D, K>,
-            F: Fn(T) -> [T; 4],
+            F: Fn(T, T) -> [T; 4],
         {
             backward_rows(zs, ds, gb, rows, act, op);
         }
@@ -491,7 +494,7 @@ pub fn jets_dense_backward<
 /// sample turned into the pre-activation's, in place, and `Σ_s z̄` added into `gb`.
 #[inline(always)]
 fn backward_rows<T, S, F, const D: usize, const K: usize>(
-    zs: &[T],
+    (zs, hs): (&[T], &[T]),
     ds: &mut [T],
     mut gb: Option<&mut [T]>,
     rows: Rows<'_, T>,
@@ -500,12 +503,14 @@ fn backward_rows<T, S, F, const D: usize, const K: usize>(
 ) where
     T: Scalar,
     S: SecondOrder<T, D, K>,
-    F: Fn(T) -> [T; 4],
+    F: Fn(T, T) -> [T; 4],
 {
     let (bs, cols) = (rows.samples, rows.columns);
     let zs = zs.chunks_exact(cols);
     let ds = ds.chunks_exact_mut(cols);
     for (i, (zr, dr)) in zs.zip(ds).enumerate() {
+        // σ(z) of the row, which the derivatives may read.
+        let hv = &hs[i * cols..i * cols + bs];
         // `blocks` cuts mutable rows; Z's row is only read.
         let (zv, zrest) = zr.split_at(bs);
         let (zg, zl) = zrest.split_at(D * bs);
@@ -515,13 +520,13 @@ fn backward_rows<T, S, F, const D: usize, const K: usize>(
         for s0 in (0..bs - bs % LANES).step_by(LANES) {
             let z = read_tile::<T, D, K, LANES>((zv, zg, zl), bs, s0);
             let dt = tile::<T, D, K, LANES>(&mut dblocks, s0);
-            backward_tile(z, dt, &mut bias, act, op);
+            backward_tile(z, fixed(hv, s0), dt, &mut bias, act, op);
         }
         let mut rest = [T::ZERO; 1];
         for s in bs - bs % LANES..bs {
             let z = read_tile::<T, D, K, 1>((zv, zg, zl), bs, s);
             let dt = tile::<T, D, K, 1>(&mut dblocks, s);
-            backward_tile(z, dt, &mut rest, act, op);
+            backward_tile(z, fixed(hv, s), dt, &mut rest, act, op);
         }
         if let Some(gb) = gb.as_deref_mut() {
             // The tile's 16 partial sums pairwise, in a fixed order, then the rest.
@@ -546,10 +551,6 @@ fn read_tile<'a, T, const D: usize, const K: usize, const W: usize>(
     samples: usize,
     s0: usize,
 ) -> (&'a [T; W], [&'a [T; W]; D], [&'a [T; W]; K]) {
-    fn fixed<T, const W: usize>(s: &[T], at: usize) -> &[T; W] {
-        <&[T; W]>::try_from(&s[at..at + W])
-            .unwrap_or_else(|_| unreachable!("a tile of {W} is {W} long"))
-    }
     (
         fixed(v, s0),
         core::array::from_fn(|d| fixed(g, d * samples + s0)),
@@ -557,13 +558,21 @@ fn read_tile<'a, T, const D: usize, const K: usize, const W: usize>(
     )
 }
 
-/// [`backward_rows`] on one tile: the adjoints turned into the pre-activation's in place (the
+/// The `W` entries of `s` from `at`.
+#[inline(always)]
+fn fixed<T, const W: usize>(s: &[T], at: usize) -> &[T; W] {
+    <&[T; W]>::try_from(&s[at..at + W])
+        .unwrap_or_else(|_| unreachable!("a tile of {W} is {W} long"))
+}
+
+/// [`backward_rows`] on one tile, given `σ(z)` in `hv`: the adjoints turned into the pre-activation's in place (the
 /// rules of [`jet_dense_backward`](super::jet_dense_backward)), and each sample's `z̄` added
 /// into `bias[t]`.
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 fn backward_tile<T, S, F, const D: usize, const K: usize, const W: usize>(
     (zv, zg, zl): (&[T; W], [&[T; W]; D], [&[T; W]; K]),
+    hv: &[T; W],
     (dv, dg, dl): Tile<'_, T, D, K, W>,
     bias: &mut [T; W],
     act: &F,
@@ -571,10 +580,10 @@ fn backward_tile<T, S, F, const D: usize, const K: usize, const W: usize>(
 ) where
     T: Scalar,
     S: SecondOrder<T, D, K>,
-    F: Fn(T) -> [T; 4],
+    F: Fn(T, T) -> [T; 4],
 {
     for t in 0..W {
-        let [_, s1, s2, s3] = act(zv[t]);
+        let [_, s1, s2, s3] = act(zv[t], hv[t]);
         let j: [T; D] = core::array::from_fn(|d| zg[d][t]);
         let mut v = s1 * dv[t];
         let mut g: [T; D] = core::array::from_fn(|d| {
