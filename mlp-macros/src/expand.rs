@@ -402,6 +402,7 @@ fn inherent(cx: &Ctx) -> TokenStream {
     let forward = forward::forward(cx);
     let forward_cached = forward::forward_cached(cx);
     let backward = backward::backward(cx);
+    let sgd_step = backward::sgd_step(cx);
     let docs = docs::consts(cx);
     let [d_input, d_output, d_layers, d_params, d_zeros] = docs;
     quote! {
@@ -424,6 +425,7 @@ fn inherent(cx: &Ctx) -> TokenStream {
             #forward
             #forward_cached
             #backward
+            #sgd_step
         }
     }
 }

@@ -28,5 +28,6 @@ mod hygiene;
 mod jacobian;
 mod predict;
 mod pytorch;
+mod sgd_step;
 mod variance;
 mod wrappers;
