@@ -56,13 +56,8 @@ pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     d: &[T; OUT],
 ) -> [T; IN] {
-    let mut x = [T::ZERO; IN];
-    for (row, &di) in w.iter().zip(d) {
-        for (xj, &wij) in x.iter_mut().zip(row) {
-            *xj += wij * di;
-        }
-    }
-    x
+    // `Wᵀ d = Σ_i d_i W[i]`: W's rows are broadcast rows of the product.
+    broadcast_sum([T::ZERO; IN], w, d)
 }
 
 /// Accumulates the outer product `G += d xᵀ`, G: OUT×IN (BLAS `ger` with α = 1).
@@ -81,13 +76,29 @@ pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
     d: &[T; OUT],
     x: &[T; IN],
 ) {
+    /// `row += dᵢ x`, a whole row at a time.
+    #[inline(always)]
+    fn row<T: Scalar, const N: usize>(row: &mut [T; N], di: T, x: &[T; N]) {
+        for (gij, &xj) in row.iter_mut().zip(x) {
+            *gij += di * xj;
+        }
+    }
     // Copies in locals: `g` may live on the heap, where the compiler cannot rule out that it
     // overlaps `d` or `x`, which would keep every update scalar and in order.
     let (d, x) = (*d, *x);
-    for (row, di) in g.iter_mut().zip(d) {
-        for (gij, xj) in row.iter_mut().zip(x) {
-            *gij += di * xj;
-        }
+    // Four rows per iteration: a loop over single rows would be vectorised across the rows,
+    // with a gather and a scatter down every column, in place of a load and a store per row.
+    let mut i = 0;
+    while i + 4 <= OUT {
+        row(&mut g[i], d[i], &x);
+        row(&mut g[i + 1], d[i + 1], &x);
+        row(&mut g[i + 2], d[i + 2], &x);
+        row(&mut g[i + 3], d[i + 3], &x);
+        i += 4;
+    }
+    while i < OUT {
+        row(&mut g[i], d[i], &x);
+        i += 1;
     }
 }
 
@@ -276,34 +287,10 @@ pub fn sgd_layer<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>
     lr: T,
 ) -> [T; IN] {
     let d = delta(act, z, h, g);
-    // `Wᵀ δ = Σ_i δ_i W[i]`: W's rows are its inputs' broadcast rows.
-    let dx = broadcast_sum([T::ZERO; IN], w, &d);
-    // In locals: `w` may live on the heap, where it could overlap `x` as far as the compiler
-    // knows, which would keep every update scalar.
-    let x = *x;
+    let dx = gemv_tr(w, &d);
     let mut s = d;
     s.iter_mut().for_each(|si| *si = -lr * *si);
-    /// `row += sᵢ x`, a whole row at a time.
-    #[inline(always)]
-    fn update<T: Scalar, const N: usize>(row: &mut [T; N], si: T, x: &[T; N]) {
-        for (wij, &xj) in row.iter_mut().zip(x) {
-            *wij += si * xj;
-        }
-    }
-    // Four rows per iteration: a loop over single rows would be vectorised across the rows,
-    // with a gather and a scatter down every column, in place of a load and a store per row.
-    let mut i = 0;
-    while i + 4 <= OUT {
-        update(&mut w[i], s[i], &x);
-        update(&mut w[i + 1], s[i + 1], &x);
-        update(&mut w[i + 2], s[i + 2], &x);
-        update(&mut w[i + 3], s[i + 3], &x);
-        i += 4;
-    }
-    while i < OUT {
-        update(&mut w[i], s[i], &x);
-        i += 1;
-    }
+    ger(w, &s, x);
     if let Some(b) = b {
         axpy(b, &s);
     }

@@ -4,7 +4,7 @@
 //! multiples of the vector width.
 
 use crate::support::{assert_close, random_vector, randomize, TestRng};
-use mlp::{mlp, Network, Parameters, Scalar, Vector};
+use mlp::{mlp, Network, Parameters, Scalar};
 
 /// The generated inherent `sgd_step`, for generic tests.
 trait Step: Network {

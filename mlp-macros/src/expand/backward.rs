@@ -1,4 +1,5 @@
-//! `backward`: the chain rule as one straight line of kernel calls, from layer L down to 1.
+//! `backward` and the fused `sgd_step`: the chain rule as one straight line of kernel calls, from
+//! layer L down to 1, compiled for the widest vectors the CPU has (`wide`).
 
 use super::{docs, field, Ctx};
 use proc_macro2::TokenStream;
@@ -51,7 +52,9 @@ pub fn backward(cx: &Ctx) -> TokenStream {
         #[doc = #doc]
         #[inline]
         pub fn backward(&self, cache: &#cache_ty, dl_dy: &#output, grads: &mut #grads_ty) -> #input {
-            #(#steps)*
+            #p::wide(|| {
+                #(#steps)*
+            })
         }
     }
 }
