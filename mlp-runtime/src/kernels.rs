@@ -4,6 +4,12 @@
 //! the weights into output unit `i`, so `w[i][j]` is `W[i, j]` (as in PyTorch's `Linear`).
 //! The const generics carry the shapes, so a mismatched product in generated code is a type
 //! error, found at compile time.
+//!
+//! In optimised builds the kernels the per-sample passes call are `#[inline(always)]`:
+//! generated code runs them inside a function compiled for the widest vectors the CPU has
+//! (`wide`), and a kernel left out of line would be compiled for the build's baseline target
+//! instead. Unoptimised builds only hint (`#[inline]`), since there every inlined local keeps
+//! its own stack slot and a wide layer's frames would grow with them.
 
 use crate::{Activation, Scalar};
 
@@ -17,7 +23,8 @@ use crate::{Activation, Scalar};
 ///              w[1][0] * x[0] + w[1][1] * x[1] + w[1][2] * x[2]];
 /// assert_eq!(y, naive);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &[T; IN],
@@ -51,7 +58,8 @@ pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(
 ///              w[0][2] * d[0] + w[1][2] * d[1]];
 /// assert_eq!(x, naive);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     d: &[T; OUT],
@@ -70,7 +78,8 @@ pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(
 /// assert_eq!(g, [[1.0 + 2.0 * 1.0, 1.0 + 2.0 * 2.0, 1.0 + 2.0 * 3.0],
 ///                [-1.0 * 1.0, -1.0 * 2.0, -1.0 * 3.0]]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
     g: &mut [[T; IN]; OUT],
     d: &[T; OUT],
@@ -109,7 +118,8 @@ pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
 /// mlp::kernels::axpy(&mut y, &[0.5, -2.0]);
 /// assert_eq!(y, [1.0 + 0.5, 2.0 - 2.0]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
     let x = *x;
     for (yi, xi) in y.iter_mut().zip(x) {
@@ -128,7 +138,8 @@ pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
 /// let naive = [f64::tanh(0.5 * 1.0 - 1.0 * 2.0 + 0.1), f64::tanh(2.0 * 1.0 + 0.25 * 2.0 - 0.2)];
 /// assert_eq!(h, naive);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     b: &[T; OUT],
@@ -150,7 +161,8 @@ pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
 /// let h = dense_unbiased(&w, &x, &Relu);
 /// assert_eq!(h, [f64::max(0.5 * 1.0 - 1.0 * 2.0, 0.0), f64::max(2.0 * 1.0 + 0.25 * 2.0, 0.0)]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &[T; IN],
@@ -162,7 +174,8 @@ pub fn dense_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: u
 }
 
 /// Applies `h = σ(h)` element-wise, in place.
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn activate<T: Scalar, A: Activation<T>, const N: usize>(act: &A, h: &mut [T; N]) {
     for hi in h {
         *hi = act.f(*hi);
@@ -180,7 +193,8 @@ fn activate<T: Scalar, A: Activation<T>, const N: usize>(act: &A, h: &mut [T; N]
 /// assert_eq!(z, [0.5 * 1.0 + 1.0 * 2.0 + 0.25]);
 /// assert_eq!(h, [1.0 / (1.0 + f64::exp(-z[0]))]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     b: &[T; OUT],
@@ -209,7 +223,8 @@ pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usi
 /// assert_eq!(z, [0.5 * 1.0 - 1.0 * 2.0]);
 /// assert_eq!(h, [f64::tanh(z[0])]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &[T; IN],
@@ -234,7 +249,8 @@ pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const
 /// let d = delta(&Tanh, &z, &h, &g);
 /// assert_eq!(d, [(1.0 - h[0] * h[0]) * 2.0, (1.0 - h[1] * h[1]) * 0.5]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(
     act: &A,
     z: &[T; N],
@@ -275,7 +291,8 @@ pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(
 /// }
 /// ```
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn sgd_layer<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &mut [[T; IN]; OUT],
     b: Option<&mut [T; OUT]>,
@@ -452,7 +469,8 @@ pub fn transpose<T: Scalar, const IN: usize, const OUT: usize>(
 ///     assert!((a - e).abs() <= 4.0 * f64::EPSILON);
 /// }
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_input_major<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     wt: &[[T; OUT]; IN],
     b: Option<&[T; OUT]>,
