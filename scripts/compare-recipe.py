@@ -107,9 +107,8 @@ def sklearn_run(threads):
 
 
 def mlp_run(threads):
-    cmd = ["cargo", "bench", "-q", "-p", "mlp-benches", "--bench", "recipe"]
-    if threads > 1:
-        cmd[4:4] = ["--features", "parallel"]
+    features = ["--features", "parallel"] if threads > 1 else []
+    cmd = ["cargo", "bench", "-q", "-p", "mlp-benches", *features, "--bench", "recipe"]
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     words = out.split()
     return float(words[words.index("seconds") + 1]), float(words[words.index("test_accuracy") + 1])
