@@ -12,7 +12,14 @@
 //!   train a network, and [`error`], their errors.
 //! - With the `std` feature: [`predict`] (outputs, probabilities and classes of many samples
 //!   on the batched path) and [`metrics`] (confusion matrix, precision, recall, F1).
-//! - [`plot`] (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG.
+#![cfg_attr(
+    feature = "plot",
+    doc = "- [`plot`] (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG."
+)]
+#![cfg_attr(
+    not(feature = "plot"),
+    doc = "- `plot` (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG."
+)]
 //! - [`Model`] (with `std`): a network with its preprocessing (feature and class names, the
 //!   standardiser), saved and loaded as one file.
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.
@@ -97,8 +104,11 @@ pub mod __private {
     pub use crate::kernels::{
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };
-    pub use crate::kernels::{dense_input_major, derivative, gemm_diag, scale_rows, transpose};
+    pub use crate::kernels::{
+        dense_input_major, derivative, gemm_diag, scale_rows, sgd_layer, transpose,
+    };
     pub use crate::math;
+    pub use crate::wide::wide;
     pub use crate::{
         Jacobian, LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Scalar,
     };

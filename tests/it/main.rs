@@ -30,5 +30,6 @@ mod operators;
 mod operators_pytorch;
 mod predict;
 mod pytorch;
+mod sgd_step;
 mod variance;
 mod wrappers;
