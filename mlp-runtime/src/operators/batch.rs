@@ -396,7 +396,7 @@ fn forward_tile<T, S, F, const D: usize, const K: usize, const W: usize>(
     S: SecondOrder<T, D, K>,
     F: Fn(T) -> [T; 4],
 {
-    let (hv, hg, hl) = h;
+    let (hv, mut hg, mut hl) = h;
     match z {
         Some((zv, zg, zl)) => {
             for t in 0..W {
@@ -404,30 +404,33 @@ fn forward_tile<T, S, F, const D: usize, const K: usize, const W: usize>(
                 zv[t] = zt;
                 let j: [T; D] = core::array::from_fn(|d| zg[d][t]);
                 let lz: [T; K] = core::array::from_fn(|k| zl[k][t]);
-                let (f, g, l) = point(zt, &j, &lz, act, op);
-                hv[t] = f;
-                for d in 0..D {
-                    hg[d][t] = g[d];
-                }
-                for k in 0..K {
-                    hl[k][t] = l[k];
-                }
+                put((&mut *hv, &mut hg, &mut hl), t, point(zt, &j, &lz, act, op));
             }
         }
         None => {
             for t in 0..W {
                 let j: [T; D] = core::array::from_fn(|d| hg[d][t]);
                 let lz: [T; K] = core::array::from_fn(|k| hl[k][t]);
-                let (f, g, l) = point(hv[t] + bias, &j, &lz, act, op);
-                hv[t] = f;
-                for d in 0..D {
-                    hg[d][t] = g[d];
-                }
-                for k in 0..K {
-                    hl[k][t] = l[k];
-                }
+                let out = point(hv[t] + bias, &j, &lz, act, op);
+                put((&mut *hv, &mut hg, &mut hl), t, out);
             }
         }
+    }
+}
+
+/// Writes sample `t` of a tile: `(σ(z), ∂h, L h)` as [`point`] returns them.
+#[inline(always)]
+fn put<T: Copy, const D: usize, const K: usize, const W: usize>(
+    (hv, hg, hl): (&mut [T; W], &mut [&mut [T; W]; D], &mut [&mut [T; W]; K]),
+    t: usize,
+    (f, g, l): (T, [T; D], [T; K]),
+) {
+    hv[t] = f;
+    for d in 0..D {
+        hg[d][t] = g[d];
+    }
+    for k in 0..K {
+        hl[k][t] = l[k];
     }
 }
 
