@@ -365,6 +365,15 @@ fn source(p: &[f32; 2]) -> f32 {
     2.0 * PI * PI * (PI * p[0]).sin() * (PI * p[1]).sin()
 }
 
+/// P2's points: 256 inside with the source `f` there, and 64 on the edge `y = 0`.
+fn poisson() -> (Vec<[f32; 2]>, Vec<f32>, Array2<f32>) {
+    let inside = points(256, 2);
+    let f = inside.iter().map(source).collect();
+    let edge: Vec<[f32; 2]> = points(64, 3).into_iter().map(|p| [p[0], 0.0]).collect();
+    let xb = Array2::from_shape_vec((64, 2), edge.as_flattened().to_vec()).unwrap();
+    (inside, f, xb)
+}
+
 /// The boundary term of P2, `mean u_b²`, by the batched forward and backward passes: its
 /// gradients added into `grads`; returns it.
 fn boundary(
@@ -387,10 +396,7 @@ fn boundary(
 #[divan::bench]
 fn p2_generated_step(bencher: divan::Bencher) {
     let mut net = pinn();
-    let inside = points(256, 2);
-    let f: Vec<f32> = inside.iter().map(source).collect();
-    let edge: Vec<[f32; 2]> = points(64, 3).into_iter().map(|p| [p[0], 0.0]).collect();
-    let xb = Array2::from_shape_vec((64, 2), edge.as_flattened().to_vec()).unwrap();
+    let (inside, f, xb) = poisson();
     let mut dl_du = Array2::zeros((64, 1));
     let (mut cache, mut batch_cache) = (PinnJetBatchCache::default(), Default::default());
     let mut seed = Jets::default();
@@ -417,10 +423,7 @@ fn p2_generated_step(bencher: divan::Bencher) {
 #[divan::bench]
 fn p2_by_hand_step(bencher: divan::Bencher) {
     let mut net = pinn();
-    let inside = points(256, 2);
-    let f: Vec<f32> = inside.iter().map(source).collect();
-    let edge: Vec<[f32; 2]> = points(64, 3).into_iter().map(|p| [p[0], 0.0]).collect();
-    let xb = Array2::from_shape_vec((64, 2), edge.as_flattened().to_vec()).unwrap();
+    let (inside, f, xb) = poisson();
     let mut dl_du = Array2::zeros((64, 1));
     let mut batch_cache = Default::default();
     let mut by_hand = StepByHand::new(256);
