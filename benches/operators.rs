@@ -93,17 +93,7 @@ impl ByHand {
 
     fn forward(&mut self, x: &[[f32; 2]]) -> f32 {
         let b = x.len();
-        {
-            let h0 = &mut self.values[0];
-            for (s, p) in x.iter().enumerate() {
-                for d in 0..2 {
-                    h0[[d, s]] = p[d];
-                    h0[[d, b + s]] = f32::from(u8::from(d == 0));
-                    h0[[d, 2 * b + s]] = f32::from(u8::from(d == 1));
-                    h0[[d, 3 * b + s]] = 0.0;
-                }
-            }
-        }
+        input_jets(&mut self.values[0], x);
         for (l, (w, bias, tanh)) in self.layers.iter().enumerate() {
             let (below, above) = self.values.split_at_mut(l + 1);
             let (x, z) = (&below[l], &mut above[0]);
@@ -118,6 +108,19 @@ impl ByHand {
         }
         let out = &self.values[4];
         out[[0, 0]] + out[[0, 3 * b]]
+    }
+}
+
+/// The input layer's stacked columns `[X | e₁ | e₂ | 0]` of the points `x`.
+fn input_jets(h0: &mut Array2<f32>, x: &[[f32; 2]]) {
+    let b = x.len();
+    for (s, p) in x.iter().enumerate() {
+        for d in 0..2 {
+            h0[[d, s]] = p[d];
+            h0[[d, b + s]] = f32::from(u8::from(d == 0));
+            h0[[d, 2 * b + s]] = f32::from(u8::from(d == 1));
+            h0[[d, 3 * b + s]] = 0.0;
+        }
     }
 }
 
@@ -185,15 +188,7 @@ impl StepByHand {
             (net.w4.as_flattened(), &net.b4[..]),
         ];
         let widths = [2, 32, 32, 32, 1];
-        let h0 = &mut self.h[0];
-        for (s, p) in x.iter().enumerate() {
-            for d in 0..2 {
-                h0[[d, s]] = p[d];
-                h0[[d, b + s]] = f32::from(u8::from(d == 0));
-                h0[[d, 2 * b + s]] = f32::from(u8::from(d == 1));
-                h0[[d, 3 * b + s]] = 0.0;
-            }
-        }
+        input_jets(&mut self.h[0], x);
         for (l, &(w, bias)) in ws.iter().enumerate() {
             let w = ArrayView2::from_shape((widths[l + 1], widths[l]), w).unwrap();
             let (below, above) = self.h.split_at_mut(l + 1);
