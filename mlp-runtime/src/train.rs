@@ -20,6 +20,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod chunks;
+
 use crate::data::Dataset;
 use crate::error::{DataError, Divergence, ShapeError, TrainError};
 use crate::init::Init;
@@ -32,6 +34,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
+
+use chunks::{Alone, Chunks, Team};
 
 /// Stops training when the monitored validation metric has not improved for `patience`
 /// epochs, and restores the weights of the best epoch.
@@ -152,6 +156,15 @@ impl History {
 /// [`Trainer::seed`] (stream 1), in mini-batches of [`Trainer::batch_size`] (the last may be
 /// smaller). A batch's gradient is the mean `(1/B) Σᵢ ∂ℓᵢ/∂θ`, then the optimizer steps. The
 /// same seed, data and initial weights give a bit-identical result.
+///
+/// Each batch of `B` samples is cut into chunks that depend on `B` alone (`B / 32` chunks,
+/// between 2 and 8, of equal size but the last); each chunk's gradient is summed on the
+/// batched path into its own buffer, and the chunks' sums are added along one fixed binary
+/// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
+/// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
+/// `pool.install`): the chunks run on the pool's threads, and so do the sum, the validation
+/// and the optimizer's step. No operation or order changes with the number of threads, so a
+/// run gives the same bits on any number of threads, and the same as without the feature.
 ///
 /// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
 /// infinite, training stops with [`TrainError::Diverged`] naming the epoch, the batch and the
@@ -306,7 +319,7 @@ impl<L, O> Trainer<L, O> {
     where
         N: BatchNetwork,
         L: Loss<N::Scalar>,
-        O: Optimizer<N::Scalar>,
+        O: Optimizer<N::Scalar> + Send,
     {
         self.check::<N>(train, validation)?;
         if let Some(init) = self.init {
@@ -314,7 +327,7 @@ impl<L, O> Trainer<L, O> {
         }
         let base_lr = self.optimizer.learning_rate();
         let bar = progress_bar(self.progress, self.epochs);
-        let result = self.run_epochs(net, train, validation, base_lr, &bar);
+        let result = in_pool(|| self.run_epochs(net, train, validation, base_lr, &bar, &mut Alone));
         self.optimizer.set_learning_rate(base_lr);
         match result {
             Ok(_) => bar.finish_and_clear(),
@@ -331,6 +344,7 @@ impl<L, O> Trainer<L, O> {
         validation: Option<&Dataset<N::Scalar>>,
         base_lr: f64,
         bar: &indicatif::ProgressBar,
+        team: &mut impl Team<N::Scalar>,
     ) -> Result<History, TrainError>
     where
         N: BatchNetwork,
@@ -353,7 +367,7 @@ impl<L, O> Trainer<L, O> {
             if self.shuffle {
                 work.order.shuffle(&mut rng);
             }
-            let stats = self.run_epoch(net, train, epoch, &mut work)?;
+            let stats = self.run_epoch(net, train, epoch, &mut work, team)?;
             let val = match validation {
                 Some(v) => Some(evaluate_with(net, &self.loss, v)?),
                 None => None,
@@ -414,6 +428,7 @@ impl<L, O> Trainer<L, O> {
         train: &Dataset<N::Scalar>,
         epoch: usize,
         work: &mut Workspace<N>,
+        team: &mut impl Team<N::Scalar>,
     ) -> Result<Evaluation, TrainError>
     where
         N: BatchNetwork,
@@ -433,15 +448,9 @@ impl<L, O> Trainer<L, O> {
                 lr,
                 cause,
             };
-            let stats = batch_gradient(
-                net,
-                &self.loss,
-                train,
-                batch,
-                &mut work.cache,
-                &mut work.dl_dy,
-                &mut work.grads,
-            )?;
+            let stats =
+                work.chunks
+                    .gradient(net, &self.loss, train, batch, team, &mut work.grads)?;
             let mean = stats.loss_sum / batch.len() as f64;
             if !mean.is_finite() {
                 return Err(diverged(Divergence::Loss(mean)));
@@ -544,10 +553,8 @@ impl<L, O> Trainer<L, O> {
 
 /// The buffers a training run reuses at every step, so that a step allocates nothing.
 struct Workspace<N: BatchNetwork> {
-    /// The forward values of the current batch.
-    cache: N::BatchCache,
-    /// `∂ℓ_s/∂y_s` for each sample of the current batch, one per row.
-    dl_dy: Array2<N::Scalar>,
+    /// The buffers of each chunk of a batch.
+    chunks: Chunks<N>,
     /// The batch gradient.
     grads: N::Grads,
     /// The sample order, shuffled in place each epoch.
@@ -561,8 +568,7 @@ struct Workspace<N: BatchNetwork> {
 impl<N: BatchNetwork> Workspace<N> {
     fn new(samples: usize) -> Self {
         Workspace {
-            cache: N::BatchCache::default(),
-            dl_dy: Array2::from_elem((0, N::OUTPUT), N::Scalar::ZERO),
+            chunks: Chunks::default(),
             grads: N::Grads::default(),
             order: (0..samples).collect(),
             backup: Vec::with_capacity(N::num_params()),
@@ -572,15 +578,17 @@ impl<N: BatchNetwork> Workspace<N> {
 }
 
 /// The sums over one batch.
-struct BatchStats {
+#[derive(Debug, Default)]
+pub(crate) struct BatchStats {
     /// `Σᵢ ℓᵢ`.
-    loss_sum: f64,
+    pub(crate) loss_sum: f64,
     /// The number of samples classified correctly, for a classifying loss.
-    correct: Option<usize>,
+    pub(crate) correct: Option<usize>,
 }
 
-/// Computes the batch gradient `grads = (1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch` on
-/// the batched path (one matrix product per layer and pass), and returns the batch's loss sum.
+/// Computes the summed gradient `grads = Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch` (a chunk
+/// of a mini-batch, [`Chunks::gradient`]) on the batched path (one matrix product per layer
+/// and pass), and returns the loss sum.
 ///
 /// This is the one place that computes gradients. The samples are gathered straight into the
 /// batch cache; the loss reads each output row and writes `∂ℓ/∂y` into `dl_dy`, which grows
@@ -629,7 +637,6 @@ where
     }
     net.gradient_batch(cache, dl_dy.view(), grads)
         .map_err(batch_error)?;
-    grads.scale(N::Scalar::ONE / N::Scalar::from_usize(batch.len()));
     Ok(BatchStats {
         loss_sum,
         correct: classified.then_some(correct),
@@ -684,8 +691,10 @@ where
     evaluate_with(net, loss, data)
 }
 
-/// [`evaluate`] on data already checked: outputs by chunks on the batched path, then the
-/// loss of each row.
+/// [`evaluate`] on data already checked: outputs by chunks of [`crate::predict::CHUNK`] rows
+/// on the batched path, the chunks spread over the pool with `parallel`, then the loss of
+/// each row. The chunks' sums are added in order, so the result does not depend on the
+/// number of threads.
 fn evaluate_with<N, L>(
     net: &N,
     loss: &L,
@@ -695,23 +704,23 @@ where
     N: BatchNetwork,
     L: Loss<N::Scalar>,
 {
-    let mut loss_sum = 0.0;
-    let mut correct = 0usize;
-    let mut classified = false;
-    let mut failed = None;
-    let targets = data.targets();
-    let mut y = N::Output::zeros();
-    crate::predict::for_each_chunk(net, data.features(), |first, outputs| {
-        for (i, row) in outputs.rows().into_iter().enumerate() {
-            if failed.is_some() {
-                return;
-            }
+    const CHUNK: usize = crate::predict::CHUNK;
+    let n = data.len();
+    let chunk = |cache: &mut N::BatchCache, k: usize| {
+        let rows = k * CHUNK..((k + 1) * CHUNK).min(n);
+        let outputs = net
+            .predict_batch(data.features().slice(s![rows.clone(), ..]), cache)
+            .map_err(batch_error)?;
+        let targets = data.targets();
+        let (mut loss_sum, mut correct, mut classified) = (0.0, 0usize, false);
+        let mut y = N::Output::zeros();
+        for (i, row) in rows.zip(outputs.rows()) {
             // The outputs are a feature-major view: copy each row out.
             y.as_mut_slice()
                 .iter_mut()
                 .zip(row)
                 .for_each(|(d, &v)| *d = v);
-            let row = targets.row(first + i);
+            let row = targets.row(i);
             let copied;
             let t = match row.to_slice() {
                 Some(t) => t,
@@ -720,25 +729,58 @@ where
                     &copied
                 }
             };
-            match loss.value(y.as_slice(), t) {
-                Ok(value) => loss_sum += value.to_f64(),
-                Err(e) => failed = Some(e),
-            }
+            loss_sum += loss.value(y.as_slice(), t)?.to_f64();
             if let Some(c) = loss.correct(y.as_slice(), t) {
                 correct += usize::from(c);
                 classified = true;
             }
         }
-    })
-    .map_err(batch_error)?;
-    if let Some(e) = failed {
-        return Err(e.into());
+        Ok::<_, TrainError>((loss_sum, correct, classified))
+    };
+    let chunks = n.div_ceil(CHUNK);
+    #[cfg(feature = "parallel")]
+    let sums: Vec<_> = {
+        use rayon::prelude::*;
+        (0..chunks)
+            .into_par_iter()
+            .map_init(N::BatchCache::default, chunk)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let sums: Vec<_> = {
+        let mut cache = N::BatchCache::default();
+        (0..chunks).map(|k| chunk(&mut cache, k)).collect()
+    };
+    let (mut loss_sum, mut correct, mut classified) = (0.0, 0usize, false);
+    for s in sums {
+        let (l, c, k) = s?;
+        loss_sum += l;
+        correct += c;
+        classified |= k;
     }
-    let n = data.len() as f64;
+    let n = n as f64;
     Ok(Evaluation {
         loss: loss_sum / n,
         accuracy: classified.then(|| correct as f64 / n),
     })
+}
+
+/// Runs `f` on a thread of the current rayon pool (the global one unless called inside
+/// `pool.install`), so that a training loop's parallel work is handed out from within the
+/// pool, which costs a microsecond or two, not the tens a thread outside it waits.
+#[cfg(feature = "parallel")]
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::scope(|_| f())
+    }
+}
+
+/// Runs `f` (no pool without the `parallel` feature).
+#[cfg(not(feature = "parallel"))]
+fn in_pool<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// Checks `data` has samples shaped for `N`.

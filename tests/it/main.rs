@@ -27,6 +27,7 @@ mod gradients;
 mod hygiene;
 mod jacobian;
 mod predict;
+mod training;
 mod pytorch;
 mod variance;
 mod wrappers;

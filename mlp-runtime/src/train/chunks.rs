@@ -1,0 +1,356 @@
+//! Data parallelism within a step: a mini-batch of `B` samples is cut into chunks whose
+//! boundaries depend only on `B` ([`chunk_count`], [`chunk_range`]), each chunk's summed
+//! gradient is computed on the batched path into its own buffer, and the chunks' gradients
+//! are summed along one fixed binary tree ([`tree`]), then scaled by `1/B`.
+//!
+//! With the `parallel` feature the chunks run on the threads of the current rayon pool, and
+//! the tree's additions and the scaling are split across it too. With the `mpi` feature each process computes a
+//! share of the chunks ([`Team::share`]). Neither changes an operation or its order, so a
+//! step gives the same bits on one thread, on any number of threads and on any number of
+//! processes.
+
+use super::{batch_gradient, copy_params, BatchStats};
+use crate::data::Dataset;
+use crate::error::TrainError;
+use crate::loss::Loss;
+use crate::{BatchNetwork, Parameters, Scalar};
+use core::ops::Range;
+use ndarray::Array2;
+#[cfg(feature = "parallel")]
+use rayon::prelude::*;
+
+/// The rows a chunk gets at least, once a batch has 64 samples or more: enough for each
+/// product to run near the kernel's speed.
+const CHUNK_ROWS: usize = 32;
+
+/// The most chunks a batch is cut into: the reduction reads one gradient per chunk.
+const MAX_CHUNKS: usize = 8;
+
+/// The elements one task of the reduction adds: 64 KiB of `f32`.
+#[cfg(feature = "parallel")]
+const PIECE: usize = 16 * 1024;
+
+/// The number of chunks a batch of `b ≥ 1` samples is cut into: `b / 32` between 2 and 8,
+/// and never more than `b` (2 chunks of 16 rows at `b = 32`, 8 of 32 at `b = 256`, 8 of 128
+/// at `b = 1024`). It depends on `b` alone, never on the number of threads or processes.
+pub fn chunk_count(b: usize) -> usize {
+    (b / CHUNK_ROWS).clamp(2, MAX_CHUNKS).min(b)
+}
+
+/// The positions within a batch of `b` samples of chunk `k` of `count`: `⌈b / count⌉` rows
+/// each, the last fewer.
+pub fn chunk_range(b: usize, count: usize, k: usize) -> Range<usize> {
+    let rows = b.div_ceil(count);
+    (k * rows).min(b)..((k + 1) * rows).min(b)
+}
+
+/// Sums the gradients of chunks `lo..hi` (a node of the binary tree over `0..2^⌈log₂ count⌉`,
+/// cut at `count`) into `flats[lo]`: the left half's sum plus the right half's, when the
+/// right half holds a chunk. Every element is summed by the same expression however the work
+/// is spread.
+pub fn tree<T: Scalar>(flats: &mut [Vec<T>], lo: usize, hi: usize, count: usize) {
+    if hi - lo <= 1 || lo >= count {
+        return;
+    }
+    let mid = lo + (hi - lo) / 2;
+    tree(flats, lo, mid, count);
+    if mid < count {
+        tree(flats, mid, hi, count);
+        let (left, right) = flats.split_at_mut(mid);
+        add(&mut left[lo], &right[0]);
+    }
+}
+
+/// The nodes of the tree over `count` chunks that together make up the chunks `share`: the
+/// largest nodes whose chunks all lie in `share`, left to right. A process sums each of its
+/// nodes with [`tree`]; the sums of all processes' nodes then combine along the same tree.
+pub fn nodes(share: Range<usize>, count: usize, f: &mut impl FnMut(Range<usize>)) {
+    fn walk(
+        lo: usize,
+        hi: usize,
+        s: &Range<usize>,
+        count: usize,
+        f: &mut impl FnMut(Range<usize>),
+    ) {
+        if hi <= s.start || s.end <= lo || lo >= count {
+            return;
+        }
+        if s.start <= lo && hi.min(count) <= s.end {
+            return f(lo..hi);
+        }
+        let mid = lo + (hi - lo) / 2;
+        walk(lo, mid, s, count, f);
+        walk(mid, hi, s, count, f);
+    }
+    walk(0, count.next_power_of_two(), &share, count, f);
+}
+
+/// `dst += src`, element by element, split across the pool with `parallel`.
+fn add<T: Scalar>(dst: &mut [T], src: &[T]) {
+    #[cfg(feature = "parallel")]
+    dst.par_chunks_mut(PIECE)
+        .zip(src.par_chunks(PIECE))
+        .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s));
+    #[cfg(not(feature = "parallel"))]
+    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+}
+
+/// Writes `factor · flat` into `grads`, tensor by tensor, split across the pool with
+/// `parallel`.
+fn scale_into<P: Parameters>(flat: &[P::Scalar], factor: P::Scalar, grads: &mut P) {
+    let mut offset = 0;
+    grads.visit_mut(|_, dst| {
+        let src = &flat[offset..offset + dst.len()];
+        offset += dst.len();
+        #[cfg(feature = "parallel")]
+        dst.par_chunks_mut(PIECE)
+            .zip(src.par_chunks(PIECE))
+            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d = s * factor));
+        #[cfg(not(feature = "parallel"))]
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s * factor);
+    });
+}
+
+/// What a chunk tells the other processes: `[Σ ℓ, correct or −1, 1 if it failed]`.
+pub type ChunkStats = [f64; 3];
+
+/// The processes that share each step: one ([`Alone`]), or an MPI communicator's.
+pub trait Team<T: Scalar> {
+    /// The chunks, of `count`, that this process computes.
+    fn share(&self, count: usize) -> Range<usize>;
+
+    /// Makes every chunk's statistics known to every process: on entry, `stats[share]` holds
+    /// this process's, on return all `count` hold every process's.
+    fn exchange_stats(&mut self, stats: &mut [ChunkStats]) -> Result<(), TrainError>;
+
+    /// On entry each of this process's [`nodes`] is summed in place; on return `flats[0]`
+    /// holds the sum of all `flats.len()` chunks, on every process.
+    fn reduce(&mut self, flats: &mut [Vec<T>]) -> Result<(), TrainError>;
+}
+
+/// One process: every chunk is its own.
+pub struct Alone;
+
+impl<T: Scalar> Team<T> for Alone {
+    fn share(&self, count: usize) -> Range<usize> {
+        0..count
+    }
+    fn exchange_stats(&mut self, _: &mut [ChunkStats]) -> Result<(), TrainError> {
+        Ok(())
+    }
+    fn reduce(&mut self, _: &mut [Vec<T>]) -> Result<(), TrainError> {
+        Ok(())
+    }
+}
+
+/// One chunk's buffers.
+struct Part<N: BatchNetwork> {
+    cache: N::BatchCache,
+    dl_dy: Array2<N::Scalar>,
+    grads: N::Grads,
+    result: Result<BatchStats, TrainError>,
+}
+
+/// The buffers of every chunk, kept between steps so that a step allocates nothing once the
+/// largest batch has been seen.
+pub struct Chunks<N: BatchNetwork> {
+    parts: Vec<Part<N>>,
+    /// Each chunk's summed gradient, flat in parameter order.
+    flats: Vec<Vec<N::Scalar>>,
+    stats: Vec<ChunkStats>,
+}
+
+impl<N: BatchNetwork> Default for Chunks<N> {
+    fn default() -> Self {
+        Chunks {
+            parts: Vec::new(),
+            flats: Vec::new(),
+            stats: Vec::new(),
+        }
+    }
+}
+
+impl<N: BatchNetwork> Chunks<N> {
+    /// Computes the batch gradient `grads = (1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch`:
+    /// this process's chunks on the pool, then the fixed-order sum over all of `team`'s
+    /// chunks. Returns the batch's loss sum (chunk by chunk, in order) on every process.
+    pub fn gradient<L, M>(
+        &mut self,
+        net: &N,
+        loss: &L,
+        data: &Dataset<N::Scalar>,
+        batch: &[usize],
+        team: &mut M,
+        grads: &mut N::Grads,
+    ) -> Result<BatchStats, TrainError>
+    where
+        L: Loss<N::Scalar>,
+        M: Team<N::Scalar>,
+    {
+        let b = batch.len();
+        let count = chunk_count(b);
+        while self.parts.len() < count {
+            self.parts.push(Part {
+                cache: N::BatchCache::default(),
+                dl_dy: Array2::from_elem((0, N::OUTPUT), N::Scalar::ZERO),
+                grads: N::Grads::default(),
+                result: Ok(BatchStats::default()),
+            });
+            self.flats.push(Vec::with_capacity(N::num_params()));
+            self.stats.push([0.0; 3]);
+        }
+        let share = team.share(count);
+        let work = |k: usize, part: &mut Part<N>, flat: &mut Vec<N::Scalar>| {
+            let rows = &batch[chunk_range(b, count, k)];
+            part.result = batch_gradient(
+                net,
+                loss,
+                data,
+                rows,
+                &mut part.cache,
+                &mut part.dl_dy,
+                &mut part.grads,
+            );
+            if part.result.is_ok() {
+                copy_params(&part.grads, flat);
+            }
+        };
+        let parts = &mut self.parts[share.clone()];
+        let flats = &mut self.flats[share.clone()];
+        #[cfg(feature = "parallel")]
+        parts
+            .par_iter_mut()
+            .zip(flats.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (part, flat))| work(share.start + i, part, flat));
+        #[cfg(not(feature = "parallel"))]
+        for (i, (part, flat)) in parts.iter_mut().zip(flats.iter_mut()).enumerate() {
+            work(share.start + i, part, flat);
+        }
+
+        let stats = &mut self.stats[..count];
+        for (k, part) in share.clone().zip(&self.parts[share.clone()]) {
+            stats[k] = match &part.result {
+                Ok(s) => [s.loss_sum, s.correct.map_or(-1.0, |c| c as f64), 0.0],
+                Err(_) => [0.0, 0.0, 1.0],
+            };
+        }
+        team.exchange_stats(stats)?;
+        if let Some(part) = self.parts[share.clone()]
+            .iter_mut()
+            .find(|p| p.result.is_err())
+        {
+            return core::mem::replace(&mut part.result, Ok(BatchStats::default()));
+        }
+        if let Some(k) = stats.iter().position(|s| s[2] != 0.0) {
+            return Err(TrainError::Distributed {
+                rank: usize::MAX,
+                reason: format!("the process computing chunk {k} of the batch failed"),
+            });
+        }
+
+        let flats = &mut self.flats[..count];
+        nodes(share, count, &mut |node| {
+            tree(flats, node.start, node.end, count)
+        });
+        team.reduce(flats)?;
+        scale_into(&flats[0], N::Scalar::ONE / N::Scalar::from_usize(b), grads);
+
+        let mut total = BatchStats::default();
+        for s in stats.iter() {
+            total.loss_sum += s[0];
+            if s[1] >= 0.0 {
+                *total.correct.get_or_insert(0) += s[1] as usize;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Completes the tree sum of `count` chunks into `flats[0]` when the nodes for which `done`
+/// holds are already summed in place (at `flats[node.start]`).
+#[cfg(any(test, feature = "mpi"))]
+pub fn combine<T: Scalar>(
+    flats: &mut [Vec<T>],
+    lo: usize,
+    hi: usize,
+    count: usize,
+    done: &impl Fn(Range<usize>) -> bool,
+) {
+    if hi - lo <= 1 || lo >= count || done(lo..hi) {
+        return;
+    }
+    let mid = lo + (hi - lo) / 2;
+    combine(flats, lo, mid, count, done);
+    if mid < count {
+        combine(flats, mid, hi, count, done);
+        let (left, right) = flats.split_at_mut(mid);
+        add(&mut left[lo], &right[0]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_batch_in_order_and_depend_on_its_size_alone() {
+        for b in 1..600 {
+            let count = chunk_count(b);
+            assert!((1..=MAX_CHUNKS).contains(&count), "b = {b}");
+            let mut next = 0;
+            for k in 0..count {
+                let r = chunk_range(b, count, k);
+                assert_eq!(r.start, next, "b = {b}, chunk {k}");
+                assert!(!r.is_empty(), "b = {b}, chunk {k} is empty");
+                next = r.end;
+            }
+            assert_eq!(next, b);
+        }
+        assert_eq!(
+            (chunk_count(32), chunk_count(64), chunk_count(256)),
+            (2, 2, 8)
+        );
+    }
+
+    /// The tree sum of the chunks, written out by hand for 5 chunks.
+    #[test]
+    fn the_tree_sums_in_its_fixed_order() {
+        let v = [1e8f32, 1.0, -1e8, 0.5, 3.0];
+        let mut flats: Vec<Vec<f32>> = v.iter().map(|&x| vec![x]).collect();
+        tree(&mut flats, 0, 8, 5);
+        assert_eq!(flats[0][0], ((v[0] + v[1]) + (v[2] + v[3])) + v[4]);
+    }
+
+    /// Each process sums its nodes, then the nodes combine: the same bits as one process, for
+    /// every way of sharing 1 to 8 chunks among 1 to 5 processes.
+    #[test]
+    fn shared_sums_equal_the_one_process_sum() {
+        for count in 1..=MAX_CHUNKS {
+            let values: Vec<f32> = (0..count)
+                .map(|k| (k as f32 * 0.37 + 0.1).powi(7) * if k % 2 == 0 { 1.0 } else { -1.3 })
+                .collect();
+            let mut alone: Vec<Vec<f32>> = values.iter().map(|&x| vec![x]).collect();
+            tree(&mut alone, 0, count.next_power_of_two(), count);
+            for procs in 1..=5 {
+                let mut flats: Vec<Vec<f32>> = values.iter().map(|&x| vec![x]).collect();
+                let mut owned = Vec::new();
+                for r in 0..procs {
+                    let share = count * r / procs..count * (r + 1) / procs;
+                    nodes(share, count, &mut |n| {
+                        tree(&mut flats, n.start, n.end, count);
+                        owned.push(n);
+                    });
+                }
+                combine(&mut flats, 0, count.next_power_of_two(), count, &|n| {
+                    owned.contains(&n)
+                });
+                assert_eq!(
+                    flats[0][0].to_bits(),
+                    alone[0][0].to_bits(),
+                    "{count} chunks, {procs} processes"
+                );
+            }
+        }
+    }
+}
