@@ -63,9 +63,15 @@ fn w3(bencher: Bencher, threads: usize, batch: usize) {
         .epochs(1)
         .batch_size(batch)
         .progress(false);
-    bencher.counter(ItemsCount::new(SAMPLES / batch)).bench_local(|| {
-        pool.install(|| trainer.fit(&mut net, &data, None).unwrap().epochs[0].train.loss)
-    });
+    bencher
+        .counter(ItemsCount::new(SAMPLES / batch))
+        .bench_local(|| {
+            pool.install(|| {
+                trainer.fit(&mut net, &data, None).unwrap().epochs[0]
+                    .train
+                    .loss
+            })
+        });
 }
 
 #[divan::bench(args = [1, 2])]
@@ -102,13 +108,20 @@ fn digits_epoch(bencher: Bencher, threads: usize) {
     let pool = pool(threads);
     let mut net = Digits::zeros();
     Init::XAVIER_UNIFORM.init(&mut net, 1);
-    let mut trainer = Trainer::new(SoftmaxCrossEntropy, Adam::adamw(3e-3).with_weight_decay(0.05))
-        .epochs(1)
-        .batch_size(32)
-        .progress(false);
+    let mut trainer = Trainer::new(
+        SoftmaxCrossEntropy,
+        Adam::adamw(3e-3).with_weight_decay(0.05),
+    )
+    .epochs(1)
+    .batch_size(32)
+    .progress(false);
     bencher
         .counter(ItemsCount::new(data.len().div_ceil(32)))
         .bench_local(|| {
-            pool.install(|| trainer.fit(&mut net, &data, None).unwrap().epochs[0].train.loss)
+            pool.install(|| {
+                trainer.fit(&mut net, &data, None).unwrap().epochs[0]
+                    .train
+                    .loss
+            })
         });
 }

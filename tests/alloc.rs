@@ -189,6 +189,10 @@ fn trainer_steps_allocate_nothing() {
         allocations() - before
     };
     for batch_size in [8, 32, 192] {
-        assert_eq!(count(batch_size, 1), count(batch_size, 3), "batches of {batch_size}");
+        assert_eq!(
+            count(batch_size, 1),
+            count(batch_size, 3),
+            "batches of {batch_size}"
+        );
     }
 }

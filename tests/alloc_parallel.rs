@@ -68,6 +68,10 @@ fn split_steps_allocate_nothing_after_the_first() {
         })
     };
     for batch_size in [32, 128] {
-        assert_eq!(count(batch_size, 1), count(batch_size, 3), "batches of {batch_size}");
+        assert_eq!(
+            count(batch_size, 1),
+            count(batch_size, 3),
+            "batches of {batch_size}"
+        );
     }
 }

@@ -21,6 +21,8 @@
 //! ```
 
 pub(crate) mod chunks;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 
 use crate::data::Dataset;
 use crate::error::{DataError, Divergence, ShapeError, TrainError};

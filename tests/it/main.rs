@@ -27,7 +27,7 @@ mod gradients;
 mod hygiene;
 mod jacobian;
 mod predict;
-mod training;
 mod pytorch;
+mod training;
 mod variance;
 mod wrappers;
