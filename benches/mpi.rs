@@ -20,7 +20,7 @@ use mlp::optim::Sgd;
 use mlp::train::distributed::{mpi, Reduction};
 use mlp::train::Trainer;
 use mpi::topology::Communicator;
-use mpi::traits::{Destination, Root, Source};
+use mpi::traits::{CommunicatorCollectives, Destination, Root, Source};
 use std::time::Instant;
 
 mlp::mlp! {
@@ -36,7 +36,9 @@ const RUNS: usize = 5;
 fn main() {
     let universe = mpi::initialize().expect("MPI initialises once");
     let world = universe.world();
-    let x = Array2::from_shape_fn((SAMPLES, 784), |(i, j)| ((i * 131 + j * 7) % 97) as f32 / 97.0);
+    let x = Array2::from_shape_fn((SAMPLES, 784), |(i, j)| {
+        ((i * 131 + j * 7) % 97) as f32 / 97.0
+    });
     let data = Dataset::classification(x, (0..SAMPLES).map(|i| i % 10).collect(), 10).unwrap();
     let report = |what: &str, steps: usize, mut times: Vec<f64>| {
         times.sort_by(f64::total_cmp);
@@ -91,5 +93,9 @@ fn main() {
             times.push(start.elapsed().as_secs_f64());
         }
     }
-    report(&format!("one ordered reduction of {} bytes", params * 4), 1, times);
+    report(
+        &format!("one ordered reduction of {} bytes", params * 4),
+        1,
+        times,
+    );
 }

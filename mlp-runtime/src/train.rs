@@ -159,8 +159,8 @@ impl History {
 /// smaller). A batch's gradient is the mean `(1/B) Σᵢ ∂ℓᵢ/∂θ`, then the optimizer steps. The
 /// same seed, data and initial weights give a bit-identical result.
 ///
-/// Each batch of `B` samples is cut into chunks that depend on `B` alone (`B / 32` chunks,
-/// between 2 and 8, of equal size but the last); each chunk's gradient is summed on the
+/// Each batch of `B` samples is cut into chunks that depend on `B` alone (`B / 64` chunks,
+/// between 2 and 4, of equal size but the last); each chunk's gradient is summed on the
 /// batched path into its own buffer, and the chunks' sums are added along one fixed binary
 /// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
 /// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
@@ -450,9 +450,7 @@ impl<L, O> Trainer<L, O> {
                 lr,
                 cause,
             };
-            let stats =
-                work.chunks
-                    .gradient(net, &self.loss, train, batch, team, &mut work.grads)?;
+            let (stats, grads) = work.chunks.gradient(net, &self.loss, train, batch, team)?;
             let mean = stats.loss_sum / batch.len() as f64;
             if !mean.is_finite() {
                 return Err(diverged(Divergence::Loss(mean)));
@@ -468,11 +466,11 @@ impl<L, O> Trainer<L, O> {
                 }
             }
             means += mean;
-            if let Some(name) = first_non_finite(&work.grads) {
+            if let Some(name) = first_non_finite(grads) {
                 return Err(diverged(Divergence::Gradient(name)));
             }
             copy_params(net, &mut work.backup);
-            self.optimizer.step(net, &work.grads);
+            self.optimizer.step(net, grads);
             if let Some(name) = first_non_finite(net) {
                 restore_params(net, &work.backup);
                 return Err(diverged(Divergence::Weight(name)));
@@ -555,10 +553,8 @@ impl<L, O> Trainer<L, O> {
 
 /// The buffers a training run reuses at every step, so that a step allocates nothing.
 struct Workspace<N: BatchNetwork> {
-    /// The buffers of each chunk of a batch.
+    /// The buffers of each chunk of a batch, and the batch gradient.
     chunks: Chunks<N>,
-    /// The batch gradient.
-    grads: N::Grads,
     /// The sample order, shuffled in place each epoch.
     order: Vec<usize>,
     /// The weights before the current step, restored if the step makes them non-finite.
@@ -571,7 +567,6 @@ impl<N: BatchNetwork> Workspace<N> {
     fn new(samples: usize) -> Self {
         Workspace {
             chunks: Chunks::default(),
-            grads: N::Grads::default(),
             order: (0..samples).collect(),
             backup: Vec::with_capacity(N::num_params()),
             best: Vec::with_capacity(N::num_params()),

@@ -1,15 +1,18 @@
 //! Data parallelism within a step: a mini-batch of `B` samples is cut into chunks whose
 //! boundaries depend only on `B` ([`chunk_count`], [`chunk_range`]), each chunk's summed
-//! gradient is computed on the batched path into its own buffer, and the chunks' gradients
+//! gradient is computed on the batched path into its own gradients, and the chunks' gradients
 //! are summed along one fixed binary tree ([`tree`]), then scaled by `1/B`.
 //!
 //! With the `parallel` feature the chunks run on the threads of the current rayon pool, and
-//! the tree's additions and the scaling are split across it too. With the `mpi` feature each process computes a
-//! share of the chunks ([`Team::share`]). Neither changes an operation or its order, so a
-//! step gives the same bits on one thread, on any number of threads and on any number of
-//! processes.
+//! the tree's additions and the scaling are split across it too. With the `mpi` feature each
+//! process computes a share of the chunks ([`Team::share`]). Neither changes an operation or
+//! its order, so a step gives the same bits on one thread, on any number of threads and on
+//! any number of processes.
+//!
+//! The chunks are few (at most [`MAX_CHUNKS`]) because each one costs a gradient's worth of
+//! memory traffic: its products write a whole gradient, and the tree reads it once more.
 
-use super::{batch_gradient, copy_params, BatchStats};
+use super::{batch_gradient, BatchStats};
 use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::loss::Loss;
@@ -19,20 +22,20 @@ use ndarray::Array2;
 #[cfg(feature = "parallel")]
 use rayon::prelude::*;
 
-/// The rows a chunk gets at least, once a batch has 64 samples or more: enough for each
-/// product to run near the kernel's speed.
-const CHUNK_ROWS: usize = 32;
+/// The rows per chunk a batch is cut for, once it has 128 samples or more.
+const CHUNK_ROWS: usize = 64;
 
-/// The most chunks a batch is cut into: the reduction reads one gradient per chunk.
-const MAX_CHUNKS: usize = 8;
+/// The most chunks a batch is cut into.
+pub const MAX_CHUNKS: usize = 4;
 
 /// The elements one task of the reduction adds: 64 KiB of `f32`.
 #[cfg(feature = "parallel")]
 const PIECE: usize = 16 * 1024;
 
-/// The number of chunks a batch of `b ≥ 1` samples is cut into: `b / 32` between 2 and 8,
-/// and never more than `b` (2 chunks of 16 rows at `b = 32`, 8 of 32 at `b = 256`, 8 of 128
-/// at `b = 1024`). It depends on `b` alone, never on the number of threads or processes.
+/// The number of chunks a batch of `b ≥ 1` samples is cut into: `b / 64` between 2 and 4,
+/// and never more than `b` (2 chunks of 16 rows at `b = 32`, 2 of 32 at `b = 64`, 4 of 64 at
+/// `b = 256`, 4 of 256 at `b = 1024`). It depends on `b` alone, never on the number of
+/// threads or processes.
 pub fn chunk_count(b: usize) -> usize {
     (b / CHUNK_ROWS).clamp(2, MAX_CHUNKS).min(b)
 }
@@ -45,18 +48,31 @@ pub fn chunk_range(b: usize, count: usize, k: usize) -> Range<usize> {
 }
 
 /// Sums the gradients of chunks `lo..hi` (a node of the binary tree over `0..2^⌈log₂ count⌉`,
-/// cut at `count`) into `flats[lo]`: the left half's sum plus the right half's, when the
+/// cut at `count`) into `grads[lo]`: the left half's sum plus the right half's, when the
 /// right half holds a chunk. Every element is summed by the same expression however the work
 /// is spread.
-pub fn tree<T: Scalar>(flats: &mut [Vec<T>], lo: usize, hi: usize, count: usize) {
-    if hi - lo <= 1 || lo >= count {
+pub fn tree<P: Parameters>(grads: &mut [P], lo: usize, hi: usize, count: usize) {
+    combine(grads, lo, hi, count, &|_| false);
+}
+
+/// Completes the tree sum of `count` chunks into `grads[lo]` when the nodes for which `done`
+/// holds are summed in place already (at `grads[node.start]`): [`tree`], which starts from
+/// the chunks.
+pub fn combine<P: Parameters>(
+    grads: &mut [P],
+    lo: usize,
+    hi: usize,
+    count: usize,
+    done: &impl Fn(Range<usize>) -> bool,
+) {
+    if hi - lo <= 1 || lo >= count || done(lo..hi) {
         return;
     }
     let mid = lo + (hi - lo) / 2;
-    tree(flats, lo, mid, count);
+    combine(grads, lo, mid, count, done);
     if mid < count {
-        tree(flats, mid, hi, count);
-        let (left, right) = flats.split_at_mut(mid);
+        combine(grads, mid, hi, count, done);
+        let (left, right) = grads.split_at_mut(mid);
         add(&mut left[lo], &right[0]);
     }
 }
@@ -85,29 +101,45 @@ pub fn nodes(share: Range<usize>, count: usize, f: &mut impl FnMut(Range<usize>)
     walk(0, count.next_power_of_two(), &share, count, f);
 }
 
-/// `dst += src`, element by element, split across the pool with `parallel`.
-fn add<T: Scalar>(dst: &mut [T], src: &[T]) {
-    #[cfg(feature = "parallel")]
-    dst.par_chunks_mut(PIECE)
-        .zip(src.par_chunks(PIECE))
-        .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s));
-    #[cfg(not(feature = "parallel"))]
-    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+/// Calls `f(dst, src)` on each tensor of `dst` and the same tensor of `src`.
+fn zip_tensors<P: Parameters>(
+    dst: &mut P,
+    src: &P,
+    mut f: impl FnMut(&mut [P::Scalar], &[P::Scalar]),
+) {
+    let mut t = 0;
+    dst.visit_mut(|_, d| {
+        let mut u = 0;
+        src.visit(|_, s| {
+            if u == t {
+                f(d, s);
+            }
+            u += 1;
+        });
+        t += 1;
+    });
 }
 
-/// Writes `factor · flat` into `grads`, tensor by tensor, split across the pool with
-/// `parallel`.
-fn scale_into<P: Parameters>(flat: &[P::Scalar], factor: P::Scalar, grads: &mut P) {
-    let mut offset = 0;
-    grads.visit_mut(|_, dst| {
-        let src = &flat[offset..offset + dst.len()];
-        offset += dst.len();
+/// `dst += src`, element by element, split across the pool with `parallel`.
+pub fn add<P: Parameters>(dst: &mut P, src: &P) {
+    zip_tensors(dst, src, |d, s| {
         #[cfg(feature = "parallel")]
-        dst.par_chunks_mut(PIECE)
-            .zip(src.par_chunks(PIECE))
-            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d = s * factor));
+        d.par_chunks_mut(PIECE)
+            .zip(s.par_chunks(PIECE))
+            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s));
         #[cfg(not(feature = "parallel"))]
-        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s * factor);
+        d.iter_mut().zip(s).for_each(|(d, &s)| *d += s);
+    });
+}
+
+/// `grads ← factor · grads`, split across the pool with `parallel`.
+fn scale<P: Parameters>(grads: &mut P, factor: P::Scalar) {
+    grads.visit_mut(|_, d| {
+        #[cfg(feature = "parallel")]
+        d.par_chunks_mut(PIECE)
+            .for_each(|d| d.iter_mut().for_each(|d| *d *= factor));
+        #[cfg(not(feature = "parallel"))]
+        d.iter_mut().for_each(|d| *d *= factor);
     });
 }
 
@@ -123,9 +155,9 @@ pub trait Team<T: Scalar> {
     /// this process's, on return all `count` hold every process's.
     fn exchange_stats(&mut self, stats: &mut [ChunkStats]) -> Result<(), TrainError>;
 
-    /// On entry each of this process's [`nodes`] is summed in place; on return `flats[0]`
-    /// holds the sum of all `flats.len()` chunks, on every process.
-    fn reduce(&mut self, flats: &mut [Vec<T>]) -> Result<(), TrainError>;
+    /// On entry each of this process's [`nodes`] is summed in place; on return `grads[0]`
+    /// holds the tree sum of all `grads.len()` chunks, on every process.
+    fn reduce<P: Parameters<Scalar = T>>(&mut self, grads: &mut [P]) -> Result<(), TrainError>;
 }
 
 /// One process: every chunk is its own.
@@ -138,16 +170,15 @@ impl<T: Scalar> Team<T> for Alone {
     fn exchange_stats(&mut self, _: &mut [ChunkStats]) -> Result<(), TrainError> {
         Ok(())
     }
-    fn reduce(&mut self, _: &mut [Vec<T>]) -> Result<(), TrainError> {
+    fn reduce<P: Parameters<Scalar = T>>(&mut self, _: &mut [P]) -> Result<(), TrainError> {
         Ok(())
     }
 }
 
-/// One chunk's buffers.
+/// One chunk's buffers but its gradients.
 struct Part<N: BatchNetwork> {
     cache: N::BatchCache,
     dl_dy: Array2<N::Scalar>,
-    grads: N::Grads,
     result: Result<BatchStats, TrainError>,
 }
 
@@ -155,8 +186,8 @@ struct Part<N: BatchNetwork> {
 /// largest batch has been seen.
 pub struct Chunks<N: BatchNetwork> {
     parts: Vec<Part<N>>,
-    /// Each chunk's summed gradient, flat in parameter order.
-    flats: Vec<Vec<N::Scalar>>,
+    /// Each chunk's summed gradient; after a step, the first holds the batch gradient.
+    grads: Vec<N::Grads>,
     stats: Vec<ChunkStats>,
 }
 
@@ -164,16 +195,17 @@ impl<N: BatchNetwork> Default for Chunks<N> {
     fn default() -> Self {
         Chunks {
             parts: Vec::new(),
-            flats: Vec::new(),
+            grads: Vec::new(),
             stats: Vec::new(),
         }
     }
 }
 
 impl<N: BatchNetwork> Chunks<N> {
-    /// Computes the batch gradient `grads = (1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch`:
-    /// this process's chunks on the pool, then the fixed-order sum over all of `team`'s
-    /// chunks. Returns the batch's loss sum (chunk by chunk, in order) on every process.
+    /// Computes the batch gradient `(1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch`: this
+    /// process's chunks on the pool, then the fixed-order sum over all of `team`'s chunks.
+    /// Returns the batch's loss sum (chunk by chunk, in order) and the gradient, on every
+    /// process.
     pub fn gradient<L, M>(
         &mut self,
         net: &N,
@@ -181,8 +213,7 @@ impl<N: BatchNetwork> Chunks<N> {
         data: &Dataset<N::Scalar>,
         batch: &[usize],
         team: &mut M,
-        grads: &mut N::Grads,
-    ) -> Result<BatchStats, TrainError>
+    ) -> Result<(BatchStats, &N::Grads), TrainError>
     where
         L: Loss<N::Scalar>,
         M: Team<N::Scalar>,
@@ -193,14 +224,13 @@ impl<N: BatchNetwork> Chunks<N> {
             self.parts.push(Part {
                 cache: N::BatchCache::default(),
                 dl_dy: Array2::from_elem((0, N::OUTPUT), N::Scalar::ZERO),
-                grads: N::Grads::default(),
                 result: Ok(BatchStats::default()),
             });
-            self.flats.push(Vec::with_capacity(N::num_params()));
+            self.grads.push(N::Grads::default());
             self.stats.push([0.0; 3]);
         }
         let share = team.share(count);
-        let work = |k: usize, part: &mut Part<N>, flat: &mut Vec<N::Scalar>| {
+        let work = |k: usize, part: &mut Part<N>, grads: &mut N::Grads| {
             let rows = &batch[chunk_range(b, count, k)];
             part.result = batch_gradient(
                 net,
@@ -209,23 +239,20 @@ impl<N: BatchNetwork> Chunks<N> {
                 rows,
                 &mut part.cache,
                 &mut part.dl_dy,
-                &mut part.grads,
+                grads,
             );
-            if part.result.is_ok() {
-                copy_params(&part.grads, flat);
-            }
         };
         let parts = &mut self.parts[share.clone()];
-        let flats = &mut self.flats[share.clone()];
+        let grads = &mut self.grads[share.clone()];
         #[cfg(feature = "parallel")]
         parts
             .par_iter_mut()
-            .zip(flats.par_iter_mut())
+            .zip(grads.par_iter_mut())
             .enumerate()
-            .for_each(|(i, (part, flat))| work(share.start + i, part, flat));
+            .for_each(|(i, (part, grads))| work(share.start + i, part, grads));
         #[cfg(not(feature = "parallel"))]
-        for (i, (part, flat)) in parts.iter_mut().zip(flats.iter_mut()).enumerate() {
-            work(share.start + i, part, flat);
+        for (i, (part, grads)) in parts.iter_mut().zip(grads.iter_mut()).enumerate() {
+            work(share.start + i, part, grads);
         }
 
         let stats = &mut self.stats[..count];
@@ -240,7 +267,12 @@ impl<N: BatchNetwork> Chunks<N> {
             .iter_mut()
             .find(|p| p.result.is_err())
         {
-            return core::mem::replace(&mut part.result, Ok(BatchStats::default()));
+            return Err(
+                match core::mem::replace(&mut part.result, Ok(BatchStats::default())) {
+                    Err(e) => e,
+                    Ok(_) => unreachable!("the part failed"),
+                },
+            );
         }
         if let Some(k) = stats.iter().position(|s| s[2] != 0.0) {
             return Err(TrainError::Distributed {
@@ -249,12 +281,12 @@ impl<N: BatchNetwork> Chunks<N> {
             });
         }
 
-        let flats = &mut self.flats[..count];
+        let grads = &mut self.grads[..count];
         nodes(share, count, &mut |node| {
-            tree(flats, node.start, node.end, count)
+            tree(grads, node.start, node.end, count)
         });
-        team.reduce(flats)?;
-        scale_into(&flats[0], N::Scalar::ONE / N::Scalar::from_usize(b), grads);
+        team.reduce(grads)?;
+        scale(&mut grads[0], N::Scalar::ONE / N::Scalar::from_usize(b));
 
         let mut total = BatchStats::default();
         for s in stats.iter() {
@@ -263,39 +295,42 @@ impl<N: BatchNetwork> Chunks<N> {
                 *total.correct.get_or_insert(0) += s[1] as usize;
             }
         }
-        Ok(total)
-    }
-}
-
-/// Completes the tree sum of `count` chunks into `flats[0]` when the nodes for which `done`
-/// holds are already summed in place (at `flats[node.start]`).
-#[cfg(any(test, feature = "mpi"))]
-pub fn combine<T: Scalar>(
-    flats: &mut [Vec<T>],
-    lo: usize,
-    hi: usize,
-    count: usize,
-    done: &impl Fn(Range<usize>) -> bool,
-) {
-    if hi - lo <= 1 || lo >= count || done(lo..hi) {
-        return;
-    }
-    let mid = lo + (hi - lo) / 2;
-    combine(flats, lo, mid, count, done);
-    if mid < count {
-        combine(flats, mid, hi, count, done);
-        let (left, right) = flats.split_at_mut(mid);
-        add(&mut left[lo], &right[0]);
+        Ok((total, &self.grads[0]))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ParamInfo, ParamKind};
+
+    /// One scalar as a set of parameters.
+    #[derive(Clone, Debug, PartialEq)]
+    struct One(f32);
+
+    impl Parameters for One {
+        type Scalar = f32;
+        const PARAM_INFO: &'static [ParamInfo] = &[ParamInfo {
+            name: "x",
+            layer: 1,
+            kind: ParamKind::Bias,
+            shape: &[1],
+        }];
+        fn visit(&self, mut f: impl FnMut(&ParamInfo, &[f32])) {
+            f(&Self::PARAM_INFO[0], core::slice::from_ref(&self.0));
+        }
+        fn visit_mut(&mut self, mut f: impl FnMut(&ParamInfo, &mut [f32])) {
+            f(&Self::PARAM_INFO[0], core::slice::from_mut(&mut self.0));
+        }
+    }
+
+    fn ones(values: &[f32]) -> Vec<One> {
+        values.iter().map(|&x| One(x)).collect()
+    }
 
     #[test]
     fn chunks_cover_the_batch_in_order_and_depend_on_its_size_alone() {
-        for b in 1..600 {
+        for b in 1..1200 {
             let count = chunk_count(b);
             assert!((1..=MAX_CHUNKS).contains(&count), "b = {b}");
             let mut next = 0;
@@ -307,47 +342,45 @@ mod tests {
             }
             assert_eq!(next, b);
         }
-        assert_eq!(
-            (chunk_count(32), chunk_count(64), chunk_count(256)),
-            (2, 2, 8)
-        );
+        let counts = [1, 32, 64, 128, 256, 1024].map(chunk_count);
+        assert_eq!(counts, [1, 2, 2, 2, 4, 4]);
     }
 
     /// The tree sum of the chunks, written out by hand for 5 chunks.
     #[test]
     fn the_tree_sums_in_its_fixed_order() {
         let v = [1e8f32, 1.0, -1e8, 0.5, 3.0];
-        let mut flats: Vec<Vec<f32>> = v.iter().map(|&x| vec![x]).collect();
-        tree(&mut flats, 0, 8, 5);
-        assert_eq!(flats[0][0], ((v[0] + v[1]) + (v[2] + v[3])) + v[4]);
+        let mut grads = ones(&v);
+        tree(&mut grads, 0, 8, 5);
+        assert_eq!(grads[0].0, ((v[0] + v[1]) + (v[2] + v[3])) + v[4]);
     }
 
     /// Each process sums its nodes, then the nodes combine: the same bits as one process, for
     /// every way of sharing 1 to 8 chunks among 1 to 5 processes.
     #[test]
     fn shared_sums_equal_the_one_process_sum() {
-        for count in 1..=MAX_CHUNKS {
+        for count in 1..=8usize {
             let values: Vec<f32> = (0..count)
                 .map(|k| (k as f32 * 0.37 + 0.1).powi(7) * if k % 2 == 0 { 1.0 } else { -1.3 })
                 .collect();
-            let mut alone: Vec<Vec<f32>> = values.iter().map(|&x| vec![x]).collect();
+            let mut alone = ones(&values);
             tree(&mut alone, 0, count.next_power_of_two(), count);
             for procs in 1..=5 {
-                let mut flats: Vec<Vec<f32>> = values.iter().map(|&x| vec![x]).collect();
+                let mut grads = ones(&values);
                 let mut owned = Vec::new();
                 for r in 0..procs {
                     let share = count * r / procs..count * (r + 1) / procs;
                     nodes(share, count, &mut |n| {
-                        tree(&mut flats, n.start, n.end, count);
+                        tree(&mut grads, n.start, n.end, count);
                         owned.push(n);
                     });
                 }
-                combine(&mut flats, 0, count.next_power_of_two(), count, &|n| {
+                combine(&mut grads, 0, count.next_power_of_two(), count, &|n| {
                     owned.contains(&n)
                 });
                 assert_eq!(
-                    flats[0][0].to_bits(),
-                    alone[0][0].to_bits(),
+                    grads[0].0.to_bits(),
+                    alone[0].0.to_bits(),
                     "{count} chunks, {procs} processes"
                 );
             }

@@ -36,13 +36,13 @@
 //! # Ok::<(), mlp::error::TrainError>(())
 //! ```
 
-use super::chunks::{combine, nodes, ChunkStats, Team};
-use super::{progress_bar, History, Trainer};
+use super::chunks::{add, combine, nodes, ChunkStats, Team};
+use super::{copy_params, progress_bar, restore_params, History, Trainer};
 use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::{BatchNetwork, Network, Scalar};
+use crate::{BatchNetwork, Network, Parameters, Scalar};
 use core::fmt::Display;
 use core::ops::Range;
 use mpi::collective::SystemOperation;
@@ -59,8 +59,9 @@ pub use mpi;
 pub enum Reduction {
     /// Each rank's chunk sums go to rank 0 in rank order, rank 0 completes the trainer's fixed
     /// tree of sums and broadcasts it: the same bits as one process, whatever the number of
-    /// ranks. It moves at most `2⌈log₂ K⌉` gradient buffers per rank to rank 0 (one when the
-    /// number of ranks divides the `K` chunks, a power of two), then one back.
+    /// ranks. Each rank sends rank 0 one gradient per node of the tree it owns (one when the
+    /// number of ranks divides the `K ≤ 4` chunks, at most two otherwise), then rank 0
+    /// broadcasts one.
     #[default]
     Ordered,
     /// One `MPI_Allreduce` (sum) of each rank's chunk sum. Floating-point addition is not
@@ -80,8 +81,10 @@ struct Ranks<'c, C: Communicator, T> {
     params: usize,
     /// Every rank's chunk statistics, as gathered.
     gathered: Vec<ChunkStats>,
-    /// This rank's sum, sent by [`Reduction::Sum`].
-    spare: Vec<T>,
+    /// A gradient, flat in parameter order, as sent and received.
+    buf: Vec<T>,
+    /// The sum [`Reduction::Sum`] receives.
+    sum: Vec<T>,
 }
 
 impl<C: Communicator, T> Ranks<'_, C, T> {
@@ -121,19 +124,20 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
         Ok(())
     }
 
-    fn reduce(&mut self, flats: &mut [Vec<T>]) -> Result<(), TrainError> {
-        let count = flats.len();
-        let p = self.params;
+    fn reduce<P: Parameters<Scalar = T>>(&mut self, grads: &mut [P]) -> Result<(), TrainError> {
+        let count = grads.len();
         let root = self.comm.process_at_rank(0);
+        // Taken out of `self` for the call, put back at the end (no allocation).
+        let mut buf = core::mem::take(&mut self.buf);
+        buf.resize(self.params, T::ZERO);
         match self.reduction {
             Reduction::Ordered => {
                 if self.rank() == 0 {
                     for r in 1..self.size() {
                         let process = self.comm.process_at_rank(r as i32);
                         nodes(self.share_of(r, count), count, &mut |node| {
-                            let buf = &mut flats[node.start];
-                            buf.resize(p, T::ZERO);
                             process.receive_into(&mut buf[..]);
+                            restore_params(&mut grads[node.start], &buf);
                         });
                     }
                     let owned = |node: Range<usize>| {
@@ -142,36 +146,39 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
                             s.start <= node.start && node.end.min(count) <= s.end
                         })
                     };
-                    combine(flats, 0, count.next_power_of_two(), count, &owned);
+                    combine(grads, 0, count.next_power_of_two(), count, &owned);
+                    copy_params(&grads[0], &mut buf);
                 } else {
                     nodes(self.share_of(self.rank(), count), count, &mut |node| {
-                        root.send(&flats[node.start][..]);
+                        copy_params(&grads[node.start], &mut buf);
+                        root.send(&buf[..]);
                     });
                 }
-                flats[0].resize(p, T::ZERO);
-                root.broadcast_into(&mut flats[0][..]);
+                root.broadcast_into(&mut buf[..]);
             }
             Reduction::Sum => {
                 // This rank's nodes added left to right (zeros when it has none).
-                let mut first = true;
                 let share = self.share_of(self.rank(), count);
-                let local = &mut self.spare;
-                local.clear();
-                local.resize(p, T::ZERO);
-                nodes(share, count, &mut |node| {
-                    let src = &flats[node.start];
-                    if first {
-                        local.copy_from_slice(src);
-                        first = false;
-                    } else {
-                        local.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                let mut first = None;
+                nodes(share, count, &mut |node| match first {
+                    None => first = Some(node.start),
+                    Some(f) => {
+                        let (left, right) = grads.split_at_mut(node.start);
+                        add(&mut left[f], &right[0]);
                     }
                 });
-                flats[0].resize(p, T::ZERO);
+                match first {
+                    Some(f) => copy_params(&grads[f], &mut buf),
+                    None => buf.fill(T::ZERO),
+                }
+                self.sum.resize(self.params, T::ZERO);
                 self.comm
-                    .all_reduce_into(&local[..], &mut flats[0][..], SystemOperation::sum());
+                    .all_reduce_into(&buf[..], &mut self.sum[..], SystemOperation::sum());
+                core::mem::swap(&mut buf, &mut self.sum);
             }
         }
+        restore_params(&mut grads[0], &buf);
+        self.buf = buf;
         Ok(())
     }
 }
@@ -304,7 +311,8 @@ impl<L, O> Trainer<L, O> {
             reduction,
             params: N::num_params(),
             gathered: Vec::new(),
-            spare: Vec::new(),
+            buf: Vec::new(),
+            sum: Vec::new(),
         };
         // On the calling thread, the one MPI was initialised on; the chunks still run on the
         // rayon pool with `parallel`.
