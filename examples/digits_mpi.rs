@@ -1,5 +1,5 @@
 //! Handwritten digits trained on several processes at once over MPI (the `mpi` feature): the
-//! recipe of `digits.rs` without the shifted copies, in global batches of 128 that the ranks
+//! recipe of `digits.rs` without the shifted copies, in global batches of 256 that the ranks
 //! share, with the same test accuracy, bit for bit the same weights, on any number of ranks.
 //!
 //! ```text
@@ -72,7 +72,7 @@ fn run(world: &impl Communicator, alone: bool) -> Result<(), Box<dyn Error>> {
         Adam::adamw(3e-3).with_weight_decay(0.05),
     )
     .epochs(EPOCHS)
-    .batch_size(128)
+    .batch_size(256)
     .seed(0)
     .init(Init::XAVIER_UNIFORM)
     .schedule(Schedule::Cosine {

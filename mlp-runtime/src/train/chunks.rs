@@ -28,9 +28,15 @@ const CHUNK_ROWS: usize = 64;
 /// The most chunks a batch is cut into.
 pub const MAX_CHUNKS: usize = 4;
 
-/// The elements one task of the reduction adds: 64 KiB of `f32`.
+/// The elements one task of the reduction adds: 256 KiB of `f32`.
 #[cfg(feature = "parallel")]
-const PIECE: usize = 16 * 1024;
+const PIECE: usize = 64 * 1024;
+
+/// The work (`6 B P` flops for a batch of `B` samples and `P` parameters) below which a
+/// step's chunks run one after the other on the calling thread: handing a chunk to another
+/// thread (which may have to be woken) costs tens of microseconds. The same bits either way.
+#[cfg(feature = "parallel")]
+const MIN_PARALLEL_FLOPS: usize = 30_000_000;
 
 /// The number of chunks a batch of `b ≥ 1` samples is cut into: `b / 64` between 2 and 4,
 /// and never more than `b` (2 chunks of 16 rows at `b = 32`, 2 of 32 at `b = 64`, 4 of 64 at
@@ -245,11 +251,17 @@ impl<N: BatchNetwork> Chunks<N> {
         let parts = &mut self.parts[share.clone()];
         let grads = &mut self.grads[share.clone()];
         #[cfg(feature = "parallel")]
-        parts
-            .par_iter_mut()
-            .zip(grads.par_iter_mut())
-            .enumerate()
-            .for_each(|(i, (part, grads))| work(share.start + i, part, grads));
+        if 6 * b * N::num_params() >= MIN_PARALLEL_FLOPS {
+            parts
+                .par_iter_mut()
+                .zip(grads.par_iter_mut())
+                .enumerate()
+                .for_each(|(i, (part, grads))| work(share.start + i, part, grads));
+        } else {
+            for (i, (part, grads)) in parts.iter_mut().zip(grads.iter_mut()).enumerate() {
+                work(share.start + i, part, grads);
+            }
+        }
         #[cfg(not(feature = "parallel"))]
         for (i, (part, grads)) in parts.iter_mut().zip(grads.iter_mut()).enumerate() {
             work(share.start + i, part, grads);
