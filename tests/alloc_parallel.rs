@@ -52,9 +52,10 @@ fn split_steps_allocate_nothing_after_the_first() {
     assert_ne!(net, before_weights, "the steps moved the weights");
 
     // The trainer in the pool: three epochs make as many allocations as one, on every thread
-    // together, for batches of 32 (2 chunks) and 128 (4 chunks, one step).
-    let x = Array2::from_shape_fn((128, 400), |(i, j)| ((i * 5 + j) % 23) as f32 / 23.0 - 0.5);
-    let data = Dataset::classification(x, (0..128).map(|i| i % 10).collect(), 10).unwrap();
+    // together, for batches of 32 (2 chunks, one after the other) and 256 (4 chunks on the
+    // pool, one step).
+    let x = Array2::from_shape_fn((256, 400), |(i, j)| ((i * 5 + j) % 23) as f32 / 23.0 - 0.5);
+    let data = Dataset::classification(x, (0..256).map(|i| i % 10).collect(), 10).unwrap();
     let count = |batch_size, epochs| {
         let mut net = Big::zeros();
         let mut trainer = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.01))
@@ -67,7 +68,7 @@ fn split_steps_allocate_nothing_after_the_first() {
             counting::all_threads() - before
         })
     };
-    for batch_size in [32, 128] {
+    for batch_size in [32, 256] {
         assert_eq!(
             count(batch_size, 1),
             count(batch_size, 3),

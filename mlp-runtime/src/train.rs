@@ -164,8 +164,9 @@ impl History {
 /// batched path into its own buffer, and the chunks' sums are added along one fixed binary
 /// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
 /// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
-/// `pool.install`): the chunks run on the pool's threads, and so do the sum, the validation
-/// and the optimizer's step. No operation or order changes with the number of threads, so a
+/// `pool.install`): the chunks of a step of at least 150 Mflop (`6 B P` for `P` parameters)
+/// run on the pool's threads, smaller steps' one after the other, and the sum, the
+/// validation and the optimizer's step run on the pool too. No operation or order changes with the number of threads, so a
 /// run gives the same bits on any number of threads, and the same as without the feature.
 ///
 /// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
