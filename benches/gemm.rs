@@ -5,36 +5,15 @@
 //!
 //! One thread. Run with `cargo bench -p mlp-benches --bench gemm`.
 
-use divan::counter::ItemsCount;
 use ndarray::linalg::general_mat_mul;
-use ndarray::Array2;
 
 fn main() {
     divan::main();
 }
 
-/// `(m, n, k)` of the products: W3's and W4's layer products, and a large square one.
-const SHAPES: &[(usize, usize, usize)] = &[
-    // W3 forward, layer 1: Z₁ (256 × 64) = W₁ (256 × 784) · X (784 × 64).
-    (256, 64, 784),
-    // W3 backward, layer 1: ∂L/∂W₁ (256 × 784) += δ₁ (256 × 64) · X (64 × 784).
-    (256, 784, 64),
-    // W3 forward, layer 2.
-    (128, 64, 256),
-    // W4 forward, layer 1, batch 256.
-    (256, 256, 784),
-    (1024, 1024, 1024),
-];
-
-fn operands(m: usize, n: usize, k: usize) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
-    let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 17) as f32 / 17.0 - 0.5);
-    let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 11) % 19) as f32 / 19.0 - 0.5);
-    (a, b, Array2::zeros((m, n)))
-}
-
-fn flops(&(m, n, k): &(usize, usize, usize)) -> ItemsCount {
-    ItemsCount::new(2 * m * n * k)
-}
+#[path = "gemm_shapes.rs"]
+mod shapes;
+use shapes::{flops, operands, SHAPES};
 
 #[divan::bench(args = SHAPES)]
 fn mlp_kernel(bencher: divan::Bencher, shape: &(usize, usize, usize)) {

@@ -296,52 +296,14 @@ where
         .map_err(to_box)?;
     legend(&header)?;
     let panels = body.split_evenly((2, 2));
-    let all = |_: &Scheme| true;
-    let zoom = |s: &Scheme| s.zoom;
-    let forward = |m: &Measured| m.forward.clone();
-    let backward = |m: &Measured| m.backward.clone();
-    let pred_f = |p: &Prediction| p.forward.clone();
-    let pred_b = |p: &Prediction| p.backward.clone();
-    panel(
-        &panels[0],
-        "Var[h_l] / Var[x], all six",
-        (-20.0, 20.0),
-        measured,
-        predicted,
-        &forward,
-        &pred_f,
-        &all,
-    )?;
-    panel(
-        &panels[1],
-        "Var[∂L/∂h_l] / Var[∂L/∂y], all six",
-        (-20.0, 20.0),
-        measured,
-        predicted,
-        &backward,
-        &pred_b,
-        &all,
-    )?;
-    panel(
-        &panels[2],
-        "Var[h_l] / Var[x], zoomed",
-        (-2.0, 3.0),
-        measured,
-        predicted,
-        &forward,
-        &pred_f,
-        &zoom,
-    )?;
-    panel(
-        &panels[3],
-        "Var[∂L/∂h_l] / Var[∂L/∂y], zoomed",
-        (-2.0, 3.0),
-        measured,
-        predicted,
-        &backward,
-        &pred_b,
-        &zoom,
-    )?;
+    for (area, (direction, view)) in panels.iter().zip([
+        (Direction::Forward, View::All),
+        (Direction::Backward, View::All),
+        (Direction::Forward, View::Zoomed),
+        (Direction::Backward, View::Zoomed),
+    ]) {
+        panel(area, measured, predicted, direction, view)?;
+    }
     root.present().map_err(to_box)?;
     Ok(())
 }
@@ -389,22 +351,56 @@ fn to_box<E: Error + Send + Sync + 'static>(e: E) -> Box<dyn Error + Send + Sync
     Box::new(e)
 }
 
-/// One panel: measured ratios as dots, predictions dashed, per layer, on a log axis from
-/// `10^lo` to `10^hi`.
-#[allow(clippy::too_many_arguments)]
+/// Which variance a panel shows.
+#[derive(Clone, Copy)]
+enum Direction {
+    /// `Var[h_l] / Var[x]`.
+    Forward,
+    /// `Var[∂L/∂h_l] / Var[∂L/∂y]`.
+    Backward,
+}
+
+/// Which schemes a panel shows, and on what range.
+#[derive(Clone, Copy)]
+enum View {
+    /// All six, from `10^−20` to `10^20`.
+    All,
+    /// Those that keep the variance near 1, from `10^−2` to `10^3`.
+    Zoomed,
+}
+
+/// One panel: measured ratios as dots, predictions dashed, per layer, on a log axis.
 fn panel<DB: DrawingBackend>(
     area: &Area<DB>,
-    caption: &str,
-    (lo, hi): (f64, f64),
     measured: &[Measured],
     predicted: &[Prediction],
-    values: &dyn Fn(&Measured) -> Vec<f64>,
-    prediction: &dyn Fn(&Prediction) -> Vec<f64>,
-    show: &dyn Fn(&Scheme) -> bool,
+    direction: Direction,
+    view: View,
 ) -> Result<(), Box<dyn Error + Send + Sync>>
 where
     DB::ErrorType: 'static,
 {
+    let ratio = match direction {
+        Direction::Forward => "Var[h_l] / Var[x]",
+        Direction::Backward => "Var[∂L/∂h_l] / Var[∂L/∂y]",
+    };
+    let (caption, (lo, hi)) = match view {
+        View::All => (format!("{ratio}, all six"), (-20.0, 20.0)),
+        View::Zoomed => (format!("{ratio}, zoomed"), (-2.0, 3.0)),
+    };
+    let caption = caption.as_str();
+    let values = |m: &Measured| match direction {
+        Direction::Forward => m.forward.clone(),
+        Direction::Backward => m.backward.clone(),
+    };
+    let prediction = |p: &Prediction| match direction {
+        Direction::Forward => p.forward.clone(),
+        Direction::Backward => p.backward.clone(),
+    };
+    let show = |s: &Scheme| match view {
+        View::All => true,
+        View::Zoomed => s.zoom,
+    };
     let n = widths();
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 20))

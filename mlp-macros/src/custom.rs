@@ -1,14 +1,16 @@
 //! Checks `activation name(z; a = 0.1) = expression;` items and derives each one.
 
-use crate::ctxt::Ctxt;
-use crate::lower::{lower, nonzero_digits, same, Scope};
+pub mod lower;
+
+use crate::errors::Errors;
+use crate::literal::{float_param, same};
 use crate::model::{Builtin, Custom, Derived, Scalar};
-use crate::parse::{ActivationDef, Number};
+use crate::parse::ActivationDef;
 use crate::symbolic::{Graph, Node};
-use quote::ToTokens;
+use lower::{lower, Scope};
 use std::rc::Rc;
 use syn::ext::IdentExt;
-use syn::{Attribute, Ident, Lit};
+use syn::{Attribute, Ident};
 
 /// The types `mlp!` declares for a network `Net` besides `Net` itself, by suffix, and what
 /// each is (for the error when an activation's type would take the name).
@@ -24,7 +26,7 @@ pub const COMPANIONS: &[(&str, &str)] = &[
 /// differentiated; the generated type is named `{Net}{Name}` (`NetSwish` for `swish`), and
 /// no two generated types may share a name.
 pub fn check_definitions(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     defs: &[ActivationDef],
     net: &Ident,
     scalar: Scalar,
@@ -47,7 +49,7 @@ pub fn check_definitions(
     for (i, def) in defs.iter().enumerate() {
         let name = def.name.unraw().to_string();
         if Builtin::from_name(&name).is_some() {
-            cx.error(
+            errors.error(
                 def.name.span(),
                 format_args!("activation `{name}` is built in; choose another name"),
             );
@@ -55,14 +57,14 @@ pub fn check_definitions(
             continue;
         }
         if defs[..i].iter().any(|d| same(&d.name, &def.name)) {
-            cx.error(
+            errors.error(
                 def.name.span(),
                 format_args!("activation `{name}` is defined twice"),
             );
             continue;
         }
-        check_attrs(cx, &def.attrs, &name);
-        let type_name = type_name(cx, def, net, &mut taken);
+        check_attrs(errors, &def.attrs, &name);
+        let type_name = type_name(errors, def, net, &mut taken);
         let scope = Scope {
             activation: &def.name,
             var: &def.var,
@@ -70,7 +72,7 @@ pub fn check_definitions(
             scalar,
             activations: &names,
         };
-        match (check_definition(cx, def, &scope), type_name) {
+        match (check_definition(errors, def, &scope), type_name) {
             (Some((params, derived)), Some(type_name)) => customs.push(Rc::new(Custom {
                 name: def.name.clone(),
                 type_name,
@@ -113,10 +115,10 @@ pub struct Definitions {
 
 /// Only doc comments and lint levels (`allow`, `expect`, `warn`, `deny`) go on an
 /// activation; they are passed to its generated type.
-fn check_attrs(cx: &mut Ctxt, attrs: &[Attribute], name: &str) {
+fn check_attrs(errors: &mut Errors, attrs: &[Attribute], name: &str) {
     for attr in attrs {
         if !is_doc_or_lint(attr) {
-            cx.error_spanned(
+            errors.error_spanned(
                 attr,
                 format_args!(
                     "unsupported attribute on activation `{name}`: expected doc comments or \
@@ -155,7 +157,7 @@ pub fn type_ident(net: &Ident, name: &Ident) -> Option<Ident> {
 /// `{Net}{Name}`, validated as an identifier before it is made one, and distinct from every
 /// other type the call generates (recorded in `taken`).
 fn type_name(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     def: &ActivationDef,
     net: &Ident,
     taken: &mut Vec<(String, String)>,
@@ -175,11 +177,11 @@ fn type_name(
                  rename the activation"
             )
         };
-        cx.error(def.name.span(), message);
+        errors.error(def.name.span(), message);
         return None;
     }
     let Some(ident) = type_ident(net, &def.name) else {
-        cx.error(
+        errors.error(
             def.name.span(),
             format_args!(
                 "activation `{name}` would generate the type `{text}`, which is not a valid \
@@ -196,9 +198,9 @@ fn type_name(
 type Params = Vec<(Ident, Option<f64>)>;
 
 /// A definition's parameters and its derivation, if they are valid (every problem is
-/// recorded in `cx`). The parameters come back even when the expression fails.
+/// recorded in `errors`). The parameters come back even when the expression fails.
 fn check_definition(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     def: &ActivationDef,
     scope: &Scope,
 ) -> Option<(Params, Derived)> {
@@ -207,7 +209,7 @@ fn check_definition(
     for (i, param) in def.params.iter().enumerate() {
         if same(&param.name, &def.var) || def.params[..i].iter().any(|p| same(&p.name, &param.name))
         {
-            cx.error(
+            errors.error(
                 param.name.span(),
                 format_args!(
                     "duplicate name `{}` in activation `{}`",
@@ -221,7 +223,7 @@ fn check_definition(
         let default = match &param.default {
             Some(number) => {
                 let what = format!("the default of `{}`", param.name.unraw());
-                let value = float_param(cx, number, scope.scalar, &what);
+                let value = float_param(errors, number, scope.scalar, &what);
                 ok &= value.is_some();
                 value
             }
@@ -235,22 +237,27 @@ fn check_definition(
         ..*scope
     };
     let mut graph = Graph::default();
-    let f = lower(cx, &mut graph, &scope, &def.expr);
+    let f = lower(errors, &mut graph, &scope, &def.expr);
     let (true, Some(f)) = (ok, f) else {
         return None;
     };
     let param_names = names.iter().map(|n| n.unraw().to_string()).collect();
     let derived = Derived::new(graph, f, param_names);
-    check_derived(cx, def, &derived, scope.scalar).then_some((params, derived))
+    check_derived(errors, def, &derived, scope.scalar).then_some((params, derived))
 }
 
 /// The derivative is within [`Graph::MAX_NODES`] and every constant in it is a finite value
 /// of the scalar type (the expression's own constants were checked as they were lowered).
-fn check_derived(cx: &mut Ctxt, def: &ActivationDef, derived: &Derived, scalar: Scalar) -> bool {
+fn check_derived(
+    errors: &mut Errors,
+    def: &ActivationDef,
+    derived: &Derived,
+    scalar: Scalar,
+) -> bool {
     let graph = &derived.graph;
     let name = def.name.unraw();
     if graph.overflowed() {
-        cx.error_spanned(
+        errors.error_spanned(
             &def.expr,
             format_args!(
                 "activation `{name}` is too large to differentiate: the expression and its \
@@ -264,7 +271,7 @@ fn check_derived(cx: &mut Ctxt, def: &ActivationDef, derived: &Derived, scalar: 
         if let Node::Const(bits) = graph.node(id) {
             let value = f64::from_bits(bits);
             if let Err(problem) = scalar.check(value) {
-                cx.error_spanned(
+                errors.error_spanned(
                     &def.expr,
                     format_args!(
                         "the derivative of activation `{name}` has the constant {value:?}, \
@@ -276,69 +283,6 @@ fn check_derived(cx: &mut Ctxt, def: &ActivationDef, derived: &Derived, scalar: 
         }
     }
     true
-}
-
-/// The value of a float literal with an optional minus sign; `None` for anything else.
-pub fn float_value(number: &Number) -> Option<f64> {
-    let Lit::Float(f) = &number.lit else {
-        return None;
-    };
-    let value = f.base10_parse::<f64>().ok().filter(|v| v.is_finite())?;
-    Some(if number.minus.is_some() {
-        -value
-    } else {
-        value
-    })
-}
-
-/// The value of `number` as a parameter of a network in `scalar`: a float literal whose
-/// value is finite and does not overflow or underflow the scalar; otherwise an error at the
-/// literal, saying what it is for (`what`).
-pub fn float_param(cx: &mut Ctxt, number: &Number, scalar: Scalar, what: &str) -> Option<f64> {
-    let Some(value) = float_value(number) else {
-        not_a_float(cx, number, what);
-        return None;
-    };
-    let (minus, lit) = (&number.minus, &number.lit);
-    let underflow =
-        value == 0.0 && matches!(lit, Lit::Float(f) if nonzero_digits(f.base10_digits()));
-    let problem = if underflow {
-        Err(format!("underflows {} to 0", scalar.name()))
-    } else {
-        scalar.check(value)
-    };
-    match problem {
-        Ok(()) => Some(value),
-        Err(problem) => {
-            let sign = if minus.is_some() { "-" } else { "" };
-            cx.error_spanned(
-                quote::quote!(#minus #lit),
-                format_args!(
-                    "{what} is {sign}{lit}, which {problem}",
-                    lit = lit.to_token_stream()
-                ),
-            );
-            None
-        }
-    }
-}
-
-/// Reports a literal that should have been a float.
-pub fn not_a_float(cx: &mut Ctxt, number: &Number, what: &str) {
-    let (minus, lit) = (&number.minus, &number.lit);
-    let hint = match lit {
-        Lit::Int(i) => format!(
-            ", found the integer `{}`; write `{}.0`",
-            i.base10_digits(),
-            i.base10_digits()
-        ),
-        Lit::Float(f) => format!(", found `{f}`, which is not finite"),
-        _ => String::new(),
-    };
-    cx.error_spanned(
-        quote::quote!(#minus #lit),
-        format_args!("expected a float literal for {what}{hint}"),
-    );
 }
 
 /// `leaky_relu` → `LeakyRelu`.

@@ -1,5 +1,6 @@
-//! Code generation from the checked model: the struct, its cache and gradients, and the
-//! trait impls. The passes themselves are in `forward`, `backward`, and their docs in `docs`.
+//! Code generation from the checked model: the driver ([`mlp`], [`expand`]) and what every
+//! generator shares ([`Ctx`]). The structs are generated in `structs`, the inherent and trait
+//! impls in `impls`, the passes in `forward` and `backward`, their docs in `docs`.
 
 mod activation;
 mod attrs;
@@ -8,7 +9,9 @@ mod batch;
 mod docs;
 mod forward;
 mod frozen;
+mod impls;
 mod jacobian;
+mod structs;
 #[cfg(test)]
 mod tests;
 
@@ -97,16 +100,14 @@ impl Ctx<'_> {
         quote!([[#t; #n_in]; #n_out])
     }
 
-    /// Where code about layer `l` is located: at the layer's width for error positions, but
-    /// resolved at the macro's call site, so that the `self`, `cache` and locals it names
-    /// are the ones the macro declares (see [`located`]).
+    /// Where code about layer `l` is located: at the layer's width (the input width for
+    /// `l = 0`) for error positions, but resolved at the macro's call site, so that the
+    /// `self`, `cache` and locals it names are the ones the macro declares (see [`located`]).
     pub fn span(&self, l: usize) -> Span {
-        located(self.net.layers[l - 1].width.span)
-    }
-
-    /// As [`Ctx::span`], for the input width.
-    pub fn input_span(&self) -> Span {
-        located(self.net.input.span)
+        located(match l.checked_sub(1) {
+            Some(i) => self.net.layers[i].width.span,
+            None => self.net.input.span,
+        })
     }
 
     /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh` or, for an
@@ -118,18 +119,14 @@ impl Ctx<'_> {
         let p = quote_spanned!(span=> #krate::__private);
         let args = &layer.activation.args;
         match &layer.activation.kind {
-            Kind::Builtin(builtin) => match builtin {
-                Builtin::Identity => quote_spanned!(span=> #p::Identity),
-                Builtin::Tanh => quote_spanned!(span=> #p::Tanh),
-                Builtin::Sigmoid => quote_spanned!(span=> #p::Sigmoid),
-                Builtin::Relu => quote_spanned!(span=> #p::Relu),
-                Builtin::Softplus => quote_spanned!(span=> #p::Softplus),
-                Builtin::Gelu => quote_spanned!(span=> #p::Gelu),
-                Builtin::LeakyRelu => {
-                    let alpha = self.float(args[0]);
-                    quote_spanned!(span=> #p::LeakyRelu(#alpha))
-                }
-            },
+            Kind::Builtin(Builtin::LeakyRelu) => {
+                let alpha = self.float(args[0]);
+                quote_spanned!(span=> #p::LeakyRelu(#alpha))
+            }
+            Kind::Builtin(builtin) => {
+                let ty = Ident::new(builtin.type_name(), span);
+                quote_spanned!(span=> #p::#ty)
+            }
             Kind::Custom(custom) => {
                 let ty = &custom.type_name;
                 if custom.params.is_empty() {
@@ -235,10 +232,10 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         grads: format_ident!("{}Grads", net.ident),
     };
     let activations = activation::activations(&cx);
-    let structs = structs(&cx);
-    let inherent = inherent(&cx);
-    let params = parameters_impls(&cx);
-    let network = network_impl(&cx);
+    let structs = structs::structs(&cx);
+    let inherent = impls::inherent(&cx);
+    let params = impls::parameters_impls(&cx);
+    let network = impls::network_impl(&cx);
     let jacobian = jacobian::jacobian(&cx);
     let batch = batch::batch(&cx);
     let items = quote! {
@@ -252,317 +249,4 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         #batch
     };
     attrs::spread(&net.attrs, &net.ident, items)
-}
-
-/// The network, cache and gradient structs, with `Default` for the latter two.
-fn structs(cx: &Ctx) -> TokenStream {
-    let Ctx {
-        net, cache, grads, ..
-    } = cx;
-    let p = cx.private();
-    let (ident, vis, attrs) = (&net.ident, &net.vis, &net.attrs);
-    let mut params = Vec::new();
-    let mut grad_fields = Vec::new();
-    for l in 1..=cx.layers() {
-        let span = cx.span(l);
-        let (w, m) = (field("w", l, span), cx.matrix(l));
-        let (w_doc, dw_doc) = docs::weight_field(cx, l);
-        params.push(quote!(#[doc = #w_doc] pub #w: #p::Boxed<#m>,));
-        grad_fields.push(quote!(#[doc = #dw_doc] pub #w: #p::Boxed<#m>,));
-        if net.bias {
-            let (b, v) = (field("b", l, span), cx.vector(l));
-            let (b_doc, db_doc) = docs::bias_field(cx, l);
-            params.push(quote!(#[doc = #b_doc] pub #b: #p::Boxed<#v>,));
-            grad_fields.push(quote!(#[doc = #db_doc] pub #b: #p::Boxed<#v>,));
-        }
-    }
-    let mut cache_fields = Vec::new();
-    for l in 0..=cx.layers() {
-        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
-        let v = cx.vector(l);
-        if l > 0 {
-            let z = field("z", l, span);
-            let doc = docs::cache_z(cx, l);
-            cache_fields.push(quote!(#[doc = #doc] pub #z: #v,));
-        }
-        let h = field("h", l, span);
-        let doc = docs::cache_h(cx, l);
-        cache_fields.push(quote!(#[doc = #doc] pub #h: #v,));
-    }
-    let cache_zeros = (0..=cx.layers()).flat_map(|l| {
-        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
-        let n = Literal::usize_unsuffixed(cx.widths[l]);
-        let h = field("h", l, span);
-        let z = (l > 0).then(|| {
-            let z = field("z", l, span);
-            quote!(#z: [0.0; #n],)
-        });
-        [z.unwrap_or_default(), quote!(#h: [0.0; #n],)]
-    });
-    let zeros = zero_fields(cx);
-    let struct_doc = docs::net_struct(cx);
-    let cache_doc = docs::cache_struct(cx);
-    let layer_values = layer_values(cx);
-    let grads_doc = docs::grads_struct(cx);
-    let derive =
-        quote!(#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]);
-    let allowed = allowed_lints();
-    quote! {
-        #(#attrs)*
-        #[doc = #struct_doc]
-        #derive
-        #vis struct #ident {
-            #(#params)*
-        }
-
-        #[doc = #cache_doc]
-        #derive
-        #vis struct #cache {
-            #(#cache_fields)*
-        }
-
-        #[doc = #grads_doc]
-        #derive
-        #vis struct #grads {
-            #(#grad_fields)*
-        }
-
-        #allowed
-        #[automatically_derived]
-        impl ::core::default::Default for #cache {
-            fn default() -> Self {
-                Self { #(#cache_zeros)* }
-            }
-        }
-
-        #[automatically_derived]
-        impl ::core::default::Default for #grads {
-            fn default() -> Self {
-                Self { #zeros }
-            }
-        }
-
-        #layer_values
-    }
-}
-
-/// `LayerValues` for the cache: `z(l)` and `h(l)` by layer index, for generic code.
-fn layer_values(cx: &Ctx) -> TokenStream {
-    let Ctx { t, cache, .. } = cx;
-    let p = cx.private();
-    let arm = |prefix: &str, l: usize| {
-        let span = if l == 0 { cx.input_span() } else { cx.span(l) };
-        let f = field(prefix, l, span);
-        quote!(#l => ::core::option::Option::Some(&self.#f),)
-    };
-    let zs = (1..=cx.layers()).map(|l| arm("z", l));
-    let hs = (0..=cx.layers()).map(|l| arm("h", l));
-    quote! {
-        #[automatically_derived]
-        impl #p::LayerValues for #cache {
-            type Scalar = #t;
-            fn z(&self, l: ::core::primitive::usize) -> ::core::option::Option<&[#t]> {
-                match l {
-                    #(#zs)*
-                    _ => ::core::option::Option::None,
-                }
-            }
-            fn h(&self, l: ::core::primitive::usize) -> ::core::option::Option<&[#t]> {
-                match l {
-                    #(#hs)*
-                    _ => ::core::option::Option::None,
-                }
-            }
-        }
-    }
-}
-
-/// `w1: zeros_matrix(), b1: zeros_vector(), ...`: the fields of a zero network or gradient.
-fn zero_fields(cx: &Ctx) -> TokenStream {
-    let p = cx.private();
-    (1..=cx.layers())
-        .flat_map(|l| {
-            let w = field("w", l, cx.span(l));
-            let b = cx.net.bias.then(|| {
-                let b = field("b", l, cx.span(l));
-                quote!(#b: #p::zeros_vector(),)
-            });
-            [quote!(#w: #p::zeros_matrix(),), b.unwrap_or_default()]
-        })
-        .collect()
-}
-
-/// The inherent consts and methods, usable without importing a trait.
-fn inherent(cx: &Ctx) -> TokenStream {
-    let ident = &cx.net.ident;
-    let (input, output) = (cx.widths[0], cx.net.output());
-    let layers = cx.layers();
-    let params = cx.net.params();
-    let zeros = zero_fields(cx);
-    let forward = forward::forward(cx);
-    let forward_cached = forward::forward_cached(cx);
-    let backward = backward::backward(cx);
-    let docs = docs::consts(cx);
-    let [d_input, d_output, d_layers, d_params, d_zeros] = docs;
-    quote! {
-        impl #ident {
-            #[doc = #d_input]
-            pub const INPUT: ::core::primitive::usize = #input;
-            #[doc = #d_output]
-            pub const OUTPUT: ::core::primitive::usize = #output;
-            #[doc = #d_layers]
-            pub const LAYERS: ::core::primitive::usize = #layers;
-            #[doc = #d_params]
-            pub const PARAMS: ::core::primitive::usize = #params;
-
-            #[doc = #d_zeros]
-            #[must_use]
-            pub fn zeros() -> Self {
-                Self { #zeros }
-            }
-
-            #forward
-            #forward_cached
-            #backward
-        }
-    }
-}
-
-/// `Parameters` for the network and for its gradients, sharing one `PARAM_INFO`.
-fn parameters_impls(cx: &Ctx) -> TokenStream {
-    let Ctx { net, t, grads, .. } = cx;
-    let ident = &net.ident;
-    let p = cx.private();
-    let k = cx.krate;
-    let mut infos = Vec::new();
-    let mut refs = Vec::new();
-    let mut muts = Vec::new();
-    let mut pairs = Vec::new();
-    for l in 1..=cx.layers() {
-        let span = cx.span(l);
-        let (n_in, n_out) = (cx.widths[l - 1], cx.widths[l]);
-        let w = field("w", l, span);
-        let name = w.to_string();
-        let i = infos.len();
-        infos.push(quote! {
-            #p::ParamInfo { name: #name, layer: #l, kind: #p::ParamKind::Weight, shape: &[#n_out, #n_in] }
-        });
-        refs.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened());));
-        muts.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened_mut());));
-        pairs
-            .push(quote!(f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), grads.#w.as_flattened());));
-        if net.bias {
-            let b = field("b", l, span);
-            let name = b.to_string();
-            let i = infos.len();
-            infos.push(quote! {
-                #p::ParamInfo { name: #name, layer: #l, kind: #p::ParamKind::Bias, shape: &[#n_out] }
-            });
-            refs.push(quote!(f(&Self::PARAM_INFO[#i], &self.#b[..]);));
-            muts.push(quote!(f(&Self::PARAM_INFO[#i], &mut self.#b[..]);));
-            pairs.push(quote!(f(&PARAM_INFO[#i], &mut self.#b[..], &grads.#b[..]);));
-        }
-    }
-    let visit = quote! {
-        fn visit(&self, mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &[#t])) {
-            #(#refs)*
-        }
-        fn visit_mut(&mut self, mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t])) {
-            #(#muts)*
-        }
-    };
-    quote! {
-        #[automatically_derived]
-        impl #p::Parameters for #ident {
-            type Scalar = #t;
-            const PARAM_INFO: &'static [#p::ParamInfo] = &[#(#infos),*];
-            #visit
-        }
-
-        #[automatically_derived]
-        impl #p::Parameters for #grads {
-            type Scalar = #t;
-            // The public path: rustdoc shows this value.
-            const PARAM_INFO: &'static [#p::ParamInfo] = <#ident as #k::Parameters>::PARAM_INFO;
-            #visit
-        }
-    }
-    .into_iter()
-    .chain(visit_with_grads(cx, &pairs))
-    .collect()
-}
-
-/// The body of `Network::visit_with_grads`, kept beside the other visitors.
-fn visit_with_grads(cx: &Ctx, pairs: &[TokenStream]) -> TokenStream {
-    let Ctx { net, t, grads, .. } = cx;
-    let ident = &net.ident;
-    let p = cx.private();
-    quote! {
-        impl #ident {
-            /// Calls `f(info, parameter, gradient)` for every tensor in the order of
-            /// `PARAM_INFO`, so that an optimizer can update the parameters.
-            pub fn visit_with_grads(
-                &mut self,
-                grads: &#grads,
-                mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t], &[#t]),
-            ) {
-                const PARAM_INFO: &[#p::ParamInfo] = <#ident as #p::Parameters>::PARAM_INFO;
-                #(#pairs)*
-            }
-        }
-    }
-}
-
-/// `Network`, delegating to the inherent methods.
-fn network_impl(cx: &Ctx) -> TokenStream {
-    let Ctx {
-        net,
-        t,
-        cache,
-        grads,
-        ..
-    } = cx;
-    let ident = &net.ident;
-    let p = cx.private();
-    let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
-    let specs = net.layers.iter().enumerate().map(|(i, layer)| {
-        let (fan_in, fan_out) = (cx.widths[i], cx.widths[i + 1]);
-        let activation = layer.activation.display();
-        let bias = net.bias;
-        quote!(#p::LayerSpec { fan_in: #fan_in, fan_out: #fan_out, activation: #activation, bias: #bias })
-    });
-    quote! {
-        #[automatically_derived]
-        impl #p::Network for #ident {
-            type Input = #input;
-            type Output = #output;
-            type Cache = #cache;
-            type Grads = #grads;
-            const INPUT: ::core::primitive::usize = #ident::INPUT;
-            const OUTPUT: ::core::primitive::usize = #ident::OUTPUT;
-            const LAYERS: ::core::primitive::usize = #ident::LAYERS;
-            const PARAMS: ::core::primitive::usize = #ident::PARAMS;
-            const LAYER_SPECS: &'static [#p::LayerSpec] = &[#(#specs),*];
-
-            fn zeros() -> Self {
-                #ident::zeros()
-            }
-            fn forward(&self, x: &#input) -> #output {
-                #ident::forward(self, x)
-            }
-            fn forward_cached(&self, x: &#input, cache: &mut #cache) -> #output {
-                #ident::forward_cached(self, x, cache)
-            }
-            fn backward(&self, cache: &#cache, dl_dy: &#output, grads: &mut #grads) -> #input {
-                #ident::backward(self, cache, dl_dy, grads)
-            }
-            fn visit_with_grads(
-                &mut self,
-                grads: &#grads,
-                f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t], &[#t]),
-            ) {
-                #ident::visit_with_grads(self, grads, f)
-            }
-        }
-    }
 }

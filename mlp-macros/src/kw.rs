@@ -1,3 +1,6 @@
-//! The keywords of the `mlp!` grammar.
+//! The keywords of the `mlp!` grammar, and the keys a declaration accepts.
+
+/// The keys a network declaration accepts.
+pub const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
 
 syn::custom_keyword!(activation);

@@ -1,14 +1,15 @@
 //! The `mlp!` procedural macro. Use it through the [`mlp`](https://docs.rs/mlp) crate.
 
-mod ctxt;
 mod custom;
+mod errors;
 mod expand;
 mod fallback;
 mod krate;
 mod kw;
-mod lower;
+mod literal;
 mod model;
 mod parse;
+mod suggest;
 mod symbolic;
 mod valid;
 

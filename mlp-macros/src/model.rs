@@ -139,19 +139,37 @@ pub enum Reads {
 
 impl Derived {
     /// Differentiates `f`, and rewrites the derivative to read `h` wherever it contains `f`.
-    pub fn new(mut graph: Graph, f: Id, params: Vec<String>) -> Self {
-        let df = graph.derive(f);
-        let df = if matches!(graph.node(f), Node::Var | Node::Const(_) | Node::Param(_)) {
-            df
-        } else {
-            let h = graph.out();
-            graph.substitute(df, f, h)
-        };
-        Derived {
+    pub fn new(graph: Graph, f: Id, params: Vec<String>) -> Self {
+        let mut derived = Derived {
             graph,
             f,
-            df,
+            df: f,
             params,
+        };
+        derived.df = derived.nth(1);
+        derived
+    }
+
+    /// The `n`-th derivative `σ⁽ⁿ⁾(z)` (`n ≥ 1`; σ″ and σ‴ for differential operators) as a
+    /// new expression of [`Derived::graph`], rewritten to read `h` wherever it contains `σ(z)`,
+    /// as [`Derived::df`] is.
+    ///
+    /// It is differentiated from [`Derived::f`], never from `df`: the differentiator takes the
+    /// output `h` for a constant, so differentiating `df` (say `1 − h²`) would lose the chain
+    /// through `h`.
+    pub fn nth(&mut self, n: usize) -> Id {
+        let mut d = self.f;
+        for _ in 0..n {
+            d = self.graph.derive(d);
+        }
+        if matches!(
+            self.graph.node(self.f),
+            Node::Var | Node::Const(_) | Node::Param(_)
+        ) {
+            d
+        } else {
+            let h = self.graph.out();
+            self.graph.substitute(d, self.f, h)
         }
     }
 
@@ -186,15 +204,16 @@ impl Derived {
 }
 
 impl Builtin {
-    /// The names accepted in `layers`, for errors and suggestions.
-    pub const NAMES: &'static [&'static str] = &[
-        "identity",
-        "tanh",
-        "sigmoid",
-        "relu",
-        "leaky_relu",
-        "softplus",
-        "gelu",
+    /// Every built-in activation, in the order errors list them. The runtime's
+    /// `mlp_runtime::activation::Builtin::ALL` is the same list; a test checks it.
+    pub const ALL: [Builtin; 7] = [
+        Builtin::Identity,
+        Builtin::Tanh,
+        Builtin::Sigmoid,
+        Builtin::Relu,
+        Builtin::LeakyRelu,
+        Builtin::Softplus,
+        Builtin::Gelu,
     ];
 
     /// The slope `leaky_relu` takes when none is given, as PyTorch's `LeakyReLU`.
@@ -202,21 +221,38 @@ impl Builtin {
 
     /// The built-in activation with this name.
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "identity" => Builtin::Identity,
-            "tanh" => Builtin::Tanh,
-            "sigmoid" => Builtin::Sigmoid,
-            "relu" => Builtin::Relu,
-            "leaky_relu" => Builtin::LeakyRelu,
-            "softplus" => Builtin::Softplus,
-            "gelu" => Builtin::Gelu,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|b| b.name() == name)
     }
 
-    /// The name used in `layers`.
+    /// The names accepted in `layers`, for errors and suggestions.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Self::ALL.into_iter().map(Builtin::name)
+    }
+
+    /// The name used in `layers`, the runtime type's `Activation::NAME`.
     pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
+        match self {
+            Builtin::Identity => "identity",
+            Builtin::Tanh => "tanh",
+            Builtin::Sigmoid => "sigmoid",
+            Builtin::Relu => "relu",
+            Builtin::LeakyRelu => "leaky_relu",
+            Builtin::Softplus => "softplus",
+            Builtin::Gelu => "gelu",
+        }
+    }
+
+    /// The runtime type implementing it, under `mlp_runtime::activation`.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Builtin::Identity => "Identity",
+            Builtin::Tanh => "Tanh",
+            Builtin::Sigmoid => "Sigmoid",
+            Builtin::Relu => "Relu",
+            Builtin::LeakyRelu => "LeakyRelu",
+            Builtin::Softplus => "Softplus",
+            Builtin::Gelu => "Gelu",
+        }
     }
 
     /// The activation as an expression in `z`, with the same math as the runtime's

@@ -4,6 +4,8 @@
 //! unknown keys, any activation name) and keeps the tokens, so that `valid` can report each
 //! semantic mistake at its own token, all of them at once.
 
+mod limits;
+
 use crate::kw;
 use proc_macro2::{Span, TokenTree};
 use quote::ToTokens;
@@ -92,7 +94,7 @@ impl Parse for ActivationDef {
         }
         input.parse::<Token![=]>()?;
         // Bounded before syn recurses into it: see `lower::check_limits`.
-        crate::lower::check_limits(&name, &input.fork())?;
+        limits::check_limits(&name, &input.fork())?;
         let expr = input.parse()?;
         input.parse::<Token![;]>()?;
         Ok(ActivationDef {
@@ -221,7 +223,7 @@ impl Parse for Field {
         if !input.peek(Ident::peek_any) {
             return Err(input.error(format_args!(
                 "expected a key, one of: {}",
-                crate::valid::KEYS.join(", ")
+                crate::kw::KEYS.join(", ")
             )));
         }
         let key = Ident::parse_any(input)?;

@@ -1,10 +1,12 @@
 //! Turns the syntax tree into the checked [`model::Net`], reporting every mistake at once.
 
-use crate::ctxt::Ctxt;
-use crate::custom::{self, float_param, Definitions};
-use crate::lower::same;
+use crate::custom::{self, Definitions};
+use crate::errors::Errors;
+use crate::kw::KEYS;
+use crate::literal::{float_param, same};
 use crate::model::{Activation, Builtin, Custom, Kind, Layer, Net, Scalar, Width};
 use crate::parse::{self, ActivationSyntax, Input, Value};
+use crate::suggest::closest;
 use quote::ToTokens;
 use std::rc::Rc;
 use syn::ext::IdentExt;
@@ -15,9 +17,6 @@ pub const MAX_WIDTH: usize = 1 << 16;
 
 /// The most scalar parameters a network may have.
 pub const MAX_PARAMS: usize = 1 << 30;
-
-/// The keys a network declaration accepts.
-pub const KEYS: &[&str] = &["scalar", "input", "layers", "bias", "crate"];
 
 /// An invocation with errors: the errors, and the model as far as it could be checked.
 pub struct Invalid {
@@ -31,7 +30,7 @@ pub struct Invalid {
 
 /// Checks a parsed invocation and builds the model.
 pub fn validate(input: Input) -> Result<Net, Invalid> {
-    let mut cx = Ctxt::default();
+    let mut errors = Errors::default();
     let syntax = input.net;
     // The scalar first: every constant of the activations must fit it.
     let scalar = syntax
@@ -42,7 +41,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
             _ => None,
         })
         .unwrap_or(Scalar::F32);
-    let defined = custom::check_definitions(&mut cx, &input.activations, &syntax.ident, scalar);
+    let defined = custom::check_definitions(&mut errors, &input.activations, &syntax.ident, scalar);
 
     let mut seen: Vec<String> = Vec::new();
     let mut width_in = None;
@@ -57,33 +56,33 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
             } else {
                 "attributes are not allowed on keys"
             };
-            cx.error_spanned(attr, what);
+            errors.error_spanned(attr, what);
         }
         let key = field.key.unraw().to_string();
         if seen.contains(&key) {
-            cx.error(field.key.span(), format_args!("duplicate key `{key}`"));
+            errors.error(field.key.span(), format_args!("duplicate key `{key}`"));
             continue;
         }
         seen.push(key.clone());
         match &field.value {
-            Value::Scalar(ident) => check_scalar(&mut cx, ident),
-            Value::Input(width) => width_in = Some(check_width(&mut cx, width, Role::Input)),
-            Value::Layers(list) => layers = check_layers(&mut cx, list, &defined, scalar),
+            Value::Scalar(ident) => check_scalar(&mut errors, ident),
+            Value::Input(width) => width_in = Some(check_width(&mut errors, width, Role::Input)),
+            Value::Layers(list) => layers = check_layers(&mut errors, list, &defined, scalar),
             Value::Bias(lit) => bias = Some(lit.value),
             Value::Crate(path) => krate = Some(path.clone()),
-            Value::Unknown => unknown_key(&mut cx, &field.key),
+            Value::Unknown => unknown_key(&mut errors, &field.key),
         }
     }
 
     let missing_span = syntax.ident.span();
     if !seen.iter().any(|k| k == "input") {
-        cx.error(
+        errors.error(
             missing_span,
             "missing key `input`, the input width, e.g. `input: 2`",
         );
     }
     if !seen.iter().any(|k| k == "layers") {
-        cx.error(
+        errors.error(
             missing_span,
             "missing key `layers`, the layers in order, e.g. `layers: [8 tanh, 1 identity]`",
         );
@@ -103,8 +102,8 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
         }),
         _ => None,
     };
-    let fits = net.as_ref().is_some_and(|net| check_size(&mut cx, net));
-    match (cx.finish(), net) {
+    let fits = net.as_ref().is_some_and(|net| check_size(&mut errors, net));
+    match (errors.finish(), net) {
         (Ok(()), Some(net)) => Ok(net),
         (Err(error), net) => Err(Invalid {
             error,
@@ -122,10 +121,10 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
 }
 
 /// `scalar: f32 | f64`.
-fn check_scalar(cx: &mut Ctxt, ident: &syn::Ident) {
+fn check_scalar(errors: &mut Errors, ident: &syn::Ident) {
     let name = ident.unraw().to_string();
     if Scalar::from_name(&name).is_none() {
-        cx.error(
+        errors.error(
             ident.span(),
             format_args!("unsupported scalar `{name}`, expected `f32` or `f64`"),
         );
@@ -161,13 +160,13 @@ fn article(adjective: &str) -> String {
 ///
 /// An invalid width records its error and becomes a width of 1, so that the partial model
 /// still declares every item, `forward` and `backward` included (see [`crate::fallback`]).
-fn check_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Width {
+fn check_width(errors: &mut Errors, width: &parse::Width, role: Role) -> Width {
     let span = width.span();
-    checked_width(cx, width, role).unwrap_or(Width { value: 1, span })
+    checked_width(errors, width, role).unwrap_or(Width { value: 1, span })
 }
 
 /// The value of a valid width; `None`, with the error recorded, otherwise.
-fn checked_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Width> {
+fn checked_width(errors: &mut Errors, width: &parse::Width, role: Role) -> Option<Width> {
     let span = width.span();
     let (minus, lit) = (&width.minus, &width.lit);
     let tokens = quote::quote!(#minus #lit);
@@ -182,14 +181,14 @@ fn checked_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Widt
             Lit::Bool(b) => format!("`{}`", b.value),
             other => format!("`{}`", other.to_token_stream()),
         };
-        cx.error_spanned(
+        errors.error_spanned(
             tokens,
             format_args!("{}, found {found}", role.expected("integer")),
         );
         return None;
     };
     if !matches!(int.suffix(), "" | "usize") {
-        cx.error(
+        errors.error(
             span,
             format_args!("{}, found `{int}`", role.expected("unsuffixed integer")),
         );
@@ -197,13 +196,13 @@ fn checked_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Widt
     }
     let digits = int.base10_digits();
     if width.minus.is_some() {
-        cx.error_spanned(tokens, format_args!("{range}, found -{digits}"));
+        errors.error_spanned(tokens, format_args!("{range}, found -{digits}"));
         return None;
     }
     match digits.parse::<usize>() {
         Ok(value) if (1..=MAX_WIDTH).contains(&value) => Some(Width { value, span }),
         _ => {
-            cx.error(span, format_args!("{range}, found {digits}"));
+            errors.error(span, format_args!("{range}, found {digits}"));
             None
         }
     }
@@ -213,21 +212,21 @@ fn checked_width(cx: &mut Ctxt, width: &parse::Width, role: Role) -> Option<Widt
 /// A layer whose activation is invalid gets the identity instead, and one whose width is
 /// invalid a width of 1, with the error recorded, so that the partial model keeps every item.
 fn check_layers(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     list: &parse::Layers,
     defined: &Definitions,
     scalar: Scalar,
 ) -> Option<Vec<Layer>> {
     if list.layers.is_empty() {
-        cx.error(
+        errors.error(
             list.bracket.span.join(),
             "expected at least one layer in `layers`, e.g. `[8 tanh, 1 identity]`",
         );
         return None;
     }
     let layers = list.layers.iter().enumerate().map(|(i, layer)| {
-        let width = check_width(cx, &layer.width, Role::Layer(i + 1));
-        let activation = check_activation(cx, &layer.activation, defined, scalar);
+        let width = check_width(errors, &layer.width, Role::Layer(i + 1));
+        let activation = check_activation(errors, &layer.activation, defined, scalar);
         Layer {
             width,
             activation: activation.unwrap_or(Activation {
@@ -242,7 +241,7 @@ fn check_layers(
 
 /// A known activation, built in or defined above the struct, with the parameters it takes.
 fn check_activation(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     syntax: &ActivationSyntax,
     defined: &Definitions,
     scalar: Scalar,
@@ -254,10 +253,10 @@ fn check_activation(
     }
     if let Some(builtin) = Builtin::from_name(&name) {
         let args = match builtin {
-            Builtin::LeakyRelu => vec![check_leaky_relu(cx, syntax, scalar)?],
+            Builtin::LeakyRelu => vec![check_leaky_relu(errors, syntax, scalar)?],
             _ => {
                 if let Some(params) = &syntax.params {
-                    cx.error(
+                    errors.error(
                         params.paren.span.join(),
                         format_args!("activation `{name}` takes no parameters"),
                     );
@@ -272,13 +271,13 @@ fn check_activation(
         });
     }
     if let Some(custom) = customs.iter().find(|c| same(&c.name, &syntax.name)) {
-        let args = check_custom_args(cx, syntax, custom, scalar)?;
+        let args = check_custom_args(errors, syntax, custom, scalar)?;
         return Some(Activation {
             kind: Kind::Custom(Rc::clone(custom)),
             args,
         });
     }
-    let mut names: Vec<String> = Builtin::NAMES.iter().map(|&n| n.to_owned()).collect();
+    let mut names: Vec<String> = Builtin::names().map(str::to_owned).collect();
     names.extend(customs.iter().map(|c| c.name.unraw().to_string()));
     let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
     let message = match closest(&name, &candidates) {
@@ -288,14 +287,14 @@ fn check_activation(
             names.join(", ")
         ),
     };
-    cx.error(syntax.name.span(), message);
+    errors.error(syntax.name.span(), message);
     None
 }
 
 /// The values of a custom activation's parameters at one use: given ones in order, then
 /// the defaults.
 fn check_custom_args(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     syntax: &ActivationSyntax,
     custom: &Custom,
     scalar: Scalar,
@@ -306,7 +305,7 @@ fn check_custom_args(
             .params
             .as_ref()
             .map_or(syntax.name.span(), |p| p.paren.span.join());
-        cx.error(
+        errors.error(
             span,
             format_args!(
                 "activation `{}` takes {} parameter{}, found {}",
@@ -328,14 +327,14 @@ fn check_custom_args(
                     param.unraw(),
                     custom.name.unraw()
                 );
-                match float_param(cx, number, scalar, &what) {
+                match float_param(errors, number, scalar, &what) {
                     Some(value) => args.push(value),
                     None => ok = false,
                 }
             }
             (None, Some(value)) => args.push(*value),
             (None, None) => {
-                cx.error(
+                errors.error(
                     syntax.name.span(),
                     format_args!(
                         "activation `{}` needs a value for `{param}`, e.g. `{}(0.1)`",
@@ -351,13 +350,13 @@ fn check_custom_args(
 
 /// The slope of `leaky_relu` or `leaky_relu(α)`, with `0 < α < 1` and `α` not rounding to 0
 /// in the scalar type.
-fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax, scalar: Scalar) -> Option<f64> {
+fn check_leaky_relu(errors: &mut Errors, syntax: &ActivationSyntax, scalar: Scalar) -> Option<f64> {
     let Some(params) = &syntax.params else {
         return Some(Builtin::DEFAULT_LEAKY_SLOPE);
     };
     let expected = "expected one slope α with 0 < α < 1, e.g. `leaky_relu(0.01)`";
     if params.values.len() != 1 {
-        cx.error(
+        errors.error(
             params.paren.span.join(),
             format_args!("{expected}, found {} parameters", params.values.len()),
         );
@@ -376,7 +375,7 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax, scalar: Scalar) ->
         Some(alpha) if alpha > 0.0 && alpha < 1.0 => match scalar.check(alpha) {
             Ok(()) => Some(alpha),
             Err(problem) => {
-                cx.error_spanned(
+                errors.error_spanned(
                     tokens,
                     format_args!("{expected}, found {alpha:?}, which {problem}"),
                 );
@@ -384,11 +383,11 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax, scalar: Scalar) ->
             }
         },
         Some(alpha) => {
-            cx.error_spanned(tokens, format_args!("{expected}, found {alpha:?}"));
+            errors.error_spanned(tokens, format_args!("{expected}, found {alpha:?}"));
             None
         }
         None => {
-            cx.error_spanned(
+            errors.error_spanned(
                 tokens,
                 format_args!("{expected}, found `{}`", number.lit.to_token_stream()),
             );
@@ -398,24 +397,24 @@ fn check_leaky_relu(cx: &mut Ctxt, syntax: &ActivationSyntax, scalar: Scalar) ->
 }
 
 /// An unknown key: suggest the closest known one.
-fn unknown_key(cx: &mut Ctxt, key: &syn::Ident) {
+fn unknown_key(errors: &mut Errors, key: &syn::Ident) {
     let name = key.unraw().to_string();
     let message = match closest(&name, KEYS) {
         Some(best) => format!("unknown key `{name}`, did you mean `{best}`?"),
         None => format!("unknown key `{name}`, expected one of: {}", KEYS.join(", ")),
     };
-    cx.error(key.span(), message);
+    errors.error(key.span(), message);
 }
 
 /// Rejects networks too large to be reasonable at compile time; `false` if rejected.
-fn check_size(cx: &mut Ctxt, net: &Net) -> bool {
+fn check_size(errors: &mut Errors, net: &Net) -> bool {
     let params = net.widths().windows(2).try_fold(0usize, |acc, p| {
         p[0].checked_mul(p[1])?.checked_add(p[1])?.checked_add(acc)
     });
     match params {
         Some(n) if n <= MAX_PARAMS => true,
         _ => {
-            cx.error(
+            errors.error(
                 net.ident.span(),
                 format_args!(
                     "network `{}` has more than {MAX_PARAMS} parameters; reduce the widths",
@@ -424,53 +423,5 @@ fn check_size(cx: &mut Ctxt, net: &Net) -> bool {
             );
             false
         }
-    }
-}
-
-/// The candidate within edit distance 2 of `name` (or sharing a prefix of 3), if any.
-pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(name, c), *c))
-        .filter(|(d, c)| *d <= 2 || (name.len() >= 3 && c.starts_with(name)))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// The Levenshtein distance between two strings, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{closest, edit_distance};
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("tanh", "tanh"), 0);
-        assert_eq!(edit_distance("tahn", "tanh"), 2);
-        assert_eq!(edit_distance("relu", "gelu"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("sigmod", "sigmoid"), 1);
-    }
-
-    #[test]
-    fn closest_suggests_only_near_names() {
-        let names = crate::model::Builtin::NAMES;
-        assert_eq!(closest("sigmod", names), Some("sigmoid"));
-        assert_eq!(closest("leaky", names), Some("leaky_relu"));
-        assert_eq!(closest("convolution", names), None);
     }
 }

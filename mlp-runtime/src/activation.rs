@@ -10,7 +10,128 @@
 //! (`tanh' = 1 − h²` costs one multiply instead of a second `tanh`).
 
 use crate::Scalar;
-use core::fmt::Debug;
+use core::fmt::{self, Debug};
+
+/// An activation as a layer declares it in `mlp!`: its name and the values of its
+/// parameters, e.g. `leaky_relu` with `[0.01]`.
+///
+/// This is the one description that export, I/O and diagnostics read; nothing parses the
+/// written form back. [`fmt::Display`] writes it as `mlp!` accepts it:
+///
+/// ```
+/// use mlp::activation::ActivationSpec;
+/// let leaky = ActivationSpec { name: "leaky_relu", params: &[0.01] };
+/// assert_eq!(leaky.to_string(), "leaky_relu(0.01)");
+/// assert_eq!(ActivationSpec { name: "tanh", params: &[] }.to_string(), "tanh");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActivationSpec {
+    /// The name used in `mlp!`: a built-in's [`Activation::NAME`] or a custom activation's.
+    pub name: &'static str,
+    /// The value of each parameter at this layer, defaults filled in, in declaration order.
+    pub params: &'static [f64],
+}
+
+impl ActivationSpec {
+    /// The built-in activation this names, if it is one.
+    pub fn builtin(&self) -> Option<Builtin> {
+        Builtin::from_name(self.name)
+    }
+}
+
+impl fmt::Display for ActivationSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)?;
+        if let Some((first, rest)) = self.params.split_first() {
+            write!(f, "({first:?}")?;
+            for p in rest {
+                write!(f, ", {p:?}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// The built-in activations, one variant per type below, in the order `mlp!` lists them.
+///
+/// The macro keeps its own list (it cannot depend on this crate); a test checks that the two
+/// agree name for name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// [`Identity`].
+    Identity,
+    /// [`Tanh`].
+    Tanh,
+    /// [`Sigmoid`].
+    Sigmoid,
+    /// [`Relu`].
+    Relu,
+    /// [`LeakyRelu`], with one parameter, the slope `α`.
+    LeakyRelu,
+    /// [`Softplus`].
+    Softplus,
+    /// [`Gelu`].
+    Gelu,
+}
+
+impl Builtin {
+    /// Every built-in activation.
+    pub const ALL: [Builtin; 7] = [
+        Builtin::Identity,
+        Builtin::Tanh,
+        Builtin::Sigmoid,
+        Builtin::Relu,
+        Builtin::LeakyRelu,
+        Builtin::Softplus,
+        Builtin::Gelu,
+    ];
+
+    /// The name used in `mlp!`, the type's [`Activation::NAME`].
+    pub const fn name(self) -> &'static str {
+        match self {
+            Builtin::Identity => <Identity as Activation<f64>>::NAME,
+            Builtin::Tanh => <Tanh as Activation<f64>>::NAME,
+            Builtin::Sigmoid => <Sigmoid as Activation<f64>>::NAME,
+            Builtin::Relu => <Relu as Activation<f64>>::NAME,
+            Builtin::LeakyRelu => <LeakyRelu<f64> as Activation<f64>>::NAME,
+            Builtin::Softplus => <Softplus as Activation<f64>>::NAME,
+            Builtin::Gelu => <Gelu as Activation<f64>>::NAME,
+        }
+    }
+
+    /// The type's name in this module, e.g. `"LeakyRelu"`.
+    pub const fn type_name(self) -> &'static str {
+        match self {
+            Builtin::Identity => "Identity",
+            Builtin::Tanh => "Tanh",
+            Builtin::Sigmoid => "Sigmoid",
+            Builtin::Relu => "Relu",
+            Builtin::LeakyRelu => "LeakyRelu",
+            Builtin::Softplus => "Softplus",
+            Builtin::Gelu => "Gelu",
+        }
+    }
+
+    /// The number of parameters the activation takes.
+    pub const fn arity(self) -> usize {
+        match self {
+            Builtin::LeakyRelu => 1,
+            _ => 0,
+        }
+    }
+
+    /// The built-in activation named `name` in `mlp!`.
+    ///
+    /// ```
+    /// use mlp::activation::Builtin;
+    /// assert_eq!(Builtin::from_name("leaky_relu"), Some(Builtin::LeakyRelu));
+    /// assert_eq!(Builtin::from_name("swish"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
 
 /// Which cached quantity an activation's derivative reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,23 +199,12 @@ impl<T: Scalar> Activation<T> for Tanh {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sigmoid;
 
-/// The logistic function `1 / (1 + e^(−z))`, evaluated without overflow for any `z`.
-///
-/// ```
-/// assert_eq!(mlp::activation::sigmoid(0.0f64), 0.5);
-/// assert!(mlp::activation::sigmoid(-1000.0f32) >= 0.0);
-/// ```
-#[inline(always)]
-pub fn sigmoid<T: Scalar>(z: T) -> T {
-    crate::math::logistic(z)
-}
-
 impl<T: Scalar> Activation<T> for Sigmoid {
     const NAME: &'static str = "sigmoid";
     const DERIVATIVE_READS: DerivativeReads = DerivativeReads::Output;
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        sigmoid(z)
+        crate::math::logistic(z)
     }
     #[inline(always)]
     fn df(&self, _z: T, h: T) -> T {
@@ -189,7 +299,7 @@ impl<T: Scalar> Activation<T> for Softplus {
     }
     #[inline(always)]
     fn df(&self, z: T, _h: T) -> T {
-        sigmoid(z)
+        crate::math::logistic(z)
     }
 }
 

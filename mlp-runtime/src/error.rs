@@ -306,7 +306,7 @@ pub enum TrainError {
     Shape(#[from] ShapeError),
     /// The loss refuses an output and its target.
     #[error(transparent)]
-    Loss(#[from] crate::loss::LossError),
+    Loss(#[from] LossError),
     /// A data set has no rows.
     #[error("{what}: expected at least 1 sample, found 0")]
     NoSamples {
@@ -395,4 +395,29 @@ impl core::fmt::Display for Divergence {
             ),
         }
     }
+}
+
+/// Why a loss cannot be evaluated on the values given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LossError {
+    /// A target or gradient of another length than the output, or batches of other shapes.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// An output with no entries: no loss is defined on it.
+    #[error("loss `{loss}`: the output is empty, expected at least 1 entry")]
+    Empty {
+        /// The loss's [`Loss::NAME`](crate::loss::Loss::NAME).
+        loss: &'static str,
+    },
+    /// A class index past the outputs.
+    #[error("loss `{loss}`: class {class} out of range, expected 0 to {max} for {outputs} outputs", max = outputs.saturating_sub(1))]
+    Class {
+        /// The loss's [`Loss::NAME`](crate::loss::Loss::NAME).
+        loss: &'static str,
+        /// The class given.
+        class: usize,
+        /// The number of outputs.
+        outputs: usize,
+    },
 }

@@ -93,7 +93,7 @@ impl SourceOptions {
     }
 
     /// Emits `expr`, a Rust expression whose type implements `Activation<T>`, for every
-    /// layer whose [`LayerSpec::activation`] is `name`: how an activation that is not built
+    /// layer whose [`LayerSpec::activation`] displays as `name`: how an activation that is not built
     /// in (one defined in `mlp!`, say) reaches the emitted `forward`.
     ///
     /// `name` is the activation as the layer wrote it, parameters included: a layer
@@ -120,7 +120,7 @@ pub enum ExportError {
     UnknownActivation {
         /// The layer, 1-based.
         layer: usize,
-        /// The activation as [`LayerSpec::activation`] gives it.
+        /// The activation as [`LayerSpec::activation`] displays, e.g. `leaky_relu(0.01)`.
         name: String,
     },
     /// A weight or bias is NaN or infinite: the network has diverged.
@@ -283,41 +283,27 @@ fn activation<T: Scalar>(
     spec: &LayerSpec,
     options: &SourceOptions,
 ) -> Result<String, ExportError> {
-    let name = spec.activation;
-    if let Some((_, expr)) = options.activations.iter().find(|(n, _)| n == name) {
+    let name = spec.activation.to_string();
+    if let Some((_, expr)) = options.activations.iter().find(|(n, _)| *n == name) {
         return Ok(expr.clone());
     }
     let runtime = &options.runtime;
-    let builtin = match name {
-        "identity" => "Identity",
-        "tanh" => "Tanh",
-        "sigmoid" => "Sigmoid",
-        "relu" => "Relu",
-        "softplus" => "Softplus",
-        "gelu" => "Gelu",
-        _ => {
-            // `leaky_relu(α)`, where `α` is the f64 written in `mlp!`, rounded to `T` once
-            // as the macro rounds it.
-            let alpha = name
-                .strip_prefix("leaky_relu(")
-                .and_then(|rest| rest.strip_suffix(')'))
-                .and_then(|alpha| alpha.parse::<f64>().ok())
-                .map(T::from_f64)
-                .filter(|alpha| alpha.is_finite());
-            return match alpha {
-                Some(alpha) => Ok(format!(
-                    "{runtime}::activation::LeakyRelu({}{})",
-                    literal(alpha),
-                    T::NAME
-                )),
-                None => Err(ExportError::UnknownActivation {
-                    layer,
-                    name: name.to_owned(),
-                }),
-            };
-        }
+    let unknown = || ExportError::UnknownActivation {
+        layer,
+        name: name.clone(),
     };
-    Ok(format!("{runtime}::activation::{builtin}"))
+    let builtin = spec.activation.builtin().ok_or_else(unknown)?;
+    let ty = builtin.type_name();
+    match *spec.activation.params {
+        [] if builtin.arity() == 0 => Ok(format!("{runtime}::activation::{ty}")),
+        // The f64 written in `mlp!`, rounded to `T` once as the macro rounds it.
+        [alpha] if builtin.arity() == 1 && T::from_f64(alpha).is_finite() => Ok(format!(
+            "{runtime}::activation::{ty}({}{})",
+            literal(T::from_f64(alpha)),
+            T::NAME
+        )),
+        _ => Err(unknown()),
+    }
 }
 
 /// The module's documentation and lint settings.
@@ -336,12 +322,12 @@ fn header<N: Network>(options: &SourceOptions) -> String {
     let _ = writeln!(
         s,
         "//! A {}-layer perceptron `{}` in `{}` with {} parameters, written out by\n\
-         //! `mlp_runtime::export`: its weights as `const` arrays and [`forward`], which needs\n\
+         //! `mlp::export`: its weights as `const` arrays and [`forward`], which needs\n\
          //! only `core` and `{}` without default features. Generated: do not edit.",
         N::LAYERS,
         widths.join("-"),
         N::Scalar::NAME,
-        N::PARAMS,
+        N::num_params(),
         options.runtime
     );
     // Weights are arbitrary numbers: long, and now and then close to a named constant.

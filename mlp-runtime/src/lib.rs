@@ -21,6 +21,8 @@
 //! - [`export`] (with `std`): a trained network as Rust source, for firmware.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -87,8 +89,8 @@ pub use scalar::Scalar;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::activation::{
-        sigmoid, sign, Activation, DerivativeReads, Gelu, Identity, LeakyRelu, Relu, Sigmoid,
-        Softplus, Tanh,
+        sign, Activation, ActivationSpec, DerivativeReads, Gelu, Identity, LeakyRelu, Relu,
+        Sigmoid, Softplus, Tanh,
     };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
     pub use crate::kernels::{

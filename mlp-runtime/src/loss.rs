@@ -15,10 +15,10 @@
 //! `reduction = "mean"`: over a batch, MSE and BCE average over all `B·K` entries and
 //! cross-entropy over the `B` samples.
 
+pub use crate::error::LossError;
 use crate::error::ShapeError;
 use crate::Scalar;
 use core::fmt::Debug;
-use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// A loss `ℓ(y, t)` of a network's output `y` against a target `t`, with its gradient.
 pub trait Loss<T: Scalar>: Copy + Debug + Send + Sync + 'static {
@@ -42,96 +42,6 @@ pub trait Loss<T: Scalar>: Copy + Debug + Send + Sync + 'static {
         let _ = (output, target);
         None
     }
-
-    /// Returns the batch mean `L = (1/B) Σᵢ ℓ(yᵢ, tᵢ)` over the rows and writes
-    /// `∂L/∂yᵢ = (1/B) ∂ℓ/∂yᵢ` into the rows of `grads`.
-    fn batch_value_grad(
-        &self,
-        outputs: ArrayView2<'_, T>,
-        targets: ArrayView2<'_, T>,
-        mut grads: ArrayViewMut2<'_, T>,
-    ) -> Result<T, LossError> {
-        check_batch(&outputs, &targets)?;
-        ShapeError::rows("gradients", outputs.nrows(), grads.nrows())?;
-        ShapeError::columns("gradients", outputs.ncols(), grads.ncols())?;
-        let (b, k) = outputs.dim();
-        let inv_b = T::ONE / T::from_usize(b);
-        let mut o = vec![T::ZERO; k];
-        let mut t = vec![T::ZERO; k];
-        let mut g = vec![T::ZERO; k];
-        let mut sum = T::ZERO;
-        for i in 0..b {
-            o.iter_mut().zip(outputs.row(i)).for_each(|(d, &s)| *d = s);
-            t.iter_mut().zip(targets.row(i)).for_each(|(d, &s)| *d = s);
-            sum += self.value_grad(&o, &t, &mut g)?;
-            grads
-                .row_mut(i)
-                .iter_mut()
-                .zip(&g)
-                .for_each(|(d, &s)| *d = s * inv_b);
-        }
-        Ok(sum * inv_b)
-    }
-
-    /// Returns the batch mean `L = (1/B) Σᵢ ℓ(yᵢ, tᵢ)` over the rows.
-    fn batch_value(
-        &self,
-        outputs: ArrayView2<'_, T>,
-        targets: ArrayView2<'_, T>,
-    ) -> Result<T, LossError> {
-        check_batch(&outputs, &targets)?;
-        let (b, k) = outputs.dim();
-        let mut o = vec![T::ZERO; k];
-        let mut t = vec![T::ZERO; k];
-        let mut sum = T::ZERO;
-        for i in 0..b {
-            o.iter_mut().zip(outputs.row(i)).for_each(|(d, &s)| *d = s);
-            t.iter_mut().zip(targets.row(i)).for_each(|(d, &s)| *d = s);
-            sum += self.value(&o, &t)?;
-        }
-        Ok(sum / T::from_usize(b))
-    }
-}
-
-fn check_batch<T>(
-    outputs: &ArrayView2<'_, T>,
-    targets: &ArrayView2<'_, T>,
-) -> Result<(), ShapeError> {
-    if outputs.nrows() == 0 {
-        return Err(ShapeError {
-            what: "outputs",
-            axis: "rows",
-            expected: 1,
-            found: 0,
-        });
-    }
-    ShapeError::rows("targets", outputs.nrows(), targets.nrows())?;
-    ShapeError::columns("targets", outputs.ncols(), targets.ncols())
-}
-
-/// Why a loss cannot be evaluated on the values given.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LossError {
-    /// A target or gradient of another length than the output, or batches of other shapes.
-    #[error(transparent)]
-    Shape(#[from] ShapeError),
-    /// An output with no entries: no loss is defined on it.
-    #[error("loss `{loss}`: the output is empty, expected at least 1 entry")]
-    Empty {
-        /// The loss's [`Loss::NAME`].
-        loss: &'static str,
-    },
-    /// A class index past the outputs.
-    #[error("loss `{loss}`: class {class} out of range, expected 0 to {max} for {outputs} outputs", max = outputs.saturating_sub(1))]
-    Class {
-        /// The loss's [`Loss::NAME`].
-        loss: &'static str,
-        /// The class given.
-        class: usize,
-        /// The number of outputs.
-        outputs: usize,
-    },
 }
 
 /// Checks that `output` has entries and that `target` and `grad` (when given) have as many.
@@ -384,7 +294,7 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
         let k = T::from_usize(output.len());
         let name = <Self as Loss<T>>::NAME;
         elementwise_grad(name, output, target, grad, |y, t| {
-            (bce_term(y, t), (crate::activation::sigmoid(y) - t) / k)
+            (bce_term(y, t), (crate::math::logistic(y) - t) / k)
         })
     }
 

@@ -225,10 +225,10 @@ fn select<T: Copy>(c: bool, a: T, b: T) -> T {
     }
 }
 
-/// Whether `T` is `f32` (the only 4-byte [`Scalar`]; the trait is sealed).
+/// Whether `T` is `f32`, by the sealed trait's hook (resolved at compile time).
 #[inline(always)]
 fn is_f32<T: Scalar>() -> bool {
-    core::mem::size_of::<T>() == 4
+    T::KIND == crate::scalar::sealed::Kind::F32
 }
 
 /// `e^x`: [`exp_f32`] or [`exp_f64`].
@@ -252,7 +252,14 @@ pub fn tanh<T: Scalar>(x: T) -> T {
     }
 }
 
-/// `σ(x) = 1 / (1 + e^(−x))`: [`logistic_f32`] or [`logistic_f64`].
+/// `σ(x) = 1 / (1 + e^(−x))`: [`logistic_f32`] or [`logistic_f64`], without overflow for any
+/// `x`. The one logistic function: the `sigmoid` activation, the binary cross-entropy and
+/// `sigmoid(z)` in a custom activation all call it.
+///
+/// ```
+/// assert_eq!(mlp::math::logistic(0.0f64), 0.5);
+/// assert!(mlp::math::logistic(-1000.0f32) >= 0.0);
+/// ```
 #[inline(always)]
 pub fn logistic<T: Scalar>(x: T) -> T {
     if is_f32::<T>() {

@@ -78,14 +78,14 @@ impl ParamInfo {
 }
 
 /// Describes one layer `h_l = σ_l(W_l h_{l−1} + b_l)` of a network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerSpec {
     /// `N_{l−1}`, the width of the layer's input.
     pub fan_in: usize,
     /// `N_l`, the width of the layer's output.
     pub fan_out: usize,
-    /// The activation's name as written in `mlp!`, e.g. `"tanh"` or `"leaky_relu(0.01)"`.
-    pub activation: &'static str,
+    /// The activation: its name and its parameters' values, e.g. `leaky_relu` with `[0.01]`.
+    pub activation: crate::activation::ActivationSpec,
     /// Whether the layer has a bias `b_l`.
     pub bias: bool,
 }
@@ -167,8 +167,6 @@ pub trait Network: Parameters {
     const OUTPUT: usize;
     /// The number of layers `L`.
     const LAYERS: usize;
-    /// The number of scalar parameters.
-    const PARAMS: usize;
     /// The layers, `1..=L` in order.
     const LAYER_SPECS: &'static [LayerSpec];
 
@@ -202,11 +200,11 @@ pub trait Network: Parameters {
     /// existing one: every tensor checked, time and memory bounded by the network.
     ///
     /// ```
-    /// use mlp_runtime::Network;
-    /// mlp_macros::mlp! { struct Net { input: 2, layers: [3 tanh, 1 identity] } }
+    /// use mlp::Network;
+    /// mlp::mlp! { struct Net { input: 2, layers: [3 tanh, 1 identity] } }
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let path = std::env::temp_dir().join(format!("mlp-net-load-{}.safetensors", std::process::id()));
-    /// # mlp_runtime::io::save(&Net::zeros(), &path)?;
+    /// # mlp::io::save(&Net::zeros(), &path)?;
     /// let net = Net::load(&path)?;
     /// # assert_eq!(net, Net::zeros());
     /// # std::fs::remove_file(&path)?;

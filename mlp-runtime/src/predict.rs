@@ -128,7 +128,7 @@ pub fn predict_class<N: BatchNetwork>(
 pub(crate) fn probabilities<T: Scalar>(y: &mut [T]) {
     match y {
         [] => {}
-        [single] => *single = crate::activation::sigmoid(*single),
+        [single] => *single = crate::math::logistic(*single),
         many => {
             let m = many.iter().fold(many[0], |a, &b| a.max(b));
             let mut sum = T::ZERO;

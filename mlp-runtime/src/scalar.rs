@@ -4,10 +4,53 @@ use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+/// What differs between the two scalar types beyond arithmetic, as hooks the crate's own
+/// code calls: which type it is (for the type-specific kernels and fast math), and its
+/// little-endian bytes (for I/O). Sealed: no other crate can implement it.
+pub(crate) mod sealed {
+    /// Which of the two scalar types a [`super::Scalar`] is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        /// `f32`.
+        F32,
+        /// `f64`.
+        F64,
+    }
+
+    /// The hooks; see the module.
+    pub trait Sealed: Copy {
+        /// Which type this is: code that takes a type-specific path matches on it (the
+        /// match is resolved at compile time).
+        const KIND: Kind;
+        /// The size in bytes.
+        const BYTES: usize;
+        /// Writes the little-endian bytes, bit for bit (NaN payloads included), into `out`,
+        /// which holds [`Sealed::BYTES`].
+        fn write_le(self, out: &mut [u8]);
+        /// The value of the little-endian bytes `bytes`, which hold [`Sealed::BYTES`].
+        fn read_le(bytes: &[u8]) -> Self;
+    }
+
+    macro_rules! sealed {
+        ($t:ty, $kind:ident) => {
+            impl Sealed for $t {
+                const KIND: Kind = Kind::$kind;
+                const BYTES: usize = core::mem::size_of::<$t>();
+                #[inline]
+                fn write_le(self, out: &mut [u8]) {
+                    out.copy_from_slice(&self.to_le_bytes());
+                }
+                #[inline]
+                fn read_le(bytes: &[u8]) -> Self {
+                    let mut b = [0; core::mem::size_of::<$t>()];
+                    b.copy_from_slice(bytes);
+                    <$t>::from_le_bytes(b)
+                }
+            }
+        };
+    }
+    sealed!(f32, F32);
+    sealed!(f64, F64);
 }
 
 /// A floating-point scalar a network computes in: `f32` or `f64`.

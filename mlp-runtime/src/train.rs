@@ -1,6 +1,13 @@
 //! The training loop: mini-batches, seeded shuffling, epochs, validation, early stopping,
 //! divergence detection and a per-epoch history.
 //!
+//! This file holds the epoch loop ([`Trainer::fit`]) and the batch-gradient step; the
+//! chunks of a step, on the pool, and their fixed-order sum are in `train/chunks.rs`,
+//! training over MPI in `train/distributed.rs` (the `mpi` feature), the
+//! trainer's settings are in `train/builder.rs`, the history and early stopping in
+//! `train/history.rs`, evaluation in `train/evaluate.rs`, the weight snapshots in
+//! `train/snapshot.rs` and the progress bar in `train/progress.rs`.
+//!
 //! One seed ([`Trainer::seed`]) drives the initialisation (when [`Trainer::init`] asks for
 //! one), the shuffling and [`Trainer::split`], each from its own stream of `ChaCha8Rng`, so
 //! that a run is reproduced from one number; the per-part seeds ([`crate::init::Init::init`],
@@ -20,290 +27,35 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub(crate) mod chunks;
-#[cfg(feature = "mpi")]
-pub mod distributed;
-
 use crate::data::Dataset;
-use crate::error::{DataError, Divergence, ShapeError, TrainError};
-use crate::init::Init;
+use crate::error::{Divergence, ShapeError, TrainError};
 use crate::loss::Loss;
-use crate::optim::{Optimizer, Schedule};
-use crate::{BatchError, BatchNetwork, Network, Parameters, Scalar, Vector};
+use crate::optim::Optimizer;
+use crate::{BatchNetwork, Network, Scalar, Vector};
 use ndarray::{s, Array2};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod builder;
+pub(crate) mod chunks;
+#[cfg(feature = "mpi")]
+pub mod distributed;
+mod evaluate;
+mod history;
+mod progress;
+mod snapshot;
+
+use evaluate::{batch_error, check_data, evaluate_with};
+use progress::{progress_bar, progress_message};
+use snapshot::{copy_params, first_non_finite, restore_params};
 
 use chunks::{Alone, Chunks, Team};
 
-/// Stops training when the monitored validation metric has not improved for `patience`
-/// epochs, and restores the weights of the best epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EarlyStopping {
-    /// The number of epochs without improvement after which training stops, at least 1.
-    pub patience: usize,
-    /// The amount by which the metric must beat the best so far to count as an improvement
-    /// (the loss must fall below `best − min_delta`, the accuracy rise above
-    /// `best + min_delta`).
-    pub min_delta: f64,
-    /// The validation metric watched.
-    pub monitor: Monitor,
-}
-
-impl EarlyStopping {
-    /// Stops after `patience` epochs without a lower validation loss (`min_delta` 0).
-    pub fn new(patience: usize) -> Self {
-        EarlyStopping {
-            patience,
-            min_delta: 0.0,
-            monitor: Monitor::ValidationLoss,
-        }
-    }
-
-    /// Sets the least improvement that counts.
-    pub fn min_delta(mut self, min_delta: f64) -> Self {
-        self.min_delta = min_delta;
-        self
-    }
-
-    /// Sets the metric watched.
-    pub fn monitor(mut self, monitor: Monitor) -> Self {
-        self.monitor = monitor;
-        self
-    }
-
-    /// Whether `value` improves on `best` by more than `min_delta`.
-    fn improves(&self, value: f64, best: Option<f64>) -> bool {
-        match (self.monitor, best) {
-            (_, None) => true,
-            (Monitor::ValidationLoss, Some(b)) => value < b - self.min_delta,
-            (Monitor::ValidationAccuracy, Some(b)) => value > b + self.min_delta,
-        }
-    }
-}
-
-/// The validation metric early stopping watches and the best epoch is chosen by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Monitor {
-    /// The mean validation loss, lower is better.
-    #[default]
-    ValidationLoss,
-    /// The validation accuracy, higher is better (needs a classifying loss).
-    ValidationAccuracy,
-}
-
-impl Monitor {
-    /// The watched value of an evaluation, if the evaluation has it.
-    fn value(self, e: &Evaluation) -> Option<f64> {
-        match self {
-            Monitor::ValidationLoss => Some(e.loss),
-            Monitor::ValidationAccuracy => e.accuracy,
-        }
-    }
-}
-
-/// The mean loss and, for a classifying loss, the accuracy over a set of samples.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Evaluation {
-    /// The mean loss `(1/n) Σᵢ ℓ(yᵢ, tᵢ)`.
-    pub loss: f64,
-    /// The fraction of samples the output classifies correctly ([`Loss::correct`]), or `None`
-    /// for a regression loss.
-    pub accuracy: Option<f64>,
-}
-
-/// What happened in one epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpochStats {
-    /// The epoch, 1-based.
-    pub epoch: usize,
-    /// The learning rate the epoch used.
-    pub lr: f64,
-    /// The training loss and accuracy, averaged over the epoch's samples as each batch saw
-    /// them (before its step).
-    pub train: Evaluation,
-    /// The validation loss and accuracy after the epoch, if there is a validation set.
-    pub validation: Option<Evaluation>,
-    /// The time the epoch took, validation included.
-    pub duration: Duration,
-}
-
-/// The result of [`Trainer::fit`].
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct History {
-    /// One entry per epoch run: `epochs[i]` is epoch number `i + 1` ([`EpochStats::epoch`]).
-    pub epochs: Vec<EpochStats>,
-    /// The **0-based index into [`History::epochs`]** of the epoch with the best validation
-    /// metric (the monitored one with early stopping, else the loss), whose weights the
-    /// network holds when early stopping is on; `None` without a validation set.
-    /// [`History::best`] returns that entry.
-    pub best_epoch: Option<usize>,
-    /// Whether early stopping ended training before the last epoch.
-    pub stopped_early: bool,
-}
-
-impl History {
-    /// The statistics of the best epoch, `epochs[best_epoch]`.
-    pub fn best(&self) -> Option<&EpochStats> {
-        self.epochs.get(self.best_epoch?)
-    }
-}
-
-/// Trains a network with a loss and an optimizer.
-///
-/// Each epoch visits the training samples in an order shuffled by `ChaCha8Rng` seeded with
-/// [`Trainer::seed`] (stream 1), in mini-batches of [`Trainer::batch_size`] (the last may be
-/// smaller). A batch's gradient is the mean `(1/B) Σᵢ ∂ℓᵢ/∂θ`, then the optimizer steps. The
-/// same seed, data and initial weights give a bit-identical result.
-///
-/// Each batch of `B` samples is cut into chunks that depend on `B` alone (`B / 64` chunks,
-/// between 2 and 4, of equal size but the last); each chunk's gradient is summed on the
-/// batched path into its own buffer, and the chunks' sums are added along one fixed binary
-/// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
-/// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
-/// `pool.install`): the chunks of a step of at least 150 Mflop (`6 B P` for `P` parameters)
-/// run on the pool's threads, smaller steps' one after the other, and the sum, the
-/// validation and the optimizer's step run on the pool too. No operation or order changes with the number of threads, so a
-/// run gives the same bits on any number of threads, and the same as without the feature.
-///
-/// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
-/// infinite, training stops with [`TrainError::Diverged`] naming the epoch, the batch and the
-/// learning rate, and the network keeps its last finite weights. With
-/// [`Trainer::divergence_factor`], a finite loss that explodes stops training too.
-#[derive(Clone, Debug)]
-pub struct Trainer<L, O> {
-    /// The loss.
-    pub loss: L,
-    /// The optimizer; its learning rate is the base rate of the schedule.
-    pub optimizer: O,
-    /// The number of epochs, at least 1.
-    pub epochs: usize,
-    /// The mini-batch size `B`, at least 1.
-    pub batch_size: usize,
-    /// The seed of the shuffling (stream 1), of [`Trainer::init`]'s initialisation (stream 0)
-    /// and of [`Trainer::split`] (stream 2); 0 unless set.
-    pub seed: u64,
-    /// The initialisation [`Trainer::fit`] applies, with [`Trainer::seed`], before training;
-    /// `None` trains the weights as they are.
-    pub init: Option<Init>,
-    /// Whether to shuffle the samples every epoch.
-    pub shuffle: bool,
-    /// The learning rate per epoch.
-    pub schedule: Schedule,
-    /// Early stopping on a validation metric, if any.
-    pub early_stopping: Option<EarlyStopping>,
-    /// Whether to show a progress bar on stderr (epoch, loss, validation metrics, ETA). It is
-    /// drawn only when stderr is a terminal, so logs and pipes stay clean.
-    pub progress: bool,
-    /// Stops training when a batch's mean loss exceeds this factor times the mean of the
-    /// epoch's earlier batches ([`Divergence::Growth`]), before its step; `None` (the
-    /// default) never does.
-    pub divergence_factor: Option<f64>,
-}
-
-impl<L, O> Trainer<L, O> {
-    /// A trainer with 10 epochs, batches of 32, seed 0, no initialisation (the weights are
-    /// trained as they are), shuffling, a constant learning rate, no early stopping, and a
-    /// progress bar when stderr is a terminal.
-    pub fn new(loss: L, optimizer: O) -> Self {
-        Trainer {
-            loss,
-            optimizer,
-            epochs: 10,
-            batch_size: 32,
-            seed: 0,
-            init: None,
-            shuffle: true,
-            schedule: Schedule::Constant,
-            early_stopping: None,
-            progress: true,
-            divergence_factor: None,
-        }
-    }
-
-    /// Sets the number of epochs.
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-
-    /// Sets the mini-batch size.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-
-    /// Sets the one seed of the shuffling, the initialisation and the split.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Initialises the network with `init` and [`Trainer::seed`] at the start of
-    /// [`Trainer::fit`] (the same weights as `init.init(&mut net, seed)`).
-    pub fn init(mut self, init: Init) -> Self {
-        self.init = Some(init);
-        self
-    }
-
-    /// Splits `data` into `(train, validation)` with [`Trainer::seed`]: stratified by class
-    /// for a classification data set ([`Dataset::split_stratified`]), else at random
-    /// ([`Dataset::split`]).
-    pub fn split<T: Scalar>(
-        &self,
-        data: &Dataset<T>,
-        validation_fraction: f64,
-    ) -> Result<(Dataset<T>, Dataset<T>), DataError> {
-        data.split_stratified(validation_fraction, self.seed)
-    }
-
-    /// Turns shuffling on or off.
-    pub fn shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-
-    /// Sets the learning-rate schedule.
-    pub fn schedule(mut self, schedule: Schedule) -> Self {
-        self.schedule = schedule;
-        self
-    }
-
-    /// Stops after `patience` epochs without a validation loss below the best, and restores
-    /// the best weights; [`Trainer::early_stopping_with`] sets `min_delta` and the metric.
-    pub fn early_stopping(self, patience: usize) -> Self {
-        self.early_stopping_with(EarlyStopping::new(patience))
-    }
-
-    /// Early stopping as `stop` says.
-    pub fn early_stopping_with(mut self, stop: EarlyStopping) -> Self {
-        self.early_stopping = Some(stop);
-        self
-    }
-
-    /// Turns the progress bar on (when stderr is a terminal) or off.
-    pub fn progress(mut self, progress: bool) -> Self {
-        self.progress = progress;
-        self
-    }
-
-    /// Stops training, before the step, when a batch's mean loss is more than `factor` times
-    /// the mean of the epoch's earlier batch losses: a finite loss that explodes, as a too
-    /// large learning rate makes it. `factor` must be finite and above 1; 100 leaves room for
-    /// the noise of small batches.
-    pub fn divergence_factor(mut self, factor: f64) -> Self {
-        self.divergence_factor = Some(factor);
-        self
-    }
-
-    /// Silences the progress bar (`quiet(true)` is `progress(false)`).
-    pub fn quiet(self, quiet: bool) -> Self {
-        self.progress(!quiet)
-    }
-}
+pub use builder::Trainer;
+pub use evaluate::evaluate;
+pub use history::{EarlyStopping, EpochStats, Evaluation, History, Monitor};
 
 impl<L, O> Trainer<L, O> {
     /// Trains `net` on `train` for [`Trainer::epochs`] epochs, evaluating on `validation` after
@@ -641,23 +393,6 @@ where
     })
 }
 
-/// A batch error as a training error (the data were checked before, so this does not occur).
-fn batch_error(e: BatchError) -> TrainError {
-    match e {
-        BatchError::Shape(s) => TrainError::Shape(s),
-        BatchError::RowIndex { what, index, rows } => TrainError::Shape(ShapeError {
-            what,
-            axis: "rows",
-            expected: rows,
-            found: index + 1,
-        }),
-        other => TrainError::Config {
-            name: "batch",
-            reason: other.to_string(),
-        },
-    }
-}
-
 /// Sample `i` as the network's input and the target slice.
 fn sample<N: Network>(
     data: &Dataset<N::Scalar>,
@@ -672,95 +407,6 @@ fn sample<N: Network>(
     let (x, t) = data.sample(i).ok_or_else(bad)?;
     let x = N::Input::from_slice(x).ok_or_else(bad)?;
     Ok((x, t))
-}
-
-/// Evaluates `net` on `data` on the batched path ([`crate::predict`]): the mean loss and, for
-/// a classifying loss, the accuracy.
-pub fn evaluate<N, L>(
-    net: &N,
-    loss: &L,
-    data: &Dataset<N::Scalar>,
-) -> Result<Evaluation, TrainError>
-where
-    N: BatchNetwork,
-    L: Loss<N::Scalar>,
-{
-    check_data::<N>("evaluation", data)?;
-    evaluate_with(net, loss, data)
-}
-
-/// [`evaluate`] on data already checked: outputs by chunks of [`crate::predict::CHUNK`] rows
-/// on the batched path, the chunks spread over the pool with `parallel`, then the loss of
-/// each row. The chunks' sums are added in order, so the result does not depend on the
-/// number of threads.
-fn evaluate_with<N, L>(
-    net: &N,
-    loss: &L,
-    data: &Dataset<N::Scalar>,
-) -> Result<Evaluation, TrainError>
-where
-    N: BatchNetwork,
-    L: Loss<N::Scalar>,
-{
-    const CHUNK: usize = crate::predict::CHUNK;
-    let n = data.len();
-    let chunk = |cache: &mut N::BatchCache, k: usize| {
-        let rows = k * CHUNK..((k + 1) * CHUNK).min(n);
-        let outputs = net
-            .predict_batch(data.features().slice(s![rows.clone(), ..]), cache)
-            .map_err(batch_error)?;
-        let targets = data.targets();
-        let (mut loss_sum, mut correct, mut classified) = (0.0, 0usize, false);
-        let mut y = N::Output::zeros();
-        for (i, row) in rows.zip(outputs.rows()) {
-            // The outputs are a feature-major view: copy each row out.
-            y.as_mut_slice()
-                .iter_mut()
-                .zip(row)
-                .for_each(|(d, &v)| *d = v);
-            let row = targets.row(i);
-            let copied;
-            let t = match row.to_slice() {
-                Some(t) => t,
-                None => {
-                    copied = row.to_vec();
-                    &copied
-                }
-            };
-            loss_sum += loss.value(y.as_slice(), t)?.to_f64();
-            if let Some(c) = loss.correct(y.as_slice(), t) {
-                correct += usize::from(c);
-                classified = true;
-            }
-        }
-        Ok::<_, TrainError>((loss_sum, correct, classified))
-    };
-    let chunks = n.div_ceil(CHUNK);
-    #[cfg(feature = "parallel")]
-    let sums: Vec<_> = {
-        use rayon::prelude::*;
-        (0..chunks)
-            .into_par_iter()
-            .map_init(N::BatchCache::default, chunk)
-            .collect()
-    };
-    #[cfg(not(feature = "parallel"))]
-    let sums: Vec<_> = {
-        let mut cache = N::BatchCache::default();
-        (0..chunks).map(|k| chunk(&mut cache, k)).collect()
-    };
-    let (mut loss_sum, mut correct, mut classified) = (0.0, 0usize, false);
-    for s in sums {
-        let (l, c, k) = s?;
-        loss_sum += l;
-        correct += c;
-        classified |= k;
-    }
-    let n = n as f64;
-    Ok(Evaluation {
-        loss: loss_sum / n,
-        accuracy: classified.then(|| correct as f64 / n),
-    })
 }
 
 /// Runs `f` on a thread of the current rayon pool (the global one unless called inside
@@ -779,75 +425,4 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 #[cfg(not(feature = "parallel"))]
 fn in_pool<R>(f: impl FnOnce() -> R) -> R {
     f()
-}
-
-/// Checks `data` has samples shaped for `N`.
-fn check_data<N: Network>(what: &'static str, data: &Dataset<N::Scalar>) -> Result<(), TrainError> {
-    if data.is_empty() {
-        return Err(TrainError::NoSamples { what });
-    }
-    let (features, targets) = match what {
-        "training" => ("training features", "training targets"),
-        "validation" => ("validation features", "validation targets"),
-        _ => ("features", "targets"),
-    };
-    ShapeError::columns(features, N::INPUT, data.n_features())?;
-    ShapeError::columns(targets, N::OUTPUT, data.n_targets())?;
-    Ok(())
-}
-
-/// Copies every parameter into `buf`, flat in parameter order (no allocation once `buf` has
-/// the capacity).
-fn copy_params<P: Parameters>(p: &P, buf: &mut Vec<P::Scalar>) {
-    buf.clear();
-    p.visit(|_, v| buf.extend_from_slice(v));
-}
-
-/// Copies `buf`, as written by [`copy_params`], back into the parameters.
-fn restore_params<P: Parameters>(p: &mut P, buf: &[P::Scalar]) {
-    let mut offset = 0;
-    p.visit_mut(|_, v| {
-        v.copy_from_slice(&buf[offset..offset + v.len()]);
-        offset += v.len();
-    });
-}
-
-/// The name of the first tensor holding a NaN or an infinity.
-fn first_non_finite<P: Parameters>(p: &P) -> Option<&'static str> {
-    let mut found = None;
-    p.visit(|info, v| {
-        if found.is_none() && !crate::wide::all_finite(v) {
-            found = Some(info.name);
-        }
-    });
-    found
-}
-
-/// A progress bar over the epochs, drawn on stderr only when asked and stderr is a terminal.
-fn progress_bar(show: bool, epochs: usize) -> indicatif::ProgressBar {
-    if !(show && std::io::stderr().is_terminal()) {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(epochs as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30.cyan/blue} epoch {pos}/{len} {msg} [{elapsed}<{eta}]",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
-/// The progress bar's message: the epoch's losses and accuracies.
-fn progress_message(train: &Evaluation, val: Option<&Evaluation>) -> String {
-    let mut msg = format!("loss {:.4}", train.loss);
-    if let Some(a) = train.accuracy {
-        msg += &format!(" acc {a:.4}");
-    }
-    if let Some(v) = val {
-        msg += &format!(" val_loss {:.4}", v.loss);
-        if let Some(a) = v.accuracy {
-            msg += &format!(" val_acc {a:.4}");
-        }
-    }
-    msg
 }

@@ -10,6 +10,9 @@ pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if std::arch::is_x86_feature_detected!("avx512f") {
         /// `f()`, with `f` inlined into a function compiled for AVX-512.
+        ///
+        /// # Safety
+        /// The CPU supports AVX-512F.
         #[target_feature(enable = "avx512f")]
         unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
             f()

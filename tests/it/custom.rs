@@ -125,10 +125,15 @@ fn networks_of_custom_activations_have_exact_gradients() {
     assert_eq!(net.forward(&[0.0; 3]).len(), 2);
     assert_eq!(
         <Custom as mlp::Network>::LAYER_SPECS[2].activation,
-        "leaky(0.2)"
+        mlp::activation::ActivationSpec {
+            name: "leaky",
+            params: &[0.2]
+        }
     );
     assert_eq!(
-        <Custom as mlp::Network>::LAYER_SPECS[7].activation,
+        <Custom as mlp::Network>::LAYER_SPECS[7]
+            .activation
+            .to_string(),
         "leaky(0.1)"
     );
 }

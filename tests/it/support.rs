@@ -3,6 +3,17 @@
 
 #![allow(dead_code)]
 
+#[path = "../support/close.rs"]
+mod close;
+#[path = "../support/rng.rs"]
+mod rng;
+
+// Each binary that includes this file uses what it needs of it.
+#[allow(unused_imports)]
+pub use close::{assert_close, rel_err};
+pub use rng::TestRng;
+
+use mlp::activation::ActivationSpec;
 use mlp::{Network, ParamKind, Parameters, Scalar};
 
 /// Relative error allowed between analytic and central-difference gradients in f64.
@@ -11,31 +22,6 @@ pub const FD_TOLERANCE: f64 = 1e-7;
 pub const F64_TOLERANCE: f64 = 1e-12;
 /// Relative error allowed between generated f32 code and the f64 reference.
 pub const F32_TOLERANCE: f64 = 1e-5;
-
-/// SplitMix64: a tiny, portable generator for test inputs.
-pub struct TestRng(u64);
-
-impl TestRng {
-    /// A generator with the given seed.
-    pub fn new(seed: u64) -> Self {
-        TestRng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform value in `[lo, hi)`.
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        lo + (hi - lo) * unit
-    }
-}
 
 /// Fills every parameter with a uniform value in `[-scale, scale)`.
 pub fn randomize<N: Parameters>(net: &mut N, rng: &mut TestRng, scale: f64) {
@@ -60,8 +46,8 @@ pub struct RefLayer {
     pub w: Vec<Vec<f64>>,
     /// The bias, zeros when the network has none.
     pub b: Vec<f64>,
-    /// The activation as written in `mlp!`.
-    pub activation: String,
+    /// The activation as the network describes it.
+    pub activation: ActivationSpec,
 }
 
 /// One layer's `(∂L/∂W, ∂L/∂b)`.
@@ -74,52 +60,50 @@ pub struct Reference {
 }
 
 /// `σ(z)`, written out again from the textbook definitions.
-pub fn sigma(name: &str, z: f64) -> f64 {
-    match name {
-        "identity" => z,
-        "tanh" => z.tanh(),
-        "sigmoid" => 1.0 / (1.0 + (-z).exp()),
-        "relu" => z.max(0.0),
-        "softplus" => (1.0 + z.exp()).ln(),
-        "gelu" => {
+pub fn sigma(spec: &ActivationSpec, z: f64) -> f64 {
+    match (spec.name, spec.params) {
+        ("identity", []) => z,
+        ("tanh", []) => z.tanh(),
+        ("sigmoid", []) => 1.0 / (1.0 + (-z).exp()),
+        ("relu", []) => z.max(0.0),
+        ("softplus", []) => (1.0 + z.exp()).ln(),
+        ("gelu", []) => {
             0.5 * z
                 * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (z + 0.044715 * z.powi(3))).tanh())
         }
-        leaky if leaky.starts_with("leaky_relu(") => {
-            let alpha: f64 = leaky["leaky_relu(".len()..leaky.len() - 1].parse().unwrap();
+        ("leaky_relu", &[alpha]) => {
             if z > 0.0 {
                 z
             } else {
                 alpha * z
             }
         }
-        other => panic!("no reference for activation {other}"),
+        _ => panic!("no reference for activation {spec}"),
     }
 }
 
 /// `σ'(z)` by the textbook formula in `z` (never from `h`, unlike the generated code).
-pub fn sigma_prime(name: &str, z: f64) -> f64 {
-    match name {
-        "identity" => 1.0,
-        "tanh" => 1.0 / z.cosh().powi(2),
-        "sigmoid" => (-z).exp() / (1.0 + (-z).exp()).powi(2),
-        "relu" => f64::from(u8::from(z > 0.0)),
-        "softplus" => z.exp() / (1.0 + z.exp()),
-        "gelu" => {
+pub fn sigma_prime(spec: &ActivationSpec, z: f64) -> f64 {
+    match (spec.name, spec.params) {
+        ("identity", []) => 1.0,
+        ("tanh", []) => 1.0 / z.cosh().powi(2),
+        ("sigmoid", []) => (-z).exp() / (1.0 + (-z).exp()).powi(2),
+        ("relu", []) => f64::from(u8::from(z > 0.0)),
+        ("softplus", []) => z.exp() / (1.0 + z.exp()),
+        ("gelu", []) => {
             let c = (2.0 / std::f64::consts::PI).sqrt();
             let u = c * (z + 0.044715 * z.powi(3));
             let du = c * (1.0 + 3.0 * 0.044715 * z * z);
             0.5 * (1.0 + u.tanh()) + 0.5 * z * du / u.cosh().powi(2)
         }
-        leaky if leaky.starts_with("leaky_relu(") => {
-            let alpha: f64 = leaky["leaky_relu(".len()..leaky.len() - 1].parse().unwrap();
+        ("leaky_relu", &[alpha]) => {
             if z > 0.0 {
                 1.0
             } else {
                 alpha
             }
         }
-        other => panic!("no reference for activation {other}"),
+        _ => panic!("no reference for activation {spec}"),
     }
 }
 
@@ -131,7 +115,7 @@ impl Reference {
             .map(|s| RefLayer {
                 w: vec![vec![0.0; s.fan_in]; s.fan_out],
                 b: vec![0.0; s.fan_out],
-                activation: s.activation.to_owned(),
+                activation: s.activation,
             })
             .collect();
         net.visit(|info, p| {
@@ -201,24 +185,6 @@ impl Reference {
         }
         grads.reverse();
         (grads, g)
-    }
-}
-
-/// The relative error `|a − b| / max(|a|, |b|, floor)`.
-pub fn rel_err(a: f64, b: f64, floor: f64) -> f64 {
-    (a - b).abs() / a.abs().max(b.abs()).max(floor)
-}
-
-/// Asserts two slices agree to `tol` in relative error (with an absolute floor).
-#[track_caller]
-pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64, floor: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let e = rel_err(*g, *w, floor);
-        assert!(
-            e <= tol,
-            "{what}[{i}]: got {g:e}, want {w:e}, relative error {e:e} > {tol:e}"
-        );
     }
 }
 

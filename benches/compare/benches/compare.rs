@@ -5,30 +5,14 @@
 //!
 //! Run with `cargo bench --manifest-path benches/compare/Cargo.toml`.
 
-use divan::counter::ItemsCount;
-use ndarray::Array2;
 
 fn main() {
     divan::main();
 }
 
-const SHAPES: &[(usize, usize, usize)] = &[
-    (256, 64, 784),
-    (256, 784, 64),
-    (128, 64, 256),
-    (256, 256, 784),
-    (1024, 1024, 1024),
-];
-
-fn operands(m: usize, n: usize, k: usize) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
-    let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 17) as f32 / 17.0 - 0.5);
-    let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 11) % 19) as f32 / 19.0 - 0.5);
-    (a, b, Array2::zeros((m, n)))
-}
-
-fn flops(&(m, n, k): &(usize, usize, usize)) -> ItemsCount {
-    ItemsCount::new(2 * m * n * k)
-}
+#[path = "../../gemm_shapes.rs"]
+mod shapes;
+use shapes::{flops, operands, SHAPES};
 
 #[divan::bench(args = SHAPES)]
 fn mlp_kernel(bencher: divan::Bencher, shape: &(usize, usize, usize)) {

@@ -168,7 +168,7 @@ fn body(cx: &Ctx, graph: &Graph, root: Id, custom: &Custom, z: &Ident, h: &Ident
                     // The runtime's vectorisable math, as the built-in activations use.
                     Func::Exp => quote!(#p::math::exp(#a)),
                     Func::Tanh => quote!(#p::math::tanh(#a)),
-                    Func::Sigmoid => quote!(#p::sigmoid(#a)),
+                    Func::Sigmoid => quote!(#p::math::logistic(#a)),
                     Func::Sign => quote!(#p::sign(#a)),
                     other => {
                         let method = format_ident!("{}", other.name());

@@ -13,15 +13,7 @@ pub fn backward(cx: &Ctx) -> TokenStream {
     let steps = (1..=layers).rev().map(|l| {
         let span = cx.span(l);
         let (z, h) = (field("z", l, span), field("h", l, span));
-        let prev = field(
-            "h",
-            l - 1,
-            if l == 1 {
-                cx.input_span()
-            } else {
-                cx.span(l - 1)
-            },
-        );
+        let prev = field("h", l - 1, cx.span(l - 1));
         let (w, d) = (field("w", l, span), field("__d", l, span));
         let g = if l == layers {
             quote!(dl_dy)

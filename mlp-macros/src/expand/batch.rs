@@ -4,7 +4,7 @@
 //! exactly when the runtime has its batched path, `std`), and `freeze()` (in `frozen`).
 
 use super::{field, frozen, Ctx};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
@@ -91,15 +91,6 @@ fn cache_ident(cx: &Ctx) -> Ident {
     format_ident!("{}BatchCache", cx.net.ident)
 }
 
-/// The span of layer `l`'s width, or of the input width for `l = 0`.
-fn span(cx: &Ctx, l: usize) -> Span {
-    if l == 0 {
-        cx.input_span()
-    } else {
-        cx.span(l)
-    }
-}
-
 /// `{Name}BatchCache`: the inputs as sample-major rows, and per layer `z_l`, `h_l` and `δ_l`
 /// as feature-major batches.
 fn cache_struct(cx: &Ctx) -> TokenStream {
@@ -112,7 +103,7 @@ fn cache_struct(cx: &Ctx) -> TokenStream {
     let mut fields = Vec::new();
     for l in 0..=layers {
         let n = cx.widths[l];
-        let s = span(cx, l);
+        let s = cx.span(l);
         if l > 0 {
             let (z, d) = (field("z", l, s), field("d", l, s));
             let z_doc = format!("`Z_{l}` ({n}×B), the pre-activations of layer {l}.");
@@ -172,7 +163,7 @@ fn methods(cx: &Ctx) -> TokenStream {
     let forward = (1..=layers).map(|l| {
         let s = cx.span(l);
         let (w, z, h) = (field("w", l, s), field("z", l, s), field("h", l, s));
-        let prev = field("h", l - 1, span(cx, l - 1));
+        let prev = field("h", l - 1, cx.span(l - 1));
         let (act, b) = (cx.activation(l), bias(l));
         quote_spanned! {s=>
             #p::batch::dense_cached(&self.#w, #b, &cache.#prev, &#act, &mut cache.#z, &mut cache.#h);
@@ -185,7 +176,7 @@ fn methods(cx: &Ctx) -> TokenStream {
         let prev = if l == 1 {
             quote!(x)
         } else {
-            let prev = field("h", l - 1, span(cx, l - 1));
+            let prev = field("h", l - 1, cx.span(l - 1));
             quote!(cache.#prev)
         };
         let (act, b) = (cx.activation(l), bias(l));
@@ -365,7 +356,7 @@ fn backward_layer(cx: &Ctx, l: usize, into: Target) -> TokenStream {
     let p = cx.private();
     let s = cx.span(l);
     let (w, d) = (field("w", l, s), field("d", l, s));
-    let h_prev = field("h", l - 1, span(cx, l - 1));
+    let h_prev = field("h", l - 1, cx.span(l - 1));
     let (wg, bg, target) = match into {
         Target::Add => (quote!(weight_grad), quote!(bias_grad), quote!(grads)),
         Target::Set => (
@@ -395,7 +386,7 @@ fn input_delta(cx: &Ctx, l: usize) -> TokenStream {
     let p = cx.private();
     let s = cx.span(l);
     let (w, d) = (field("w", l, s), field("d", l, s));
-    let ps = span(cx, l - 1);
+    let ps = cx.span(l - 1);
     let (z, h, dp) = (
         field("z", l - 1, ps),
         field("h", l - 1, ps),

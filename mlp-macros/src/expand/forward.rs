@@ -46,7 +46,7 @@ pub fn forward_cached(cx: &Ctx) -> TokenStream {
     let steps = (1..=cx.layers()).map(|l| {
         let span = cx.span(l);
         let (z, h) = (field("z", l, span), field("h", l, span));
-        let prev = field("h", l - 1, if l == 1 { cx.input_span() } else { cx.span(l - 1) });
+        let prev = field("h", l - 1, cx.span(l - 1));
         let w = field("w", l, span);
         let act = cx.activation(l);
         if cx.net.bias {
@@ -60,7 +60,7 @@ pub fn forward_cached(cx: &Ctx) -> TokenStream {
             }
         }
     });
-    let h0 = field("h", 0, cx.input_span());
+    let h0 = field("h", 0, cx.span(0));
     let last = field("h", cx.layers(), cx.span(cx.layers()));
     let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
     let doc = docs::forward_cached(cx);

@@ -8,7 +8,7 @@
 
 use super::{field, Ctx};
 use crate::model::Scalar;
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 
 /// The end of `J_L ⋯ J_1` the product starts from.
@@ -118,15 +118,6 @@ fn shape(cx: &Ctx, cols: usize, rows: usize) -> TokenStream {
     quote!([[#t; #cols]; #rows])
 }
 
-/// The span of `h_l`: the input's for `l = 0`, the layer's otherwise.
-fn h_span(cx: &Ctx, l: usize) -> Span {
-    if l == 0 {
-        cx.input_span()
-    } else {
-        cx.span(l)
-    }
-}
-
 /// Layer `l` of the forward pass into locals `__z{l}`, `__h{l}` (reading `x` or
 /// `__h{l−1}`), and `__s{l} = σ_l'(z_l)`.
 fn layer_with_derivative(cx: &Ctx, l: usize) -> TokenStream {
@@ -155,7 +146,7 @@ fn dense_cached(cx: &Ctx, l: usize, z: &syn::Ident, h: &syn::Ident) -> TokenStre
     let prev = if l == 1 {
         quote!(x)
     } else {
-        let prev = field("__h", l - 1, h_span(cx, l - 1));
+        let prev = field("__h", l - 1, cx.span(l - 1));
         quote!(&#prev)
     };
     let act = cx.activation(l);

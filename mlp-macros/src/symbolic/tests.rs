@@ -2,8 +2,8 @@
 //! and the built-in activations' expressions against the runtime's hand-written code.
 
 use super::{Graph, Id, Names, Node};
-use crate::ctxt::Ctxt;
-use crate::lower::{lower, Scope};
+use crate::custom::lower::{lower, Scope};
+use crate::errors::Errors;
 use crate::model::{Builtin, Derived, Reads};
 use mlp_runtime::activation as rt;
 use mlp_runtime::DerivativeReads;
@@ -64,10 +64,10 @@ fn try_derived(src: &str) -> syn::Result<Derived> {
         scalar: crate::model::Scalar::F64,
         activations: &[],
     };
-    let mut cx = Ctxt::default();
+    let mut errors = Errors::default();
     let mut graph = Graph::default();
-    let f = lower(&mut cx, &mut graph, &scope, &expr);
-    cx.finish()?;
+    let f = lower(&mut errors, &mut graph, &scope, &expr);
+    errors.finish()?;
     let f = f.ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "not lowered"))?;
     Ok(Derived::new(graph, f, vec!["a".to_owned()]))
 }
@@ -147,6 +147,7 @@ fn builtin_expressions_match_the_runtime() {
             Reads::Output => DerivativeReads::Output,
         };
         assert_eq!(reads, A::DERIVATIVE_READS, "{builtin:?} reads");
+        assert_eq!(builtin.name(), A::NAME, "{builtin:?} name");
         for i in 0..=4000 {
             let z = -20.0 + 0.01 * f64::from(i) + 1e-7;
             let h = runtime.f(z);
@@ -168,6 +169,21 @@ fn builtin_expressions_match_the_runtime() {
     check(Builtin::LeakyRelu, rt::LeakyRelu(0.2), &[0.2]);
     check(Builtin::Softplus, rt::Softplus, &[]);
     check(Builtin::Gelu, rt::Gelu, &[]);
+}
+
+/// The macro's list of built-in activations and the runtime's agree name for name, type for
+/// type and in arity, so that what `mlp!` accepts is what the runtime implements.
+#[test]
+fn builtin_names_match_the_runtime() {
+    let ours: Vec<(&str, &str, usize)> = Builtin::ALL
+        .iter()
+        .map(|b| (b.name(), b.type_name(), b.derived().params.len()))
+        .collect();
+    let runtime: Vec<(&str, &str, usize)> = rt::Builtin::ALL
+        .iter()
+        .map(|b| (b.name(), b.type_name(), b.arity()))
+        .collect();
+    assert_eq!(ours, runtime);
 }
 
 /// Random expressions from the supported grammar, as Rust source.
@@ -418,4 +434,74 @@ fn a_graph_is_bounded() {
     assert!(g.topological(e).len() <= Graph::MAX_NODES);
     let d = g.derive(e);
     assert!(d < Graph::MAX_NODES, "every id stays valid");
+}
+
+/// The expression language's table names each function once, and a unary function's name is
+/// the symbolic engine's [`super::Func::name`], so that the parser, the engine and the errors
+/// agree.
+#[test]
+fn callable_functions_have_one_name_each() {
+    use crate::custom::lower::Callable;
+    for callable in Callable::ALL {
+        assert_eq!(Callable::from_name(callable.name()), Some(callable));
+        if let Callable::Unary(func) = callable {
+            assert_eq!(callable.name(), func.name());
+            assert_eq!(callable.arity(), 1);
+        }
+    }
+    let mut names = Callable::names();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), Callable::ALL.len());
+}
+
+/// Higher derivatives of the built-in activations against their textbook formulas: σ″ and σ‴
+/// of tanh and the sigmoid, differentiated from σ and rewritten to read `h`.
+#[test]
+fn higher_derivatives_match_the_textbook() {
+    type Real = fn(f64) -> f64;
+    fn sig(z: f64) -> f64 {
+        1.0 / (1.0 + (-z).exp())
+    }
+    let cases: [(Builtin, Real, Real, Real); 2] = [
+        (
+            Builtin::Tanh,
+            f64::tanh,
+            |z| -2.0 * z.tanh() * (1.0 - z.tanh().powi(2)),
+            |z| {
+                let t = z.tanh();
+                -2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t)
+            },
+        ),
+        (
+            Builtin::Sigmoid,
+            sig,
+            |z| {
+                let s = sig(z);
+                s * (1.0 - s) * (1.0 - 2.0 * s)
+            },
+            |z| {
+                let s = sig(z);
+                s * (1.0 - s) * (1.0 - 6.0 * s + 6.0 * s * s)
+            },
+        ),
+    ];
+    for (builtin, f, d2, d3) in cases {
+        let mut derived = builtin.derived();
+        let (second, third) = (derived.nth(2), derived.nth(3));
+        for i in 0..=80 {
+            let z = -4.0 + 0.1 * f64::from(i) + 1e-7;
+            let h = f(z);
+            let got2 = derived.graph.eval(second, z, h, &[]);
+            let got3 = derived.graph.eval(third, z, h, &[]);
+            assert!(
+                (got2 - d2(z)).abs() <= 1e-12,
+                "{builtin:?} σ″({z}) = {got2}"
+            );
+            assert!(
+                (got3 - d3(z)).abs() <= 1e-12,
+                "{builtin:?} σ‴({z}) = {got3}"
+            );
+        }
+    }
 }

@@ -1,9 +1,9 @@
-//! AVX-512 micro-kernels for [`super::gemm`]: a 12 × 32 block of `C` (`f32`) or 12 × 16
+//! AVX-512 micro-kernels for [`super::gemm`], on [`super::blocking`]: a 12 × 32 block of `C` (`f32`) or 12 × 16
 //! (`f64`) in 24 `zmm` accumulators; each step over `k` loads two vectors of a row of `B`,
 //! broadcasts 12 scalars of a column of `A`, and issues 24 fused multiply-adds. Columns past
 //! `n` are masked, so no tail needs a second code path.
 
-use super::gemm::{blocked, pack_columns, Mat, Pack, KC};
+use super::blocking::{blocked, pack_columns, Block, Mat, Pack, Product, KC};
 use core::arch::x86_64::*;
 
 /// The rows of `C` one kernel call keeps in registers.
@@ -13,19 +13,25 @@ macro_rules! kernel {
     ($name:ident, $gemm:ident, $t:ty, $lanes:expr, $vec:ty, $mask:ty,
      $zero:ident, $set1:ident, $load:ident, $loadu:ident, $fmadd:ident, $add:ident, $storeu:ident,
      $pack_t:ident) => {
-        /// One `mr × nr` block (`mr ≤ MR`, `nr ≤ 2·lanes`) of `C (+)= A B` over `kc` steps.
+        /// One block (`mr = R`, `nr ≤ NV·lanes`) of `C (+)= A B` over `kc` steps.
+        ///
+        /// # Safety
+        /// The CPU supports AVX-512F; the block's `R` rows of A have `kc` elements by A's
+        /// strides, its panel has `kc` rows of `NV·lanes` values at stride `rsb`, and its
+        /// `R × nr` elements of C are in bounds and not otherwise borrowed.
         #[target_feature(enable = "avx512f")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn $name<const R: usize, const NV: usize>(
-            kc: usize,
-            a: Mat<$t>,
-            b: *const $t,
-            rsb: usize,
-            c: *mut $t,
-            rsc: usize,
-            nr: usize,
-            accumulate: bool,
-        ) {
+        unsafe fn $name<const R: usize, const NV: usize>(blk: Block<$t>) {
+            let Block {
+                kc,
+                a,
+                b,
+                rsb,
+                c,
+                rsc,
+                nr,
+                accumulate,
+                ..
+            } = blk;
             const L: usize = $lanes;
             let full: $mask = !0;
             let bits = 8 * core::mem::size_of::<$mask>();
@@ -44,8 +50,10 @@ macro_rules! kernel {
             // needs no address arithmetic of its own. `black_box` keeps the pointers apart:
             // otherwise the compiler steps one pointer through the rows, an integer add per
             // broadcast on the ports the multiply-adds use.
-            let rows: [*const $t; R] =
-                core::hint::black_box(core::array::from_fn(|r| a.ptr.add(r * a.rs)));
+            let rows: [*const $t; R] = core::hint::black_box(core::array::from_fn(|r| {
+                // SAFETY: rows `r < R` of A's block are in bounds (the caller's promise).
+                unsafe { a.ptr.add(r * a.rs) }
+            }));
             let mut off = 0;
             let mut bp = b;
             // Unmasked loads where the block is full (a masked load can cost an extra µop on
@@ -54,21 +62,31 @@ macro_rules! kernel {
                 // Two steps per iteration: half the loop overhead.
                 for _ in 0..kc / 2 {
                     for _ in 0..2 {
-                        let bv: [$vec; NV] = core::array::from_fn(|v| $load(bp.add(v * L)));
+                        let bv: [$vec; NV] = core::array::from_fn(|v| {
+                            // SAFETY: the panel's current row holds `NV·L` values (a full
+                            // block).
+                            unsafe { $load(bp.add(v * L)) }
+                        });
                         for (row, &p) in acc.iter_mut().zip(&rows) {
-                            let av = $set1(*p.add(off));
+                            // SAFETY: step `off / a.cs < kc` of row `r < R` of A's block.
+                            let av = $set1(unsafe { *p.add(off) });
                             for (x, &bvv) in row.iter_mut().zip(&bv) {
                                 *x = $fmadd(av, bvv, *x);
                             }
                         }
                         off += a.cs;
-                        bp = bp.add(rsb);
+                        // SAFETY: at most one past the panel's last row.
+                        bp = unsafe { bp.add(rsb) };
                     }
                 }
                 if kc % 2 == 1 {
-                    let bv: [$vec; NV] = core::array::from_fn(|v| $load(bp.add(v * L)));
+                    let bv: [$vec; NV] = core::array::from_fn(|v| {
+                        // SAFETY: as above, for the last row.
+                        unsafe { $load(bp.add(v * L)) }
+                    });
                     for (row, &p) in acc.iter_mut().zip(&rows) {
-                        let av = $set1(*p.add(off));
+                        // SAFETY: step `off / a.cs < kc` of row `r < R` of A's block.
+                        let av = $set1(unsafe { *p.add(off) });
                         for (x, &bvv) in row.iter_mut().zip(&bv) {
                             *x = $fmadd(av, bvv, *x);
                         }
@@ -76,26 +94,37 @@ macro_rules! kernel {
                 }
             } else {
                 for _ in 0..kc {
-                    let bv: [$vec; NV] = core::array::from_fn(|v| $loadu(masks[v], bp.add(v * L)));
+                    let bv: [$vec; NV] = core::array::from_fn(|v| {
+                        // SAFETY: the panel's current row holds `NV·L` values; the masks
+                        // load only its first `nr`.
+                        unsafe { $loadu(masks[v], bp.add(v * L)) }
+                    });
                     for (row, &p) in acc.iter_mut().zip(&rows) {
-                        let av = $set1(*p.add(off));
+                        // SAFETY: step `off / a.cs < kc` of row `r < R` of A's block.
+                        let av = $set1(unsafe { *p.add(off) });
                         for (x, &bvv) in row.iter_mut().zip(&bv) {
                             *x = $fmadd(av, bvv, *x);
                         }
                     }
                     off += a.cs;
-                    bp = bp.add(rsb);
+                    // SAFETY: at most one past the panel's last row.
+                    bp = unsafe { bp.add(rsb) };
                 }
             }
             for (r, row) in acc.iter().enumerate() {
-                let cp = c.add(r * rsc);
+                // SAFETY: row `r < R` of C's block is in bounds.
+                let cp = unsafe { c.add(r * rsc) };
                 for (v, &x) in row.iter().enumerate() {
-                    let x = if accumulate {
-                        $add(x, $loadu(masks[v], cp.add(v * L)))
-                    } else {
-                        x
-                    };
-                    $storeu(cp.add(v * L), masks[v], x);
+                    // SAFETY: the masks reach only the block's first `nr` columns of the row,
+                    // which are in bounds and written by this call alone.
+                    unsafe {
+                        let x = if accumulate {
+                            $add(x, $loadu(masks[v], cp.add(v * L)))
+                        } else {
+                            x
+                        };
+                        $storeu(cp.add(v * L), masks[v], x);
+                    }
                 }
             }
         }
@@ -105,18 +134,11 @@ macro_rules! kernel {
         /// # Safety
         /// As [`super::gemm::gemm`], and the CPU must support AVX-512F.
         #[target_feature(enable = "avx512f")]
-        #[allow(clippy::too_many_arguments)]
         pub(crate) unsafe fn $gemm(
-            m: usize,
-            n: usize,
-            k: usize,
-            a: Mat<$t>,
-            b: Mat<$t>,
-            c: *mut $t,
-            rsc: usize,
-            accumulate: bool,
+            p: Product<$t>,
             epilogue: impl FnMut(usize, usize, usize, usize),
         ) {
+            let (n, b) = (p.n, p.b);
             let mut pack = Pack::<$t, { KC * 4 * $lanes }>::new();
             let pack = pack.ptr();
             // A transposed B (unit row stride) is packed with gathers, a vector of the
@@ -125,90 +147,104 @@ macro_rules! kernel {
                 && b.cs
                     .checked_mul($lanes)
                     .is_some_and(|v| v <= i32::MAX as usize);
-            if n >= 3 * $lanes {
-                // Wide products: 6 rows × 4 vectors, 6 broadcasts per 24 multiply-adds.
-                blocked::<$t, 6, { 4 * $lanes }>(
-                    m,
-                    n,
-                    k,
-                    a,
-                    b,
-                    c,
-                    rsc,
-                    accumulate,
-                    pack,
-                    |src, b, kc, nr, p| {
-                        if gathers {
-                            $pack_t(src, b.cs, kc, nr, p, 4 * $lanes);
-                        } else {
-                            pack_columns::<$t, { 4 * $lanes }>(src, b, kc, nr, p);
-                        }
-                    },
-                    |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
-                        6 => $name::<6, 4>(kc, a, b, rsb, c, rsc, nr, acc),
-                        5 => $name::<5, 4>(kc, a, b, rsb, c, rsc, nr, acc),
-                        4 => $name::<4, 4>(kc, a, b, rsb, c, rsc, nr, acc),
-                        3 => $name::<3, 4>(kc, a, b, rsb, c, rsc, nr, acc),
-                        2 => $name::<2, 4>(kc, a, b, rsb, c, rsc, nr, acc),
-                        _ => $name::<1, 4>(kc, a, b, rsb, c, rsc, nr, acc),
-                    },
-                    epilogue,
-                );
-                return;
-            }
-            blocked::<$t, MR, { 2 * $lanes }>(
-                m,
-                n,
-                k,
-                a,
-                b,
-                c,
-                rsc,
-                accumulate,
-                pack,
-                |src, b, kc, nr, p| {
+            // A panel of B `NR` wide into a pack of `KC · NR` values.
+            let pack_panel = |src, b: Mat<$t>, kc, nr, p, nrs| {
+                // SAFETY: `blocked` passes a panel of B in bounds and a pack of `KC · NR`
+                // values; the CPU runs AVX-512F (the caller's promise); `gathers` checked that
+                // `lanes·cs` fits an `i32`.
+                unsafe {
                     if gathers {
-                        $pack_t(src, b.cs, kc, nr, p, 2 * $lanes);
+                        $pack_t(src, b.cs, kc, nr, p, nrs);
+                    } else if nrs == 4 * $lanes {
+                        pack_columns::<$t, { 4 * $lanes }>(src, b, kc, nr, p);
                     } else {
                         pack_columns::<$t, { 2 * $lanes }>(src, b, kc, nr, p);
                     }
-                },
-                |kc, a, b, rsb, c, rsc, mr, nr, acc| match mr {
-                    12 => $name::<12, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    11 => $name::<11, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    10 => $name::<10, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    9 => $name::<9, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    8 => $name::<8, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    7 => $name::<7, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    6 => $name::<6, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    5 => $name::<5, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    4 => $name::<4, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    3 => $name::<3, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    2 => $name::<2, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                    _ => $name::<1, 2>(kc, a, b, rsb, c, rsc, nr, acc),
-                },
-                epilogue,
-            );
+                }
+            };
+            if n >= 3 * $lanes {
+                // Wide products: 6 rows × 4 vectors, 6 broadcasts per 24 multiply-adds.
+                let kernel = |blk: Block<$t>| {
+                    // SAFETY: `blocked` passes blocks of at most 6 rows whose elements of A,
+                    // the panel and C are in bounds (see `Block`); the CPU runs AVX-512F.
+                    unsafe {
+                        match blk.mr {
+                            6 => $name::<6, 4>(blk),
+                            5 => $name::<5, 4>(blk),
+                            4 => $name::<4, 4>(blk),
+                            3 => $name::<3, 4>(blk),
+                            2 => $name::<2, 4>(blk),
+                            _ => $name::<1, 4>(blk),
+                        }
+                    }
+                };
+                let pack_wide = |src, b, kc, nr, p| pack_panel(src, b, kc, nr, p, 4 * $lanes);
+                // SAFETY: the product keeps its promise (the caller's) and the pack holds
+                // `KC · 4·lanes` values.
+                unsafe { blocked::<$t, 6, { 4 * $lanes }>(p, pack, pack_wide, kernel, epilogue) };
+                return;
+            }
+            let kernel = |blk: Block<$t>| {
+                // SAFETY: as above, with blocks of at most `MR` rows.
+                unsafe {
+                    match blk.mr {
+                        12 => $name::<12, 2>(blk),
+                        11 => $name::<11, 2>(blk),
+                        10 => $name::<10, 2>(blk),
+                        9 => $name::<9, 2>(blk),
+                        8 => $name::<8, 2>(blk),
+                        7 => $name::<7, 2>(blk),
+                        6 => $name::<6, 2>(blk),
+                        5 => $name::<5, 2>(blk),
+                        4 => $name::<4, 2>(blk),
+                        3 => $name::<3, 2>(blk),
+                        2 => $name::<2, 2>(blk),
+                        _ => $name::<1, 2>(blk),
+                    }
+                }
+            };
+            let pack_narrow = |src, b, kc, nr, p| pack_panel(src, b, kc, nr, p, 2 * $lanes);
+            // SAFETY: as above.
+            unsafe { blocked::<$t, MR, { 2 * $lanes }>(p, pack, pack_narrow, kernel, epilogue) };
         }
     };
 }
 
 /// `_mm512_maskz_loadu_ps` with the arguments in the order the macro uses.
+///
+/// # Safety
+/// The CPU supports AVX-512F, and the lanes `m` selects of `p` are in bounds.
 #[inline(always)]
 unsafe fn load_ps(m: __mmask16, p: *const f32) -> __m512 {
-    _mm512_maskz_loadu_ps(m, p)
+    // SAFETY: the caller's promise.
+    unsafe { _mm512_maskz_loadu_ps(m, p) }
 }
+/// `_mm512_maskz_loadu_pd`, as [`load_ps`].
+///
+/// # Safety
+/// As [`load_ps`].
 #[inline(always)]
 unsafe fn load_pd(m: __mmask8, p: *const f64) -> __m512d {
-    _mm512_maskz_loadu_pd(m, p)
+    // SAFETY: the caller's promise.
+    unsafe { _mm512_maskz_loadu_pd(m, p) }
 }
+/// `_mm512_mask_storeu_ps` with the arguments in the order the macro uses.
+///
+/// # Safety
+/// The CPU supports AVX-512F, and the lanes `m` selects of `p` are in bounds and writable.
 #[inline(always)]
 unsafe fn store_ps(p: *mut f32, m: __mmask16, v: __m512) {
-    _mm512_mask_storeu_ps(p, m, v)
+    // SAFETY: the caller's promise.
+    unsafe { _mm512_mask_storeu_ps(p, m, v) }
 }
+/// `_mm512_mask_storeu_pd`, as [`store_ps`].
+///
+/// # Safety
+/// As [`store_ps`].
 #[inline(always)]
 unsafe fn store_pd(p: *mut f64, m: __mmask8, v: __m512d) {
-    _mm512_mask_storeu_pd(p, m, v)
+    // SAFETY: the caller's promise.
+    unsafe { _mm512_mask_storeu_pd(p, m, v) }
 }
 
 kernel!(
@@ -257,16 +293,23 @@ unsafe fn pack_t_ps(src: *const f32, cs: usize, kc: usize, nr: usize, pack: *mut
     let (k16, j16) = (kc - kc % 16, nr - nr % 16);
     for j in (0..j16).step_by(16) {
         for k in (0..k16).step_by(16) {
+            // SAFETY: column `j + i < nr` of the panel has 16 values from `k` (k + 16 ≤ kc),
+            // contiguous (unit row stride).
             let rows: [__m512; 16] =
-                core::array::from_fn(|i| _mm512_loadu_ps(src.add((j + i) * cs + k)));
+                core::array::from_fn(|i| unsafe { _mm512_loadu_ps(src.add((j + i) * cs + k)) });
             let cols = transpose_16(rows);
             for (m, &col) in cols.iter().enumerate() {
-                _mm512_storeu_ps(pack.add((k + m) * nrs + j), col);
+                // SAFETY: row `k + m < kc` of the pack has room for 16 values from `j + 16 ≤ nr
+                // ≤ nrs`.
+                unsafe { _mm512_storeu_ps(pack.add((k + m) * nrs + j), col) };
             }
         }
     }
-    gather_ps(src, cs, (k16, kc), (0, j16), pack, nrs);
-    gather_ps(src, cs, (0, kc), (j16, nr), pack, nrs);
+    // SAFETY: the two parts are inside the panel; the caller's promise.
+    unsafe {
+        gather_ps(src, cs, (k16, kc), (0, j16), pack, nrs);
+        gather_ps(src, cs, (0, kc), (j16, nr), pack, nrs);
+    }
 }
 
 /// Transposes a 16 × 16 block held as 16 rows: element `m` of result `i` is element `i` of
@@ -338,10 +381,17 @@ unsafe fn gather_ps(
         } else {
             (1u16 << (js.1 - j)) - 1
         };
-        let col = src.add(j * cs);
+        // SAFETY: column `j < js.1 ≤ nr` of the panel.
+        let col = unsafe { src.add(j * cs) };
         for kk in ks.0..ks.1 {
-            let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, col.add(kk));
-            _mm512_mask_storeu_ps(pack.add(kk * nrs + j), mask, v);
+            // SAFETY: the masked lanes read columns `j..min(j + 16, js.1)` at step `kk < kc`
+            // (indices `lane·cs` fit an `i32`, the caller's promise) and write them to row
+            // `kk` of the pack, which has `nrs ≥ nr` values.
+            unsafe {
+                let v =
+                    _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, col.add(kk));
+                _mm512_mask_storeu_ps(pack.add(kk * nrs + j), mask, v);
+            }
         }
         j += 16;
     }
@@ -362,10 +412,15 @@ unsafe fn pack_t_pd(src: *const f64, cs: usize, kc: usize, nr: usize, pack: *mut
         } else {
             (1u8 << (nr - j)) - 1
         };
-        let col = src.add(j * cs);
+        // SAFETY: column `j < nr` of the panel.
+        let col = unsafe { src.add(j * cs) };
         for kk in 0..kc {
-            let v = _mm512_mask_i32gather_pd::<8>(_mm512_setzero_pd(), mask, index, col.add(kk));
-            _mm512_mask_storeu_pd(pack.add(kk * nrs + j), mask, v);
+            // SAFETY: as in `gather_ps`, 8 columns at a time.
+            unsafe {
+                let v =
+                    _mm512_mask_i32gather_pd::<8>(_mm512_setzero_pd(), mask, index, col.add(kk));
+                _mm512_mask_storeu_pd(pack.add(kk * nrs + j), mask, v);
+            }
         }
         j += 8;
     }

@@ -3,7 +3,8 @@
 //! functions; the library is linked by the final crate, e.g. with `RUSTFLAGS="-l openblas"`
 //! or a dependency such as `blas-src`.
 
-use super::gemm::Mat;
+use super::blocking::Product;
+use crate::scalar::sealed::Kind;
 use crate::Scalar;
 
 const ROW_MAJOR: i32 = 101;
@@ -50,17 +51,17 @@ extern "C" {
 ///
 /// # Safety
 /// As [`super::gemm::gemm`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm<T: Scalar>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Mat<T>,
-    b: Mat<T>,
-    c: *mut T,
-    rsc: usize,
-    accumulate: bool,
-) -> bool {
+pub(crate) unsafe fn gemm<T: Scalar>(p: Product<T>) -> bool {
+    let Product {
+        m,
+        n,
+        k,
+        a,
+        b,
+        c,
+        rsc,
+        accumulate,
+    } = p;
     let (ta, lda) = if a.cs == 1 && a.rs >= k.max(1) {
         (NO_TRANS, a.rs)
     } else if a.rs == 1 && a.cs >= m.max(1) {
@@ -87,40 +88,46 @@ pub(crate) unsafe fn gemm<T: Scalar>(
         return false;
     };
     let beta = if accumulate { 1.0 } else { 0.0 };
-    if core::mem::size_of::<T>() == 4 {
-        cblas_sgemm(
-            ROW_MAJOR,
-            ta,
-            tb,
-            m,
-            n,
-            k,
-            1.0,
-            a.ptr.cast(),
-            lda,
-            b.ptr.cast(),
-            ldb,
-            beta as f32,
-            c.cast(),
-            ldc,
-        );
-    } else {
-        cblas_dgemm(
-            ROW_MAJOR,
-            ta,
-            tb,
-            m,
-            n,
-            k,
-            1.0,
-            a.ptr.cast(),
-            lda,
-            b.ptr.cast(),
-            ldb,
-            beta,
-            c.cast(),
-            ldc,
-        );
+    match T::KIND {
+        // SAFETY: the operands are in bounds with the layouts and leading dimensions checked
+        // above (the caller's promise), C overlaps neither, and `T::KIND` says `T` is `f32`.
+        Kind::F32 => unsafe {
+            cblas_sgemm(
+                ROW_MAJOR,
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                1.0,
+                a.ptr.cast(),
+                lda,
+                b.ptr.cast(),
+                ldb,
+                beta as f32,
+                c.cast(),
+                ldc,
+            );
+        },
+        // SAFETY: as above, and `T` is `f64`.
+        Kind::F64 => unsafe {
+            cblas_dgemm(
+                ROW_MAJOR,
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                1.0,
+                a.ptr.cast(),
+                lda,
+                b.ptr.cast(),
+                ldb,
+                beta,
+                c.cast(),
+                ldc,
+            );
+        },
     }
     true
 }

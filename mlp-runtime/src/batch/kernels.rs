@@ -1,7 +1,8 @@
 //! Shape-typed kernels of the batched path, one call per product or pass, as generated code
 //! calls them. `B` is the number of samples; every [`Batch`] is stored feature-major.
 
-use super::gemm::{gemm, gemm_then, Mat, Shared};
+use super::blocking::{Mat, Product, Shared};
+use super::gemm::{gemm, gemm_then};
 use super::{pass, Batch, BatchError, Samples};
 use crate::error::ShapeError;
 use crate::{Activation, Scalar};
@@ -71,18 +72,20 @@ unsafe fn product<T: Scalar, X: Samples<T, IN> + ?Sized, const IN: usize, const 
     // Z is OUT×B row-major in a distinct buffer (the caller's promise).
     unsafe {
         gemm_then(
-            OUT,
-            b,
-            IN,
-            Mat {
-                ptr: w.as_flattened().as_ptr(),
-                rs: IN,
-                cs: 1,
+            Product {
+                m: OUT,
+                n: b,
+                k: IN,
+                a: Mat {
+                    ptr: w.as_flattened().as_ptr(),
+                    rs: IN,
+                    cs: 1,
+                },
+                b: operand(x),
+                c: z,
+                rsc: b,
+                accumulate: false,
             },
-            operand(x),
-            z,
-            b,
-            false,
             epilogue,
         );
     }
@@ -182,54 +185,9 @@ pub fn scale<T: Scalar, const N: usize>(d: &mut Batch<T, N>, factor: T) {
     crate::wide::wide(|| d.as_mut_slice().iter_mut().for_each(|v| *v *= factor));
 }
 
-/// Checks that a layer's operands hold the same batch as its `δ`.
-fn same_batch(what: &'static str, expected: usize, found: usize) -> Result<(), BatchError> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(BatchError::Shape(ShapeError {
-            what,
-            axis: "samples",
-            expected,
-            found,
-        }))
-    }
-}
-
 /// `∂L/∂W += δ Xᵀ` over a batch (δ: OUT×B, X: IN×B in either layout): one product,
-/// accumulating (`β = 1`).
-///
-/// Fails if `x` does not hold the `B` samples of `d`.
+/// accumulating (`β = 1`). Generated code passes operands from one forward call.
 pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(
-    d: &Batch<T, OUT>,
-    x: &X,
-    g: &mut [[T; IN]; OUT],
-) -> Result<(), BatchError>
-where
-    T: Scalar,
-    X: Samples<T, IN> + ?Sized,
-{
-    checked_weight_product(d, x, g, true)
-}
-
-/// `∂L/∂W = δ Xᵀ` over a batch, as [`weight_grad`] but overwriting `g` (`β = 0`), so that a
-/// step need not zero its gradients first.
-///
-/// Fails if `x` does not hold the `B` samples of `d`.
-pub fn weight_grad_set<T, X, const IN: usize, const OUT: usize>(
-    d: &Batch<T, OUT>,
-    x: &X,
-    g: &mut [[T; IN]; OUT],
-) -> Result<(), BatchError>
-where
-    T: Scalar,
-    X: Samples<T, IN> + ?Sized,
-{
-    checked_weight_product(d, x, g, false)
-}
-
-/// [`weight_grad`] for generated code, whose operands come from one forward call.
-pub fn weight_grad_unchecked<T, X, const IN: usize, const OUT: usize>(
     d: &Batch<T, OUT>,
     x: &X,
     g: &mut [[T; IN]; OUT],
@@ -240,8 +198,9 @@ pub fn weight_grad_unchecked<T, X, const IN: usize, const OUT: usize>(
     weight_product(d, x, g, true);
 }
 
-/// [`weight_grad_set`] for generated code, whose operands come from one forward call.
-pub fn weight_grad_set_unchecked<T, X, const IN: usize, const OUT: usize>(
+/// `∂L/∂W = δ Xᵀ` over a batch, as [`weight_grad`] but overwriting `g` (`β = 0`), so that a
+/// step need not zero its gradients first.
+pub fn weight_grad_set<T, X, const IN: usize, const OUT: usize>(
     d: &Batch<T, OUT>,
     x: &X,
     g: &mut [[T; IN]; OUT],
@@ -250,22 +209,6 @@ pub fn weight_grad_set_unchecked<T, X, const IN: usize, const OUT: usize>(
     X: Samples<T, IN> + ?Sized,
 {
     weight_product(d, x, g, false);
-}
-
-/// [`weight_product`] after checking that `x` holds the samples of `d`.
-fn checked_weight_product<T, X, const IN: usize, const OUT: usize>(
-    d: &Batch<T, OUT>,
-    x: &X,
-    g: &mut [[T; IN]; OUT],
-    accumulate: bool,
-) -> Result<(), BatchError>
-where
-    T: Scalar,
-    X: Samples<T, IN> + ?Sized,
-{
-    same_batch("weight gradient's input", d.samples(), x.samples())?;
-    weight_product(d, x, g, accumulate);
-    Ok(())
 }
 
 /// `G = δ Xᵀ`, or `G += δ Xᵀ` when `accumulate`.
@@ -289,20 +232,20 @@ fn weight_product<T, X, const IN: usize, const OUT: usize>(
     // SAFETY: δ is OUT×B row-major, Xᵀ addresses B·IN values by X's strides, G is OUT×IN
     // row-major, and G is a distinct buffer.
     unsafe {
-        gemm(
-            OUT,
-            IN,
-            b,
-            Mat {
+        gemm(Product {
+            m: OUT,
+            n: IN,
+            k: b,
+            a: Mat {
                 ptr: d.as_slice().as_ptr(),
                 rs: b,
                 cs: 1,
             },
-            operand_t(x),
-            g.as_flattened_mut().as_mut_ptr(),
-            IN,
+            b: operand_t(x),
+            c: g.as_flattened_mut().as_mut_ptr(),
+            rsc: IN,
             accumulate,
-        );
+        });
     }
 }
 
@@ -317,29 +260,8 @@ pub fn bias_grad_set<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N])
 }
 
 /// The previous layer's `δ_{l−1} = σ'(Z_{l−1}) ⊙ (W_lᵀ δ_l)`: one product, which multiplies
-/// each finished block by `σ'`.
-///
-/// Fails if `z_prev` or `h_prev` does not hold the `B` samples of `d`.
+/// each finished block by `σ'`. Generated code passes operands from one forward call.
 pub fn input_delta<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
-    w: &[[T; IN]; OUT],
-    d: &Batch<T, OUT>,
-    act: &A,
-    z_prev: &Batch<T, IN>,
-    h_prev: &Batch<T, IN>,
-    d_prev: &mut Batch<T, IN>,
-) -> Result<(), BatchError> {
-    same_batch(
-        "previous layer's pre-activation",
-        d.samples(),
-        z_prev.samples(),
-    )?;
-    same_batch("previous layer's output", d.samples(), h_prev.samples())?;
-    input_delta_unchecked(w, d, act, z_prev, h_prev, d_prev);
-    Ok(())
-}
-
-/// [`input_delta`] for generated code, whose operands come from one forward call.
-pub fn input_delta_unchecked<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     d: &Batch<T, OUT>,
     act: &A,
@@ -366,22 +288,24 @@ pub fn input_delta_unchecked<T: Scalar, A: Activation<T>, const IN: usize, const
     // IN×B (checked above), so each finished block lies inside all three.
     unsafe {
         gemm_then(
-            IN,
-            b,
-            OUT,
-            Mat {
-                ptr: w.as_flattened().as_ptr(),
-                rs: 1,
-                cs: IN,
+            Product {
+                m: IN,
+                n: b,
+                k: OUT,
+                a: Mat {
+                    ptr: w.as_flattened().as_ptr(),
+                    rs: 1,
+                    cs: IN,
+                },
+                b: Mat {
+                    ptr: d.as_slice().as_ptr(),
+                    rs: b,
+                    cs: 1,
+                },
+                c: dp,
+                rsc: b,
+                accumulate: false,
             },
-            Mat {
-                ptr: d.as_slice().as_ptr(),
-                rs: b,
-                cs: 1,
-            },
-            dp,
-            b,
-            false,
             |i0, mr, j0, nr| {
                 if !identity {
                     pass::delta_block(act, zs.get(), hs.get(), ds.get(), b, (i0, mr, j0, nr));

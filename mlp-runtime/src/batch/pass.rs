@@ -56,7 +56,6 @@ fn row_sums_body<T: Scalar>(d: &[T], b: &mut [T], samples: usize) {
 /// `z` and `h` hold the block's rows (stride `samples`), do not overlap, and `bias` (if any)
 /// has an entry per row.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn bias_act_block<T: Scalar, A: Activation<T>>(
     act: &A,
     bias: Option<&[T]>,
@@ -67,8 +66,14 @@ pub(crate) unsafe fn bias_act_block<T: Scalar, A: Activation<T>>(
 ) {
     for i in i0..i0 + mr {
         let bi = bias.map_or(T::ZERO, |b| b[i]);
-        let zr = core::slice::from_raw_parts_mut(z.add(i * samples + j0), nr);
-        let hr = core::slice::from_raw_parts_mut(h.add(i * samples + j0), nr);
+        // SAFETY: row `i` of the block has `nr` values from column `j0` in `z` and in `h`
+        // (the caller's promise), two buffers that do not overlap.
+        let (zr, hr) = unsafe {
+            (
+                core::slice::from_raw_parts_mut(z.add(i * samples + j0), nr),
+                core::slice::from_raw_parts_mut(h.add(i * samples + j0), nr),
+            )
+        };
         for (zv, hv) in zr.iter_mut().zip(hr) {
             let v = *zv + bi;
             *zv = v;
@@ -91,7 +96,8 @@ pub(crate) unsafe fn bias_act_in_place_block<T: Scalar, A: Activation<T>>(
 ) {
     for i in i0..i0 + mr {
         let bi = bias.map_or(T::ZERO, |b| b[i]);
-        let hr = core::slice::from_raw_parts_mut(h.add(i * samples + j0), nr);
+        // SAFETY: row `i` of the block has `nr` values from column `j0` (the caller's promise).
+        let hr = unsafe { core::slice::from_raw_parts_mut(h.add(i * samples + j0), nr) };
         for hv in hr {
             *hv = act.f(*hv + bi);
         }
@@ -118,9 +124,15 @@ pub(crate) unsafe fn delta_block<T: Scalar, A: Activation<T>>(
 ) {
     for i in i0..i0 + mr {
         let o = i * samples + j0;
-        let zr = core::slice::from_raw_parts(z.add(o), nr);
-        let hr = core::slice::from_raw_parts(h.add(o), nr);
-        let dr = core::slice::from_raw_parts_mut(d.add(o), nr);
+        // SAFETY: row `i` of the block has `nr` values from column `j0` in `z`, `h` and `d`
+        // (the caller's promise), and `d`, the one written, overlaps neither.
+        let (zr, hr, dr) = unsafe {
+            (
+                core::slice::from_raw_parts(z.add(o), nr),
+                core::slice::from_raw_parts(h.add(o), nr),
+                core::slice::from_raw_parts_mut(d.add(o), nr),
+            )
+        };
         for ((dv, &zv), &hv) in dr.iter_mut().zip(zr).zip(hr) {
             *dv = act.df(zv, hv) * *dv;
         }

@@ -118,9 +118,12 @@ fn long_rows_wrap_within_the_line_width_and_keep_every_value() {
 /// report for an activation the exporter does not know.
 macro_rules! one_layer {
     ($ty:ident, $t:ty, $name:literal) => {
-        one_layer!($ty, $t, $name, &[1, 2]);
+        one_layer!($ty, $t, $name, &[], &[1, 2]);
     };
-    ($ty:ident, $t:ty, $name:literal, $shape:expr) => {
+    ($ty:ident, $t:ty, $name:literal, $params:expr) => {
+        one_layer!($ty, $t, $name, $params, &[1, 2]);
+    };
+    ($ty:ident, $t:ty, $name:literal, $params:expr, $shape:expr) => {
         #[derive(Clone, Debug, Default, PartialEq)]
         struct $ty {
             w1: [[$t; 2]; 1],
@@ -148,11 +151,13 @@ macro_rules! one_layer {
             const INPUT: usize = 2;
             const OUTPUT: usize = 1;
             const LAYERS: usize = 1;
-            const PARAMS: usize = 2;
             const LAYER_SPECS: &'static [LayerSpec] = &[LayerSpec {
                 fan_in: 2,
                 fan_out: 1,
-                activation: $name,
+                activation: crate::activation::ActivationSpec {
+                    name: $name,
+                    params: $params,
+                },
                 bias: false,
             }];
             fn zeros() -> Self {
@@ -173,12 +178,14 @@ macro_rules! one_layer {
 }
 
 one_layer!(Swish, f64, "swish");
-one_layer!(BadSlope, f64, "leaky_relu(steep)");
-one_layer!(Leaky32, f32, "leaky_relu(0.3)");
+// A slope missing, and one that overflows f32.
+one_layer!(BadSlope, f64, "leaky_relu");
+one_layer!(HugeSlope, f32, "leaky_relu", &[1e300]);
+one_layer!(Leaky32, f32, "leaky_relu", &[0.3]);
 // Hand-written parameters whose weight claims a 1-D shape, or a shape of other size.
-one_layer!(FlatWeight, f64, "tanh", &[2]);
-one_layer!(WrongSize, f64, "tanh", &[2, 2]);
-one_layer!(NoColumns, f64, "tanh", &[1, 0]);
+one_layer!(FlatWeight, f64, "tanh", &[], &[2]);
+one_layer!(WrongSize, f64, "tanh", &[], &[2, 2]);
+one_layer!(NoColumns, f64, "tanh", &[], &[1, 0]);
 
 #[test]
 fn a_hand_written_shape_that_does_not_fit_is_an_error() {
@@ -216,6 +223,11 @@ fn unknown_activations_are_errors_unless_mapped() {
     let err = to_source(&BadSlope::default(), &SourceOptions::new()).unwrap_err();
     assert!(
         matches!(err, ExportError::UnknownActivation { .. }),
+        "{err:?}"
+    );
+    let err = to_source(&HugeSlope::default(), &SourceOptions::new()).unwrap_err();
+    assert!(
+        matches!(&err, ExportError::UnknownActivation { name, .. } if name == "leaky_relu(1e300)"),
         "{err:?}"
     );
 

@@ -165,8 +165,8 @@ fn sync_dir(dir: &Path) {
 /// # std::fs::create_dir_all(&dir)?;
 /// use std::io::Write;
 /// let path = dir.join("notes.txt");
-/// mlp_runtime::io::write_atomic(&path, |f| f.write_all(b"old"))?;
-/// let failed = mlp_runtime::io::write_atomic(&path, |f| {
+/// mlp::io::write_atomic(&path, |f| f.write_all(b"old"))?;
+/// let failed = mlp::io::write_atomic(&path, |f| {
 ///     f.write_all(b"new, but ")?;
 ///     Err(std::io::Error::other("disk full"))
 /// });

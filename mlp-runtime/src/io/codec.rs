@@ -3,34 +3,21 @@
 use super::header::{self, header_limit};
 use super::metadata::json_string;
 use super::{dtype_of, tensor_name, DecodeError, Metadata, MetadataError};
+use crate::scalar::sealed::Sealed;
 use crate::{Network, Scalar};
 use safetensors::SafeTensors;
-use std::any::Any;
 use std::io::Read;
 
 /// Appends the little-endian bytes of one scalar, bit for bit (NaN payloads included).
 fn scalar_bytes<T: Scalar>(x: T, out: &mut Vec<u8>) {
-    let x: &dyn Any = &x;
-    if let Some(v) = x.downcast_ref::<f32>() {
-        out.extend_from_slice(&v.to_le_bytes());
-    } else if let Some(v) = x.downcast_ref::<f64>() {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    let start = out.len();
+    out.resize(start + T::BYTES, 0);
+    x.write_le(&mut out[start..]);
 }
 
 /// Decodes little-endian scalars of `T`'s width from `bytes` into `out`, bit for bit.
 fn push_scalars<T: Scalar>(bytes: &[u8], out: &mut Vec<T>) {
-    let width = core::mem::size_of::<T>();
-    out.extend(bytes.chunks_exact(width).map(|c| {
-        let mut x = T::ZERO;
-        let slot: &mut dyn Any = &mut x;
-        if let (Some(v), Ok(c)) = (slot.downcast_mut::<f32>(), c.try_into()) {
-            *v = f32::from_le_bytes(c);
-        } else if let (Some(v), Ok(c)) = (slot.downcast_mut::<f64>(), c.try_into()) {
-            *v = f64::from_le_bytes(c);
-        }
-        x
-    }));
+    out.extend(bytes.chunks_exact(T::BYTES).map(T::read_le));
 }
 
 /// A one-line description of the architecture, e.g. `"3 -> 5 tanh -> 2 identity"`.
@@ -62,7 +49,7 @@ pub(super) fn encode<N: Network>(net: &N, metadata: &Metadata) -> Result<Vec<u8>
     let mut header = String::from("{\"__metadata__\":");
     header.push_str(&metadata.to_json(reserved)?);
     let mut offset = 0u64;
-    let width = core::mem::size_of::<N::Scalar>() as u64;
+    let width = N::Scalar::BYTES as u64;
     for info in N::PARAM_INFO {
         let len = info.len() as u64 * width;
         header.push(',');

@@ -19,7 +19,7 @@ pub const ECHO_DIMS: usize = 8;
 /// its first [`ECHO_LEN`] characters, `…` and its length in bytes.
 ///
 /// ```
-/// use mlp_runtime::io::cut;
+/// use mlp::io::cut;
 /// assert_eq!(cut("0.weight"), "0.weight");
 /// assert_eq!(cut(&"x".repeat(1000)), format!("{}… (1000 bytes)", "x".repeat(48)));
 /// ```

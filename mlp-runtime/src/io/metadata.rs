@@ -20,12 +20,12 @@ use std::collections::BTreeMap;
 /// the whole `__metadata__` object as JSON. A load refuses a file beyond them.
 ///
 /// ```
-/// use mlp_runtime::io::Metadata;
+/// use mlp::io::Metadata;
 /// let mut meta = Metadata::new();
 /// meta.insert("app.classes", "setosa,versicolor,virginica")?;
 /// assert_eq!(meta.get("app.classes"), Some("setosa,versicolor,virginica"));
 /// assert!(meta.insert("classes", "no namespace").is_err());
-/// # Ok::<(), mlp_runtime::io::MetadataError>(())
+/// # Ok::<(), mlp::io::MetadataError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metadata {

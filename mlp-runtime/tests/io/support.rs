@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use mlp_runtime::activation::{Identity, Sigmoid, Tanh};
+use mlp_runtime::activation::{ActivationSpec, Identity, Sigmoid, Tanh};
 use mlp_runtime::kernels::{axpy, delta, dense_cached, dense_cached_unbiased, gemv_tr, ger};
 use mlp_runtime::{LayerSpec, Network, ParamInfo, ParamKind, Parameters, Scalar};
 use std::path::{Path, PathBuf};
@@ -110,24 +110,32 @@ impl<T: Scalar> Network for Small<T> {
     const INPUT: usize = 3;
     const OUTPUT: usize = 2;
     const LAYERS: usize = 3;
-    const PARAMS: usize = 5 * 3 + 5 + 4 * 5 + 4 + 2 * 4 + 2;
     const LAYER_SPECS: &'static [LayerSpec] = &[
         LayerSpec {
             fan_in: 3,
             fan_out: 5,
-            activation: "tanh",
+            activation: ActivationSpec {
+                name: "tanh",
+                params: &[],
+            },
             bias: true,
         },
         LayerSpec {
             fan_in: 5,
             fan_out: 4,
-            activation: "sigmoid",
+            activation: ActivationSpec {
+                name: "sigmoid",
+                params: &[],
+            },
             bias: true,
         },
         LayerSpec {
             fan_in: 4,
             fan_out: 2,
-            activation: "identity",
+            activation: ActivationSpec {
+                name: "identity",
+                params: &[],
+            },
             bias: true,
         },
     ];
@@ -203,18 +211,23 @@ impl<T: Scalar> Network for NoBias<T> {
     const INPUT: usize = 2;
     const OUTPUT: usize = 2;
     const LAYERS: usize = 2;
-    const PARAMS: usize = 3 * 2 + 2 * 3;
     const LAYER_SPECS: &'static [LayerSpec] = &[
         LayerSpec {
             fan_in: 2,
             fan_out: 3,
-            activation: "tanh",
+            activation: ActivationSpec {
+                name: "tanh",
+                params: &[],
+            },
             bias: false,
         },
         LayerSpec {
             fan_in: 3,
             fan_out: 2,
-            activation: "sigmoid",
+            activation: ActivationSpec {
+                name: "sigmoid",
+                params: &[],
+            },
             bias: false,
         },
     ];

@@ -38,7 +38,7 @@ fn trajectory<O: Optimizer<f64>>(mut opt: O, theta: f64, g: f64, steps: usize) -
 fn assert_all_close(got: &[f64], expected: &[f64], tol: f64) {
     assert_eq!(got.len(), expected.len());
     for (g, e) in got.iter().zip(expected) {
-        assert_close(*g, *e, tol);
+        assert_close("*g", &[*g], &[*e], tol, 1.0);
     }
 }
 
@@ -110,9 +110,15 @@ fn adam_corrects_the_bias_of_both_moments() {
     let mut adam = Adam::new(0.1);
     adam.step(&mut net, &grads([1.0, 0.0, 0.0]));
     let theta1 = 1.0 - 0.1 / (1.0 + 1e-8);
-    assert_close(net.w1[0][0], theta1, 1e-15);
+    assert_close("net.w1[0][0]", &[net.w1[0][0]], &[theta1], 1e-15, 1.0);
     adam.step(&mut net, &grads([-1.0, 0.0, 0.0]));
-    assert_close(net.w1[0][0], theta1 + 0.1 / 19.0 / (1.0 + 1e-8), 1e-14);
+    assert_close(
+        "net.w1[0][0]",
+        &[net.w1[0][0]],
+        &[theta1 + 0.1 / 19.0 / (1.0 + 1e-8)],
+        1e-14,
+        1.0,
+    );
     // A zero gradient leaves a zero moment, so the parameter stays.
     assert_eq!(net.w1[0][1], 0.0);
 }
@@ -121,10 +127,22 @@ fn adam_corrects_the_bias_of_both_moments() {
 fn adam_adds_l2_decay_to_the_gradient_and_adamw_decouples_it() {
     // Adam: g = 0.5 + 0.1·1 = 0.6, θ₁ = 1 − 0.1·0.6/(0.6 + ε).
     let got = trajectory(Adam::new(0.1).with_weight_decay(0.1), 1.0, 0.5, 1);
-    assert_close(got[0], 1.0 - 0.1 * 0.6 / (0.6 + 1e-8), 1e-15);
+    assert_close(
+        "got[0]",
+        &[got[0]],
+        &[1.0 - 0.1 * 0.6 / (0.6 + 1e-8)],
+        1e-15,
+        1.0,
+    );
     // AdamW: θ ← 1·(1 − 0.1·0.1) = 0.99, then θ₁ = 0.99 − 0.1·0.5/(0.5 + ε).
     let got = trajectory(Adam::adamw(0.1).with_weight_decay(0.1), 1.0, 0.5, 1);
-    assert_close(got[0], 0.99 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-15);
+    assert_close(
+        "got[0]",
+        &[got[0]],
+        &[0.99 - 0.1 * 0.5 / (0.5 + 1e-8)],
+        1e-15,
+        1.0,
+    );
 }
 
 /// Every parameter of a two-layer network, stepped with gradients that change each step, against
@@ -172,7 +190,13 @@ fn optimizer_state_follows_each_parameter() {
             b = if t == 0 { d } else { 0.9 * b + d };
             theta -= 0.05 * (d + 0.9 * b);
         }
-        assert_close(flat(&sgd_net)[i], theta, 1e-13);
+        assert_close(
+            "flat(&sgd_net)[i]",
+            &[flat(&sgd_net)[i]],
+            &[theta],
+            1e-13,
+            1.0,
+        );
 
         let (mut theta, mut m, mut v) = (theta0[i], 0.0, 0.0);
         for (t, g) in steps.iter().enumerate() {
@@ -183,7 +207,13 @@ fn optimizer_state_follows_each_parameter() {
             let (m_hat, v_hat) = (m / (1.0 - 0.8f64.powi(t)), v / (1.0 - 0.99f64.powi(t)));
             theta -= 0.01 * m_hat / (v_hat.sqrt() + 1e-6);
         }
-        assert_close(flat(&adam_net)[i], theta, 1e-13);
+        assert_close(
+            "flat(&adam_net)[i]",
+            &[flat(&adam_net)[i]],
+            &[theta],
+            1e-13,
+            1.0,
+        );
     }
 }
 
@@ -262,9 +292,27 @@ fn cosine_schedule_falls_to_the_minimum_and_stays() {
     };
     // cos(π/3) = 1/2, cos(π/2) = 0, cos(2π/3) = −1/2.
     assert_eq!(s.lr(1.0, 0), 1.0);
-    assert_close(s.lr(1.0, 2), 0.01 + 0.99 * 0.75, 1e-15);
-    assert_close(s.lr(1.0, 3), 0.01 + 0.99 * 0.5, 1e-15);
-    assert_close(s.lr(1.0, 4), 0.01 + 0.99 * 0.25, 1e-15);
+    assert_close(
+        "s.lr(1.0, 2)",
+        &[s.lr(1.0, 2)],
+        &[0.01 + 0.99 * 0.75],
+        1e-15,
+        1.0,
+    );
+    assert_close(
+        "s.lr(1.0, 3)",
+        &[s.lr(1.0, 3)],
+        &[0.01 + 0.99 * 0.5],
+        1e-15,
+        1.0,
+    );
+    assert_close(
+        "s.lr(1.0, 4)",
+        &[s.lr(1.0, 4)],
+        &[0.01 + 0.99 * 0.25],
+        1e-15,
+        1.0,
+    );
     assert_eq!(s.lr(1.0, 6), 0.01);
     assert_eq!(s.lr(1.0, 60), 0.01);
 }

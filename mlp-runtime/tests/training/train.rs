@@ -2,8 +2,7 @@
 //! allocation per step.
 
 use crate::support::{
-    alloc_counter, blobs, curve_data, flat, xor_data, Classifier, Curve, Linear, TestRng, Xor,
-    Xor32,
+    blobs, counting, curve_data, flat, xor_data, Classifier, Curve, Linear, TestRng, Xor, Xor32,
 };
 use mlp_runtime::data::Dataset;
 use mlp_runtime::error::{Divergence, TrainError};
@@ -473,9 +472,9 @@ fn steps_allocate_nothing() {
         let mut trainer = quiet(SoftmaxCrossEntropy, Adam::new(0.01))
             .epochs(3)
             .batch_size(batch_size);
-        let before = alloc_counter::allocations();
+        let before = counting::this_thread();
         trainer.fit(&mut net, &data, Some(&data)).unwrap();
-        alloc_counter::allocations() - before
+        counting::this_thread() - before
     };
     assert_eq!(count(4), count(16));
     assert_eq!(count(1), count(96));

@@ -1,6 +1,6 @@
 //! Firmware-style use of `mlp`: a `#![no_std]` crate, without `alloc`, that declares
 //! networks with `mlp!`, runs `forward`, trains with `forward_cached` and `backward`, takes
-//! Jacobians, and carries networks (custom activations included) exported as source by `mlp_runtime::export`.
+//! Jacobians, and carries networks (custom activations included) exported as source by `mlp::export`.
 //!
 //! Built alone (`cargo build -p mlp-no-std-test`), it links `mlp` without default features,
 //! so the runtime has neither `std` nor `alloc`: weights are stored inline and the math comes
@@ -34,7 +34,7 @@ mlp::mlp! {
     pub struct Sensor { input: 3, layers: [6 softsign, 4 leaky(0.2), 2 identity] }
 }
 
-/// Networks written out by `mlp_runtime::export`, from the PyTorch fixtures in
+/// Networks written out by `mlp::export`, from the PyTorch fixtures in
 /// `tests/fixtures/pytorch` and from seeded weights; `tests/firmware.rs` regenerates them and
 /// checks them unchanged.
 pub mod exported {

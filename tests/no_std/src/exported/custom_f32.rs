@@ -1,7 +1,7 @@
 //! `Sensor`, with weights drawn by `TestRng::new(4)`; its activations are the library's.
 //!
 //! A 3-layer perceptron `3-6-4-2` in `f32` with 62 parameters, written out by
-//! `mlp_runtime::export`: its weights as `const` arrays and [`forward`], which needs
+//! `mlp::export`: its weights as `const` arrays and [`forward`], which needs
 //! only `core` and `mlp` without default features. Generated: do not edit.
 #![allow(clippy::approx_constant, clippy::unreadable_literal)]
 

@@ -1,7 +1,7 @@
 //! The PyTorch fixture `tests/fixtures/pytorch/mixed_f32.safetensors`.
 //!
 //! A 5-layer perceptron `4-6-5-5-4-3` in `f32` with 134 parameters, written out by
-//! `mlp_runtime::export`: its weights as `const` arrays and [`forward`], which needs
+//! `mlp::export`: its weights as `const` arrays and [`forward`], which needs
 //! only `core` and `mlp` without default features. Generated: do not edit.
 #![allow(clippy::approx_constant, clippy::unreadable_literal)]
 

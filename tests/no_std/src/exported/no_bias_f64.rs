@@ -1,7 +1,7 @@
 //! The PyTorch fixture `tests/fixtures/pytorch/no_bias_f64.safetensors`.
 //!
 //! A 2-layer perceptron `2-3-2` in `f64` with 12 parameters, written out by
-//! `mlp_runtime::export`: its weights as `const` arrays and [`forward`], which needs
+//! `mlp::export`: its weights as `const` arrays and [`forward`], which needs
 //! only `core` and `mlp` without default features. Generated: do not edit.
 #![allow(clippy::approx_constant, clippy::unreadable_literal)]
 

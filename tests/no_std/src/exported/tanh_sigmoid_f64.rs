@@ -1,7 +1,7 @@
 //! The PyTorch fixture `tests/fixtures/pytorch/tanh_sigmoid_f64.safetensors`.
 //!
 //! A 3-layer perceptron `3-5-4-2` in `f64` with 54 parameters, written out by
-//! `mlp_runtime::export`: its weights as `const` arrays and [`forward`], which needs
+//! `mlp::export`: its weights as `const` arrays and [`forward`], which needs
 //! only `core` and `mlp` without default features. Generated: do not edit.
 #![allow(clippy::approx_constant, clippy::unreadable_literal)]
 

@@ -81,9 +81,9 @@
 //! `use mlp::Network`).
 //!
 //! ```
-//! use mlp_runtime::io::{self, Metadata};
-//! use mlp_runtime::Network;
-//! mlp_macros::mlp! { struct Line { input: 1, layers: [1 identity], scalar: f64 } }
+//! use mlp::io::{self, Metadata};
+//! use mlp::Network;
+//! mlp::mlp! { struct Line { input: 1, layers: [1 identity], scalar: f64 } }
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = std::env::temp_dir().join(format!("mlp-io-doctest-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir)?;
@@ -127,8 +127,8 @@ use std::path::Path;
 /// The index of layer `l`'s `nn.Linear` in the equivalent `nn.Sequential`: `2(l − 1)`.
 ///
 /// ```
-/// assert_eq!(mlp_runtime::io::module_index(1), 0);
-/// assert_eq!(mlp_runtime::io::module_index(3), 4);
+/// assert_eq!(mlp::io::module_index(1), 0);
+/// assert_eq!(mlp::io::module_index(3), 4);
 /// ```
 pub const fn module_index(layer: usize) -> usize {
     2 * layer.saturating_sub(1)
@@ -137,7 +137,7 @@ pub const fn module_index(layer: usize) -> usize {
 /// The PyTorch name of a parameter tensor: `"{2(l−1)}.weight"` or `"{2(l−1)}.bias"`.
 ///
 /// ```
-/// use mlp_runtime::{io::tensor_name, ParamInfo, ParamKind};
+/// use mlp::{io::tensor_name, ParamInfo, ParamKind};
 /// let b2 = ParamInfo { name: "b2", layer: 2, kind: ParamKind::Bias, shape: &[4] };
 /// assert_eq!(tensor_name(&b2), "2.bias");
 /// ```
@@ -156,10 +156,9 @@ pub fn tensor_names<N: Network>() -> Vec<String> {
 
 /// The safetensors dtype of a scalar type: `F32` for `f32`, `F64` for `f64`.
 pub fn dtype_of<T: Scalar>() -> Dtype {
-    if core::mem::size_of::<T>() == 4 {
-        Dtype::F32
-    } else {
-        Dtype::F64
+    match T::KIND {
+        crate::scalar::sealed::Kind::F32 => Dtype::F32,
+        crate::scalar::sealed::Kind::F64 => Dtype::F64,
     }
 }
 
@@ -212,9 +211,9 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), SaveError
 /// ([`write_atomic`]). See [`Metadata`] for the keys and the bounds.
 ///
 /// ```
-/// use mlp_runtime::io::{self, Metadata};
-/// use mlp_runtime::Network;
-/// mlp_macros::mlp! { struct Iris { input: 4, layers: [8 tanh, 3 identity] } }
+/// use mlp::io::{self, Metadata};
+/// use mlp::Network;
+/// mlp::mlp! { struct Iris { input: 4, layers: [8 tanh, 3 identity] } }
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let path = std::env::temp_dir().join(format!("mlp-save-with-{}.safetensors", std::process::id()));
 /// let mut meta = Metadata::new();

@@ -1,101 +1,74 @@
 //! Lowers the expression of an `activation name(z) = expression;` into a [`Graph`],
 //! rejecting anything outside the supported language at the offending node.
 
-use crate::ctxt::Ctxt;
+use crate::errors::Errors;
+use crate::literal::{nonzero_digits, same};
 use crate::model::Scalar;
 use crate::symbolic::{Func, Graph, Id};
-use proc_macro2::TokenTree;
 use syn::ext::IdentExt;
-use syn::parse::ParseStream;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
-/// The most tokens an activation's expression may have (a group and each token inside it
-/// count once each).
-pub const MAX_TOKENS: usize = 512;
-
-/// The deepest an activation's expression may nest: parentheses, brackets, call arguments
-/// and runs of prefix operators (`- - z`) each add a level.
-pub const MAX_DEPTH: usize = 32;
-
-/// Checks an activation's expression, the tokens from `input` up to the top-level `;`,
-/// against [`MAX_TOKENS`] and [`MAX_DEPTH`] before it is parsed, so that neither syn's
-/// recursive parser nor anything after it can exhaust the stack or take long. Iterative.
-pub fn check_limits(activation: &Ident, input: ParseStream) -> syn::Result<()> {
-    let mut top = Vec::new();
-    while !input.is_empty() && !input.peek(syn::Token![;]) {
-        top.push(input.parse::<TokenTree>()?);
-        if top.len() > MAX_TOKENS {
-            break;
-        }
-    }
-    let too_long = |at: &TokenTree| {
-        syn::Error::new(
-            at.span(),
-            format_args!(
-                "the expression of activation `{activation}` is too long: expressions are \
-                 limited to {MAX_TOKENS} tokens"
-            ),
-        )
-    };
-    let mut count = 0;
-    // The token lists still to scan, each with the depth of the groups around it.
-    let mut pending: Vec<(Vec<TokenTree>, usize)> = vec![(top, 0)];
-    while let Some((tokens, depth)) = pending.pop() {
-        let mut prefix_run = 0;
-        for token in tokens {
-            count += 1;
-            if count > MAX_TOKENS {
-                return Err(too_long(&token));
-            }
-            let level = match &token {
-                TokenTree::Punct(p) if matches!(p.as_char(), '-' | '!' | '*' | '&') => {
-                    prefix_run += 1;
-                    depth + prefix_run
-                }
-                // An invisible group (from a `$e:expr` fragment) nests as parentheses do.
-                TokenTree::Group(_) => {
-                    prefix_run = 0;
-                    depth + 1
-                }
-                _ => {
-                    prefix_run = 0;
-                    depth
-                }
-            };
-            if level > MAX_DEPTH {
-                return Err(syn::Error::new(
-                    token.span(),
-                    format_args!(
-                        "the expression of activation `{activation}` nests too deeply: \
-                         expressions are limited to {MAX_DEPTH} levels of parentheses, calls \
-                         and prefix operators"
-                    ),
-                ));
-            }
-            if let TokenTree::Group(g) = token {
-                pending.push((g.stream().into_iter().collect(), depth + 1));
-            }
-        }
-    }
-    Ok(())
+/// A function an activation's expression may call, as `f(x)` or `x.f()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callable {
+    /// A function of one argument, differentiated by the symbolic engine.
+    Unary(Func),
+    /// `max(a, b)`.
+    Max,
+    /// `min(a, b)`.
+    Min,
+    /// `powi(x, n)` for an integer literal `n`.
+    Powi,
+    /// `powf(x, e)` for an `e` that does not depend on the variable.
+    Powf,
 }
 
-/// The functions an activation may call, as `f(x)` or `x.f()`, and how many arguments each
-/// takes (the receiver of a method call counts).
-pub const FUNCTIONS: &[(&str, usize)] = &[
-    ("exp", 1),
-    ("ln", 1),
-    ("sqrt", 1),
-    ("tanh", 1),
-    ("sigmoid", 1),
-    ("sin", 1),
-    ("cos", 1),
-    ("abs", 1),
-    ("max", 2),
-    ("min", 2),
-    ("powi", 2),
-    ("powf", 2),
-];
+impl Callable {
+    /// Every function the expression language has, in the order errors list them.
+    pub const ALL: [Callable; 12] = [
+        Callable::Unary(Func::Exp),
+        Callable::Unary(Func::Ln),
+        Callable::Unary(Func::Sqrt),
+        Callable::Unary(Func::Tanh),
+        Callable::Unary(Func::Sigmoid),
+        Callable::Unary(Func::Sin),
+        Callable::Unary(Func::Cos),
+        Callable::Unary(Func::Abs),
+        Callable::Max,
+        Callable::Min,
+        Callable::Powi,
+        Callable::Powf,
+    ];
+
+    /// The name a user writes; a unary function's is [`Func::name`].
+    pub const fn name(self) -> &'static str {
+        match self {
+            Callable::Unary(func) => func.name(),
+            Callable::Max => "max",
+            Callable::Min => "min",
+            Callable::Powi => "powi",
+            Callable::Powf => "powf",
+        }
+    }
+
+    /// How many arguments it takes (the receiver of a method call counts).
+    pub const fn arity(self) -> usize {
+        match self {
+            Callable::Unary(_) => 1,
+            Callable::Max | Callable::Min | Callable::Powi | Callable::Powf => 2,
+        }
+    }
+
+    /// The function named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The names, for errors and suggestions.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.into_iter().map(Callable::name).collect()
+    }
+}
 
 /// What names an expression may use.
 pub struct Scope<'a> {
@@ -111,19 +84,20 @@ pub struct Scope<'a> {
     pub activations: &'a [Ident],
 }
 
-/// Whether two identifiers name the same thing, `r#fn` and `fn` alike.
-pub fn same(a: &Ident, b: &Ident) -> bool {
-    a.unraw() == b.unraw()
-}
-
 /// Records an error if the constant node `id` (if it is one) is not a finite value of the
 /// scalar type: what constant folding made of `at`, e.g. `1.0 / 0.0` or `1e30 * 1e30`.
-fn check_folded(cx: &mut Ctxt, graph: &Graph, scope: &Scope, id: Id, at: &Expr) -> Option<Id> {
+fn check_folded(
+    errors: &mut Errors,
+    graph: &Graph,
+    scope: &Scope,
+    id: Id,
+    at: &Expr,
+) -> Option<Id> {
     let value = graph.constant(id)?;
     match scope.scalar.check(value) {
         Ok(()) => Some(id),
         Err(problem) => {
-            cx.error_spanned(
+            errors.error_spanned(
                 at,
                 format_args!(
                     "this constant expression in activation `{}` evaluates to {value:?}, which \
@@ -136,19 +110,24 @@ fn check_folded(cx: &mut Ctxt, graph: &Graph, scope: &Scope, id: Id, at: &Expr) 
     }
 }
 
-/// Lowers `expr` into `graph`, recording every unsupported node in `cx`; `None` if any was.
+/// Lowers `expr` into `graph`, recording every unsupported node in `errors`; `None` if any was.
 /// Every constant, written or folded, is a finite value of the scalar type; recursion is as
 /// deep as the expression, which [`check_limits`] bounds.
-pub fn lower(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
-    let id = lower_unchecked(cx, graph, scope, expr)?;
+pub fn lower(errors: &mut Errors, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
+    let id = lower_unchecked(errors, graph, scope, expr)?;
     if graph.constant(id).is_some() && !matches!(expr, Expr::Lit(_)) {
-        return check_folded(cx, graph, scope, id, expr);
+        return check_folded(errors, graph, scope, id, expr);
     }
     Some(id)
 }
 
 /// [`lower`], before the check of a folded constant.
-fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr) -> Option<Id> {
+fn lower_unchecked(
+    errors: &mut Errors,
+    graph: &mut Graph,
+    scope: &Scope,
+    expr: &Expr,
+) -> Option<Id> {
     match expr {
         Expr::Lit(lit) => match &lit.lit {
             Lit::Float(f) => match f.base10_parse::<f64>() {
@@ -160,13 +139,13 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                         scalar.check(value).err()
                     };
                     if let Some(problem) = problem {
-                        cx.error_spanned(f, format_args!("the constant `{f}` {problem}"));
+                        errors.error_spanned(f, format_args!("the constant `{f}` {problem}"));
                         return None;
                     }
                     Some(graph.num(value))
                 }
                 _ => {
-                    cx.error_spanned(
+                    errors.error_spanned(
                         f,
                         format_args!("expected a finite float literal such as `1.0`, found `{f}`"),
                     );
@@ -174,7 +153,7 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                 }
             },
             Lit::Int(i) => {
-                cx.error_spanned(
+                errors.error_spanned(
                     i,
                     format_args!(
                         "expected a float literal such as `{}.0`, found the integer `{i}`",
@@ -184,13 +163,13 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                 None
             }
             other => {
-                cx.error_spanned(other, "expected a float literal such as `1.0`");
+                errors.error_spanned(other, "expected a float literal such as `1.0`");
                 None
             }
         },
         Expr::Path(path) => {
             let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else {
-                unknown_name(cx, scope, &path.path);
+                unknown_name(errors, scope, &path.path);
                 return None;
             };
             if same(ident, scope.var) {
@@ -198,26 +177,26 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
             } else if let Some(i) = scope.params.iter().position(|p| same(p, ident)) {
                 Some(graph.param(i))
             } else {
-                unknown_name(cx, scope, ident);
+                unknown_name(errors, scope, ident);
                 None
             }
         }
-        Expr::Paren(inner) => lower(cx, graph, scope, &inner.expr),
-        Expr::Group(inner) => lower(cx, graph, scope, &inner.expr),
+        Expr::Paren(inner) => lower(errors, graph, scope, &inner.expr),
+        Expr::Group(inner) => lower(errors, graph, scope, &inner.expr),
         Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
-            let a = lower(cx, graph, scope, &unary.expr)?;
+            let a = lower(errors, graph, scope, &unary.expr)?;
             Some(graph.neg(a))
         }
         Expr::Binary(binary) => {
-            let a = lower(cx, graph, scope, &binary.left);
-            let b = lower(cx, graph, scope, &binary.right);
+            let a = lower(errors, graph, scope, &binary.left);
+            let b = lower(errors, graph, scope, &binary.right);
             let op = match binary.op {
                 BinOp::Add(_) => Graph::add,
                 BinOp::Sub(_) => Graph::sub,
                 BinOp::Mul(_) => Graph::mul,
                 BinOp::Div(_) => {
                     if b.is_some_and(|b| graph.constant(b) == Some(0.0)) {
-                        cx.error_spanned(
+                        errors.error_spanned(
                             expr,
                             format_args!("division by zero in activation `{}`", scope.activation),
                         );
@@ -226,7 +205,7 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
                     Graph::div
                 }
                 op => {
-                    cx.error_spanned(
+                    errors.error_spanned(
                         op,
                         format_args!(
                             "unsupported operator `{}` in activation `{}`, expected `+`, `-`, `*` or `/`",
@@ -241,26 +220,26 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
         }
         Expr::Call(call) => {
             let Expr::Path(path) = &*call.func else {
-                unsupported(cx, scope, &call.func);
+                unsupported(errors, scope, &call.func);
                 return None;
             };
             let Some(name) = path.path.get_ident() else {
-                unknown_function(cx, scope, &path.path, &path.path.to_token_string());
+                unknown_function(errors, scope, &path.path, &path.path.to_token_string());
                 return None;
             };
             let args: Vec<&Expr> = call.args.iter().collect();
-            apply(cx, graph, scope, name, &args, expr)
+            apply(errors, graph, scope, name, &args, expr)
         }
         Expr::MethodCall(call) => {
             if let Some(turbofish) = &call.turbofish {
-                cx.error_spanned(turbofish, "unexpected type arguments in an activation");
+                errors.error_spanned(turbofish, "unexpected type arguments in an activation");
                 return None;
             }
             let args: Vec<&Expr> = std::iter::once(&*call.receiver).chain(&call.args).collect();
-            apply(cx, graph, scope, &call.method, &args, expr)
+            apply(errors, graph, scope, &call.method, &args, expr)
         }
         other => {
-            unsupported(cx, scope, other);
+            unsupported(errors, scope, other);
             None
         }
     }
@@ -268,7 +247,7 @@ fn lower_unchecked(cx: &mut Ctxt, graph: &mut Graph, scope: &Scope, expr: &Expr)
 
 /// Applies the function `name` to `args` (a method call's receiver first).
 fn apply(
-    cx: &mut Ctxt,
+    errors: &mut Errors,
     graph: &mut Graph,
     scope: &Scope,
     name: &Ident,
@@ -276,7 +255,7 @@ fn apply(
     whole: &Expr,
 ) -> Option<Id> {
     let name = &name.unraw();
-    let Some(&(_, arity)) = FUNCTIONS.iter().find(|(f, _)| name == f) else {
+    let Some(callable) = Callable::from_name(&name.to_string()) else {
         if scope.activations.iter().any(|a| same(a, name))
             || crate::model::Builtin::from_name(&name.to_string()).is_some()
         {
@@ -285,7 +264,7 @@ fn apply(
             } else {
                 format!("the activation `{name}`")
             };
-            cx.error_spanned(
+            errors.error_spanned(
                 whole,
                 format_args!(
                     "activation `{}` cannot call {what}: an activation is an expression of \
@@ -296,11 +275,12 @@ fn apply(
             );
             return None;
         }
-        unknown_function(cx, scope, name, &name.to_string());
+        unknown_function(errors, scope, name, &name.to_string());
         return None;
     };
+    let arity = callable.arity();
     if args.len() != arity {
-        cx.error_spanned(
+        errors.error_spanned(
             whole,
             format_args!(
                 "`{name}` takes {arity} argument{}, found {}",
@@ -310,41 +290,43 @@ fn apply(
         );
         return None;
     }
-    let name = name.to_string();
-    if name == "powi" {
-        let base = lower(cx, graph, scope, args[0]);
-        let n = integer_exponent(cx, args[1]);
-        return Some(graph.powi(base?, n?));
-    }
-    let values: Vec<Option<Id>> = args.iter().map(|a| lower(cx, graph, scope, a)).collect();
-    let values: Vec<Id> = values.into_iter().collect::<Option<_>>()?;
-    Some(match name.as_str() {
-        "max" => graph.max(values[0], values[1]),
-        "min" => graph.min(values[0], values[1]),
-        "powf" => {
-            if graph.reads(values[1], crate::symbolic::Node::Var) {
-                cx.error_spanned(
+    // Every argument is lowered before any failure returns, so that each one's errors are
+    // reported.
+    let both = |errors: &mut Errors, graph: &mut Graph| {
+        let a = lower(errors, graph, scope, args[0]);
+        let b = lower(errors, graph, scope, args[1]);
+        Some((a?, b?))
+    };
+    match callable {
+        Callable::Unary(func) => {
+            let a = lower(errors, graph, scope, args[0])?;
+            Some(graph.unary(func, a))
+        }
+        Callable::Max => {
+            let (a, b) = both(errors, graph)?;
+            Some(graph.max(a, b))
+        }
+        Callable::Min => {
+            let (a, b) = both(errors, graph)?;
+            Some(graph.min(a, b))
+        }
+        Callable::Powi => {
+            let base = lower(errors, graph, scope, args[0]);
+            let n = integer_exponent(errors, args[1]);
+            Some(graph.powi(base?, n?))
+        }
+        Callable::Powf => {
+            let (a, b) = both(errors, graph)?;
+            if graph.reads(b, crate::symbolic::Node::Var) {
+                errors.error_spanned(
                     args[1],
                     format_args!("the exponent of `powf` must not depend on `{}`", scope.var),
                 );
                 return None;
             }
-            graph.powf(values[0], values[1])
+            Some(graph.powf(a, b))
         }
-        unary => {
-            let func = match unary {
-                "exp" => Func::Exp,
-                "ln" => Func::Ln,
-                "sqrt" => Func::Sqrt,
-                "tanh" => Func::Tanh,
-                "sigmoid" => Func::Sigmoid,
-                "sin" => Func::Sin,
-                "cos" => Func::Cos,
-                _ => Func::Abs,
-            };
-            graph.unary(func, values[0])
-        }
-    })
+    }
 }
 
 /// The largest exponent `powi` takes, in absolute value: `i32::MAX` (so that `−n` is an
@@ -353,7 +335,7 @@ pub const MAX_EXPONENT: i32 = i32::MAX;
 
 /// The exponent of `powi`: an integer literal, possibly negative, between −[`MAX_EXPONENT`]
 /// and [`MAX_EXPONENT`].
-fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
+fn integer_exponent(errors: &mut Errors, expr: &Expr) -> Option<i32> {
     let (negative, inner) = match expr {
         Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => (true, &*u.expr),
         Expr::Paren(p) => (false, &*p.expr),
@@ -364,7 +346,7 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
     }) = inner
     {
         if !matches!(i.suffix(), "" | "i32") {
-            cx.error_spanned(
+            errors.error_spanned(
                 expr,
                 format_args!("expected an unsuffixed integer exponent for `powi`, found `{i}`"),
             );
@@ -373,7 +355,7 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
         return match i.base10_parse::<i32>() {
             Ok(n) => Some(if negative { -n } else { n }),
             Err(_) => {
-                cx.error_spanned(
+                errors.error_spanned(
                     expr,
                     format_args!(
                         "expected an exponent for `powi` between -{MAX_EXPONENT} and \
@@ -386,29 +368,20 @@ fn integer_exponent(cx: &mut Ctxt, expr: &Expr) -> Option<i32> {
             }
         };
     }
-    cx.error_spanned(
+    errors.error_spanned(
         expr,
         "expected an integer literal exponent for `powi`, such as `2`",
     );
     None
 }
 
-/// Whether a float literal's digits (before any exponent) are not all zero: `1e-400` is,
-/// and parses to 0.
-pub fn nonzero_digits(digits: &str) -> bool {
-    digits
-        .split(['e', 'E'])
-        .next()
-        .is_some_and(|mantissa| mantissa.chars().any(|c| matches!(c, '1'..='9')))
-}
-
 /// A name that is neither the variable nor a parameter.
-fn unknown_name(cx: &mut Ctxt, scope: &Scope, name: impl quote::ToTokens) {
+fn unknown_name(errors: &mut Errors, scope: &Scope, name: impl quote::ToTokens) {
     let mut expected = format!("`{}`", scope.var);
     for p in scope.params {
         expected += &format!(" or `{p}`");
     }
-    cx.error_spanned(
+    errors.error_spanned(
         &name,
         format_args!(
             "unknown variable `{}` in activation `{}`, expected {expected}",
@@ -418,10 +391,10 @@ fn unknown_name(cx: &mut Ctxt, scope: &Scope, name: impl quote::ToTokens) {
     );
 }
 
-/// A call of a function outside [`FUNCTIONS`].
-fn unknown_function(cx: &mut Ctxt, scope: &Scope, at: impl quote::ToTokens, name: &str) {
-    let names: Vec<&str> = FUNCTIONS.iter().map(|(f, _)| *f).collect();
-    let message = match crate::valid::closest(name, &names) {
+/// A call of a function outside [`Callable::ALL`].
+fn unknown_function(errors: &mut Errors, scope: &Scope, at: impl quote::ToTokens, name: &str) {
+    let names = Callable::names();
+    let message = match crate::suggest::closest(name, &names) {
         Some(best) => format!(
             "unknown function `{name}` in activation `{}`, did you mean `{best}`?",
             scope.activation
@@ -432,19 +405,19 @@ fn unknown_function(cx: &mut Ctxt, scope: &Scope, at: impl quote::ToTokens, name
             names.join(", ")
         ),
     };
-    cx.error_spanned(at, message);
+    errors.error_spanned(at, message);
 }
 
 /// Any other kind of expression: loops, blocks, closures, indexing, ...
-fn unsupported(cx: &mut Ctxt, scope: &Scope, expr: &Expr) {
-    cx.error_spanned(
+fn unsupported(errors: &mut Errors, scope: &Scope, expr: &Expr) {
+    errors.error_spanned(
         expr,
         format_args!(
             "unsupported expression in activation `{}`: expected arithmetic on `{}`, float literals, \
              parameters and calls of {}",
             scope.activation,
             scope.var,
-            FUNCTIONS.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
+            Callable::names().join(", ")
         ),
     );
 }

@@ -4,13 +4,13 @@ use proc_macro2::Span;
 use quote::ToTokens;
 
 /// Collects errors so that all of them are reported together (serde's `Ctxt`).
-#[must_use = "call `Ctxt::finish` to report the collected errors"]
+#[must_use = "call `Errors::finish` to report the collected errors"]
 #[derive(Default)]
-pub struct Ctxt {
+pub struct Errors {
     errors: Option<syn::Error>,
 }
 
-impl Ctxt {
+impl Errors {
     /// Records an error at `span`.
     pub fn error(&mut self, span: Span, message: impl std::fmt::Display) {
         let error = syn::Error::new(span, message);

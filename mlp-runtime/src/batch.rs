@@ -25,24 +25,20 @@
 mod avx512;
 #[cfg(feature = "blas")]
 mod blas;
+mod blocking;
 mod gemm;
 mod kernels;
 #[cfg(feature = "parallel")]
 mod parallel;
 mod pass;
 
-pub use kernels::{
-    bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, scale,
-    weight_grad, weight_grad_set,
-};
-
-/// What generated code calls: this module, with the kernels whose operands it always pairs
-/// from one forward call in their unchecked forms. Not public API.
+/// What generated code calls: this module and the batch kernels, which only generated code
+/// calls (it pairs their operands from one forward call). Not public API.
 #[doc(hidden)]
 pub mod generated {
     pub use super::kernels::{
-        input_delta_unchecked as input_delta, weight_grad_set_unchecked as weight_grad_set,
-        weight_grad_unchecked as weight_grad,
+        bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, scale,
+        weight_grad, weight_grad_set,
     };
     pub use super::*;
 }
@@ -219,7 +215,7 @@ pub fn inputs<'a, T: Scalar, const N: usize>(
             _values: core::marker::PhantomData,
         });
     }
-    load(x, None, spare)?;
+    kernels::load(x, None, spare)?;
     let (ptr, rs, cs) = Samples::<T, N>::strided(&*spare);
     Ok(Rows {
         ptr,
@@ -304,24 +300,24 @@ pub fn matmul<T: Scalar>(
     // SAFETY: the shapes were checked; every stride is non-negative, C's rows are contiguous,
     // and C is borrowed mutably, so it overlaps neither A nor B.
     unsafe {
-        gemm::gemm(
+        gemm::gemm(blocking::Product {
             m,
             n,
             k,
-            gemm::Mat {
+            a: blocking::Mat {
                 ptr: a.as_ptr(),
                 rs: sa[0] as usize,
                 cs: sa[1] as usize,
             },
-            gemm::Mat {
+            b: blocking::Mat {
                 ptr: b.as_ptr(),
                 rs: sb[0] as usize,
                 cs: sb[1] as usize,
             },
-            c.as_mut_ptr(),
-            rsc as usize,
+            c: c.as_mut_ptr(),
+            rsc: rsc as usize,
             accumulate,
-        );
+        });
     }
     Ok(())
 }
@@ -330,6 +326,20 @@ pub fn matmul<T: Scalar>(
 ///
 /// Implemented by every generated network, which also has each method as an inherent method.
 /// Hand-written [`Network`]s need not implement it.
+///
+/// When to use which:
+///
+/// | you want | call | allocates |
+/// | --- | --- | --- |
+/// | outputs, once, simply | [`forward_batch`](BatchNetwork::forward_batch) | every call |
+/// | outputs for inference, in a loop | [`predict_batch`](BatchNetwork::predict_batch) | once per cache |
+/// | outputs, then gradients | [`forward_batch_cached`](BatchNetwork::forward_batch_cached) | once per cache |
+/// | the same, on a shuffled mini-batch of rows | [`forward_batch_rows`](BatchNetwork::forward_batch_rows) | once per cache |
+/// | gradients added to others (accumulating over batches) | [`backward_batch`](BatchNetwork::backward_batch) | no |
+/// | gradients of this batch, for any optimizer | [`gradient_batch`](BatchNetwork::gradient_batch) | no |
+/// | a plain SGD step, fused into backward | [`sgd_step_batch`](BatchNetwork::sgd_step_batch) | no |
+///
+/// The trainer ([`crate::train::Trainer`]) uses `forward_batch_rows` and `gradient_batch`.
 pub trait BatchNetwork: Network {
     /// The forward values and the scratch space of a batch: `{Name}BatchCache`.
     type BatchCache: Clone + core::fmt::Debug + Default + Send + Sync + 'static;
