@@ -196,3 +196,73 @@ fn trainer_steps_allocate_nothing() {
         );
     }
 }
+
+mlp::mlp! {
+    /// A PINN: two coordinates, `u` with its gradient and Laplacian.
+    pub struct Pinn { scalar: f32, input: 2, layers: [16 tanh, 16 tanh, 1 identity], operators: [laplacian] }
+}
+
+/// One residual step: the batched jets, a seed on the Laplacian channel, their reverse pass
+/// into the gradients, a per-sample jet and its reverse pass, then the optimizer.
+fn pinn_step(
+    net: &mut Pinn,
+    points: &[[f32; 2]],
+    cache: &mut PinnJetBatchCache,
+    seed: &mut mlp::operators::Jets<f32, 1>,
+    grads: &mut PinnGrads,
+    opt: &mut Adam<f32>,
+) {
+    use mlp::operators::Laplacian;
+    grads.fill(0.0);
+    let jets = net.jets_batch(points, &Laplacian, cache);
+    seed.zeroed(points.len(), 2, 1);
+    for s in 0..points.len() {
+        let r = jets.second(s, 0, 0) + 1.0;
+        seed.set_second(s, 0, 0, 2.0 * r);
+    }
+    net.jets_batch_backward(&Laplacian, cache, seed, grads)
+        .unwrap();
+    let mut one = PinnJetCache::default();
+    let jet = net.jet(&points[0], &Laplacian, &mut one);
+    let mut s = mlp::operators::Jet::zeros();
+    s.value[0] = jet.value[0];
+    net.jet_backward(&Laplacian, &one, &s, grads);
+    opt.step(net, grads);
+}
+
+#[test]
+fn a_residual_step_allocates_nothing_after_the_first() {
+    let mut net = Pinn::zeros();
+    net.visit_mut(|info, p| {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = ((k * 7 + info.layer) % 13) as f32 / 13.0 - 0.5;
+        }
+    });
+    let points: Vec<[f32; 2]> = (0..40)
+        .map(|i| [i as f32 / 40.0, (i * 7 % 40) as f32 / 40.0])
+        .collect();
+    let mut cache = PinnJetBatchCache::default();
+    let mut seed = mlp::operators::Jets::default();
+    let mut grads = PinnGrads::default();
+    let mut opt = Adam::new(1e-3);
+    let before = allocations();
+    pinn_step(
+        &mut net, &points, &mut cache, &mut seed, &mut grads, &mut opt,
+    );
+    assert!(
+        allocations() > before,
+        "the first step allocates the buffers"
+    );
+    let before = allocations();
+    for b in [40, 17, 1, 40] {
+        pinn_step(
+            &mut net,
+            &points[..b],
+            &mut cache,
+            &mut seed,
+            &mut grads,
+            &mut opt,
+        );
+    }
+    assert_eq!(allocations() - before, 0);
+}

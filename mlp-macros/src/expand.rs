@@ -11,6 +11,7 @@ mod forward;
 mod frozen;
 mod impls;
 mod jacobian;
+mod operators;
 mod structs;
 #[cfg(test)]
 mod tests;
@@ -238,6 +239,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
     let network = impls::network_impl(&cx);
     let jacobian = jacobian::jacobian(&cx);
     let batch = batch::batch(&cx);
+    let operators = operators::operators(&cx);
     let items = quote! {
         #import
         #activations
@@ -247,6 +249,7 @@ pub(crate) fn expand(net: &Net, krate: &TokenStream) -> TokenStream {
         #network
         #jacobian
         #batch
+        #operators
     };
     attrs::spread(&net.attrs, &net.ident, items)
 }

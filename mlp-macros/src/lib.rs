@@ -8,6 +8,7 @@ mod krate;
 mod kw;
 mod literal;
 mod model;
+mod operators;
 mod parse;
 mod suggest;
 mod symbolic;

@@ -28,6 +28,8 @@ pub struct Net {
     pub krate: Option<Path>,
     /// The activations defined with `activation name(z) = ...;`, in order.
     pub customs: Vec<Rc<Custom>>,
+    /// The input-derivative operators requested with `operators: [...]`.
+    pub operators: Vec<crate::operators::Request>,
 }
 
 /// A layer width with the span of the token that gave it.

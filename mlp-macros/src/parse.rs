@@ -213,6 +213,8 @@ pub enum Value {
     Bias(syn::LitBool),
     /// `crate: ::path::to::mlp`.
     Crate(Path),
+    /// `operators: [gradient, laplacian]`.
+    Operators(crate::operators::OperatorsSyntax),
     /// The value of an unknown key, skipped up to the next comma.
     Unknown,
 }
@@ -244,6 +246,7 @@ impl Parse for Field {
             "layers" => Value::Layers(input.parse()?),
             "bias" => Value::Bias(input.parse()?),
             "crate" => Value::Crate(input.call(Path::parse_mod_style)?),
+            "operators" => Value::Operators(input.parse()?),
             _ => {
                 skip_to_comma(input)?;
                 Value::Unknown

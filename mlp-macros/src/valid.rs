@@ -48,6 +48,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
     let mut layers = None;
     let mut bias = None;
     let mut krate = None;
+    let mut operators = None;
 
     for field in &syntax.fields {
         for attr in &field.attrs {
@@ -70,6 +71,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
             Value::Layers(list) => layers = check_layers(&mut errors, list, &defined, scalar),
             Value::Bias(lit) => bias = Some(lit.value),
             Value::Crate(path) => krate = Some(path.clone()),
+            Value::Operators(list) => operators = Some(list),
             Value::Unknown => unknown_key(&mut errors, &field.key),
         }
     }
@@ -88,6 +90,9 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
         );
     }
 
+    let operators = operators.map_or_else(Vec::new, |list| {
+        crate::operators::check(&mut errors, list, layers.as_deref())
+    });
     let net = match (width_in, layers) {
         (Some(input), Some(layers)) => Some(Net {
             attrs: syntax.attrs,
@@ -99,6 +104,7 @@ pub fn validate(input: Input) -> Result<Net, Invalid> {
             bias: bias.unwrap_or(true),
             krate,
             customs: defined.customs,
+            operators,
         }),
         _ => None,
     };

@@ -37,6 +37,7 @@ mod jacobian;
 pub mod kernels;
 pub mod math;
 mod network;
+pub mod operators;
 mod scalar;
 mod wide;
 

@@ -26,6 +26,8 @@ mod exponents;
 mod gradients;
 mod hygiene;
 mod jacobian;
+mod operators;
+mod operators_pytorch;
 mod predict;
 mod pytorch;
 mod training;

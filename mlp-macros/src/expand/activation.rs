@@ -51,8 +51,12 @@ fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
     };
     let graph = &derived.graph;
     let (z, h) = (format_ident!("__z"), format_ident!("__h"));
-    let f_body = body(cx, graph, derived.f, custom, &z, &h);
-    let df_body = body(cx, graph, derived.df, custom, &z, &h);
+    let param = |i: usize| {
+        let name = &custom.params[i].0;
+        quote!(self.#name)
+    };
+    let f_body = body(cx, graph, derived.f, &param, &z, &h);
+    let df_body = body(cx, graph, derived.df, &param, &z, &h);
     let z_df = if graph.reads(derived.df, Node::Var) {
         z.clone()
     } else {
@@ -100,8 +104,16 @@ fn activation(cx: &Ctx, custom: &Custom) -> TokenStream {
     }
 }
 
-/// `let __tK = ...;` for every inner node of `root`, children first, then the root.
-fn body(cx: &Ctx, graph: &Graph, root: Id, custom: &Custom, z: &Ident, h: &Ident) -> TokenStream {
+/// `let __tK = ...;` for every inner node of `root`, children first, then the root; `param(i)`
+/// is the value of the `i`-th parameter.
+pub(crate) fn body(
+    cx: &Ctx,
+    graph: &Graph,
+    root: Id,
+    param: &dyn Fn(usize) -> TokenStream,
+    z: &Ident,
+    h: &Ident,
+) -> TokenStream {
     let t = &cx.t;
     let p = cx.private();
     let name = |id: Id| format_ident!("__t{}", id);
@@ -110,10 +122,7 @@ fn body(cx: &Ctx, graph: &Graph, root: Id, custom: &Custom, z: &Ident, h: &Ident
             Node::Const(bits) => cx.float(f64::from_bits(bits)),
             Node::Var => quote!(#z),
             Node::Out => quote!(#h),
-            Node::Param(i) => {
-                let param = &custom.params[i].0;
-                quote!(self.#param)
-            }
+            Node::Param(i) => param(i),
             _ => {
                 let local = name(id);
                 quote!(#local)

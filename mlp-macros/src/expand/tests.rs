@@ -171,7 +171,7 @@ fn errors_are_combined() {
         "unknown activation `tahn`, did you mean `tanh`?",
         "expected a width between 1 and 65536 for layer 2, found -1",
         "duplicate key `bias`",
-        "unknown key `x`, expected one of: scalar, input, layers, bias, crate",
+        "unknown key `x`, expected one of: scalar, input, layers, bias, crate, operators",
     ]
     "#);
 }
@@ -195,6 +195,7 @@ fn errors_still_declare_the_struct() {
 }
 
 mod never_panics;
+mod operators;
 
 #[test]
 fn expansion_grows_with_layers_not_parameters() {

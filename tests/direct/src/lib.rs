@@ -41,3 +41,14 @@ mlp_macros::mlp! {
     /// Wider still: each cached vector of 4,096 f64 is 32 KiB.
     pub struct LintWider { scalar: f64, input: 4, layers: [4096 gelu, 4 identity] }
 }
+
+mlp_macros::mlp! {
+    activation swish(z) = z * sigmoid(z);
+    /// Every input-derivative operator, with a custom activation, in f64.
+    pub struct LintOperators {
+        scalar: f64,
+        input: 3,
+        layers: [6 tanh, 5 swish, 1 identity],
+        operators: [gradient, hessian_diagonal, laplacian, operator],
+    }
+}

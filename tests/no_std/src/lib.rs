@@ -91,6 +91,24 @@ pub extern "C" fn mlp_exported_forward(x: &[f32; 4], y: &[f64; 3]) -> f64 {
     f64::from(a + d) + b + c
 }
 
+mlp::mlp! {
+    /// A physics-informed network: its Laplacian and its reverse pass need no allocator.
+    pub struct Pinn { input: 2, layers: [8 tanh, 1 identity], operators: [laplacian] }
+}
+
+/// `Δu` at `x`, and one reverse pass of it into zeroed gradients.
+#[no_mangle]
+pub extern "C" fn mlp_laplacian(x: &[f32; 2]) -> f32 {
+    let net = Pinn::zeros();
+    let mut cache = PinnJetCache::default();
+    let jet = net.jet(x, &mlp::operators::Laplacian, &mut cache);
+    let mut seed = mlp::operators::Jet::zeros();
+    seed.second[0][0] = 1.0;
+    let mut grads = PinnGrads::default();
+    net.jet_backward(&mlp::operators::Laplacian, &cache, &seed, &mut grads);
+    jet.second[0][0] + grads.b1[0]
+}
+
 /// Firmware provides its own panic handler; only the `staticlib` check needs one here.
 #[cfg(mlp_staticlib)]
 #[panic_handler]
