@@ -25,7 +25,7 @@
 //! `target/init_variance/`.
 
 use mlp::diagnostics::{variances, Prediction};
-use mlp::init::Init;
+use mlp::init::{generator, Init, Sampler};
 use mlp::plot::plotters::{self, coord::Shift};
 use mlp::{mlp, Network};
 use plotters::prelude::*;
@@ -107,24 +107,14 @@ struct Measured {
     weight_grad: Vec<f64>,
 }
 
-/// SplitMix64, enough for uniform inputs and loss gradients.
-struct SplitMix(u64);
+/// The stream of the inputs and loss gradients: the weights come from stream 0 of the same
+/// seed (see [`mlp::init::generator`]), so they share no random bits.
+const DATA_STREAM: u64 = 3;
 
-impl SplitMix {
-    /// A uniform value in `[−a, a)`, whose variance is `a²/3`.
-    fn symmetric(&mut self, a: f64) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        a * (2.0 * ((z >> 11) as f64 / (1u64 << 53) as f64) - 1.0)
-    }
-
-    fn vector<const N: usize>(&mut self, variance: f64) -> [f64; N] {
-        let a = (3.0 * variance).sqrt();
-        std::array::from_fn(|_| self.symmetric(a))
-    }
+/// `N` uniform values with variance `variance`, in `[−a, a)` with `a = √(3 variance)`.
+fn vector<const N: usize>(draws: &mut Sampler<'_>, variance: f64) -> [f64; N] {
+    let a = (3.0 * variance).sqrt();
+    std::array::from_fn(|_| a * draws.symmetric())
 }
 
 fn measure(init: Init) -> Result<Measured, Box<dyn Error + Send + Sync>> {
@@ -137,9 +127,10 @@ fn measure(init: Init) -> Result<Measured, Box<dyn Error + Send + Sync>> {
     let mut net = Deep::zeros();
     for seed in 0..SEEDS {
         init.init(&mut net, seed);
-        let mut rng = SplitMix(seed);
-        let inputs: Vec<[f64; 64]> = (0..BATCH).map(|_| rng.vector(VAR_X)).collect();
-        let dl_dy: Vec<[f64; 32]> = (0..BATCH).map(|_| rng.vector(1.0)).collect();
+        let mut rng = generator(seed, DATA_STREAM);
+        let mut draws = Sampler::new(&mut rng);
+        let inputs: Vec<[f64; 64]> = (0..BATCH).map(|_| vector(&mut draws, VAR_X)).collect();
+        let dl_dy: Vec<[f64; 32]> = (0..BATCH).map(|_| vector(&mut draws, 1.0)).collect();
         let v = variances(&net, &inputs, |i, _| dl_dy[i])?;
         let mean = 1.0 / SEEDS as f64;
         add_scaled(&mut m.forward, &v.forward_ratios(), mean);

@@ -37,8 +37,7 @@ mod pass;
 #[doc(hidden)]
 pub mod generated {
     pub use super::kernels::{
-        bias_grad, bias_grad_set, delta_output, dense, dense_cached, input_delta, load, scale,
-        weight_grad, weight_grad_set,
+        bias_grad, delta_output, dense, dense_cached, input_delta, load, scale, weight_grad,
     };
     pub use super::*;
 }

@@ -17,7 +17,6 @@ use crate::error::{DataError, ShapeError};
 use crate::Scalar;
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Samples for training or evaluation: features, targets and, for classification, labels.
@@ -248,9 +247,7 @@ impl<T: Scalar> Dataset<T> {
 /// draws from stream 0 and the trainer's shuffling from stream 1, so one seed can serve all
 /// three without reusing random bits).
 fn split_rng(seed: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(2);
-    rng
+    crate::init::generator(seed, 2)
 }
 
 /// The validation side's size, `round(fraction · n)`, for a fraction in `(0, 1)` that leaves

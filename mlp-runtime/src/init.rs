@@ -124,7 +124,7 @@ impl Init {
     /// Draws every weight of `params`, in the order of [`Parameters::PARAM_INFO`] and row-major
     /// within a tensor, and zeroes every bias.
     pub fn init_with_rng<P: Parameters>(&self, params: &mut P, rng: &mut ChaCha8Rng) {
-        let mut sampler = Sampler { rng, spare: None };
+        let mut sampler = Sampler::new(rng);
         params.visit_mut(|info, values| match info.kind {
             ParamKind::Bias => values.fill(P::Scalar::ZERO),
             ParamKind::Weight => {
@@ -150,28 +150,57 @@ impl Init {
     }
 }
 
-/// Portable draws from a [`ChaCha8Rng`].
-struct Sampler<'a> {
+/// `ChaCha8Rng` seeded with `seed` through [`SeedableRng::seed_from_u64`], on stream `stream`:
+/// the initialisation draws from stream 0, the trainer's shuffling from 1 and the data splits
+/// from 2, so one seed can serve several uses without reusing random bits.
+#[must_use]
+pub fn generator(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// Portable draws from a [`ChaCha8Rng`], bit-identical on every machine (see the module's
+/// "Reproducibility"): the initialisations draw through it, and so can a program's inputs.
+///
+/// ```
+/// use mlp::init::{generator, Sampler};
+///
+/// let mut rng = generator(7, 3);
+/// let mut draws = Sampler::new(&mut rng);
+/// let (u, s, n) = (draws.unit(), draws.symmetric(), draws.normal());
+/// assert!((0.0..1.0).contains(&u) && (-1.0..1.0).contains(&s) && n.is_finite());
+///
+/// let mut again = generator(7, 3);
+/// assert_eq!(Sampler::new(&mut again).unit(), u);
+/// ```
+#[derive(Debug)]
+pub struct Sampler<'a> {
     rng: &'a mut ChaCha8Rng,
     /// The second value of the last polar pair.
     spare: Option<f64>,
 }
 
-impl Sampler<'_> {
+impl<'a> Sampler<'a> {
+    /// Draws from `rng`, which advances as they are taken.
+    pub fn new(rng: &'a mut ChaCha8Rng) -> Self {
+        Sampler { rng, spare: None }
+    }
+
     /// `u ∈ [0, 1)`: the top 53 bits of the next output, times `2⁻⁵³`.
-    fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// `2u − 1 ∈ [−1, 1)`.
-    fn symmetric(&mut self) -> f64 {
+    /// `2u − 1 ∈ [−1, 1)`, uniform with variance `1/3`.
+    pub fn symmetric(&mut self) -> f64 {
         2.0 * self.unit() - 1.0
     }
 
     /// A standard normal draw by Marsaglia's polar method: for `(u, v)` uniform in the unit
     /// disc without the origin and `s = u² + v²`, both `u f` and `v f` with
     /// `f = √(−2 ln s / s)` are independent `Normal(0, 1)`.
-    fn normal(&mut self) -> f64 {
+    pub fn normal(&mut self) -> f64 {
         if let Some(z) = self.spare.take() {
             return z;
         }

@@ -12,7 +12,14 @@
 //!   train a network, and [`error`], their errors.
 //! - With the `std` feature: [`predict`] (outputs, probabilities and classes of many samples
 //!   on the batched path) and [`metrics`] (confusion matrix, precision, recall, F1).
-//! - [`plot`] (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG.
+#![cfg_attr(
+    feature = "plot",
+    doc = "- [`plot`] (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG."
+)]
+#![cfg_attr(
+    not(feature = "plot"),
+    doc = "- `plot` (the `plot` feature): loss and accuracy curves of a training run, PNG or SVG."
+)]
 //! - [`Model`] (with `std`): a network with its preprocessing (feature and class names, the
 //!   standardiser), saved and loaded as one file.
 //! - [`diagnostics`] (with `std`): per-layer variances of activations and gradients.

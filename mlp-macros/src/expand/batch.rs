@@ -125,6 +125,7 @@ fn cache_struct(cx: &Ctx) -> TokenStream {
          [`{ident}::forward_batch_cached`] and [`{ident}::backward_batch`]. Buffers grow to the \
          largest batch seen and are reused, so a training step allocates nothing after the first."
     );
+    let chains = chains(cx);
     quote! {
         #[doc = #doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
@@ -140,7 +141,69 @@ fn cache_struct(cx: &Ctx) -> TokenStream {
             pub fn samples(&self) -> ::core::primitive::usize {
                 self.h0.len()
             }
+
+            #chains
         }
+    }
+}
+
+/// The layer chains that several batched methods share, emitted once as private methods of
+/// `{Name}BatchCache`: the forward chain (`forward_batch_cached`, `forward_batch_rows`), `δ_L`
+/// (every backward pass) and the backward chain into gradients (`backward_batch`,
+/// `gradient_batch`, which differ only in accumulating or overwriting).
+fn chains(cx: &Ctx) -> TokenStream {
+    let p = cx.private();
+    let t = &cx.t;
+    let ident = &cx.net.ident;
+    let grads = &cx.grads;
+    let layers = cx.layers();
+    let forward = (1..=layers).map(|l| {
+        let s = cx.span(l);
+        let (w, z, h) = (field("w", l, s), field("z", l, s), field("h", l, s));
+        let prev = field("h", l - 1, cx.span(l - 1));
+        let (act, b) = (cx.activation(l), bias(cx, l, &quote!(__net)));
+        quote_spanned! {s=>
+            #p::batch::dense_cached(&__net.#w, #b, &self.#prev, &#act, &mut self.#z, &mut self.#h);
+        }
+    });
+    let backward = (1..=layers)
+        .rev()
+        .map(|l| backward_layer(cx, l, Target::Grads));
+    let (z_l, h_l, d_l) = (
+        field("z", layers, cx.span(layers)),
+        field("h", layers, cx.span(layers)),
+        field("d", layers, cx.span(layers)),
+    );
+    let act_l = cx.activation(layers);
+    quote! {
+        /// `Z_l` and `H_l` of every layer of `__net`, from the inputs in `h0`.
+        fn forward(&mut self, __net: &#ident) {
+            #(#forward)*
+        }
+
+        /// `δ_L` from `dl_dy`, first in every backward pass (and the shape check).
+        fn output_delta(
+            &mut self,
+            dl_dy: #p::ArrayView2<'_, #t>,
+        ) -> #p::Result<(), #p::BatchError> {
+            #p::batch::delta_output(&#act_l, self.h0.len(), &self.#z_l, &self.#h_l, dl_dy, &mut self.#d_l)
+        }
+
+        /// The batch's summed gradients from `δ_L` into `__grads`, added when `__accumulate`
+        /// (β = 1), written over otherwise (β = 0).
+        fn backward(&mut self, __net: &#ident, __grads: &mut #grads, __accumulate: ::core::primitive::bool) {
+            #(#backward)*
+        }
+    }
+}
+
+/// `Some(&b_l)` of the network `net`, or `None` without biases.
+fn bias(cx: &Ctx, l: usize, net: &TokenStream) -> TokenStream {
+    if cx.net.bias {
+        let b = field("b", l, cx.span(l));
+        quote!(::core::option::Option::Some(&*#net.#b))
+    } else {
+        quote!(::core::option::Option::None)
     }
 }
 
@@ -152,24 +215,6 @@ fn methods(cx: &Ctx) -> TokenStream {
     let cache_ty = cache_ident(cx);
     let grads = &cx.grads;
     let layers = cx.layers();
-    let bias = |l: usize| {
-        if cx.net.bias {
-            let b = field("b", l, cx.span(l));
-            quote!(::core::option::Option::Some(&*self.#b))
-        } else {
-            quote!(::core::option::Option::None)
-        }
-    };
-    let forward = (1..=layers).map(|l| {
-        let s = cx.span(l);
-        let (w, z, h) = (field("w", l, s), field("z", l, s), field("h", l, s));
-        let prev = field("h", l - 1, cx.span(l - 1));
-        let (act, b) = (cx.activation(l), bias(l));
-        quote_spanned! {s=>
-            #p::batch::dense_cached(&self.#w, #b, &cache.#prev, &#act, &mut cache.#z, &mut cache.#h);
-        }
-    });
-    let forward: Vec<TokenStream> = forward.collect();
     let predict = (1..=layers).map(|l| {
         let s = cx.span(l);
         let (w, h) = (field("w", l, s), field("h", l, s));
@@ -179,28 +224,16 @@ fn methods(cx: &Ctx) -> TokenStream {
             let prev = field("h", l - 1, cx.span(l - 1));
             quote!(cache.#prev)
         };
-        let (act, b) = (cx.activation(l), bias(l));
+        let (act, b) = (cx.activation(l), bias(cx, l, &quote!(self)));
         quote_spanned! {s=>
             #p::batch::dense(&self.#w, #b, &#prev, &#act, &mut cache.#h);
         }
     });
     let last = field("h", layers, cx.span(layers));
-    let pass = |into: Target| -> Vec<TokenStream> {
-        (1..=layers)
-            .rev()
-            .map(|l| backward_layer(cx, l, into))
-            .collect()
-    };
-    let (backward, gradient, sgd) = (pass(Target::Add), pass(Target::Set), pass(Target::Weights));
-    let (z_l, d_l) = (
-        field("z", layers, cx.span(layers)),
-        field("d", layers, cx.span(layers)),
-    );
-    let act_l = cx.activation(layers);
-    // `δ_L` from `dl_dy`, first in every backward pass (and the shape check).
-    let delta_l = quote! {
-        #p::batch::delta_output(&#act_l, cache.h0.len(), &cache.#z_l, &cache.#last, dl_dy, &mut cache.#d_l)?;
-    };
+    let sgd = (1..=layers)
+        .rev()
+        .map(|l| backward_layer(cx, l, Target::Weights));
+    let d_l = field("d", layers, cx.span(layers));
     let (input, output) = (cx.widths[0], cx.net.output());
     let fwd_doc = format!(
         "Computes the outputs (B×{output}) of a batch of inputs `x` (B×{input}, one sample per \
@@ -283,7 +316,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 cache: &'c mut #cache_ty,
             ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
                 #p::batch::load(x, ::core::option::Option::None, &mut cache.h0)?;
-                #(#forward)*
+                cache.forward(self);
                 ::core::result::Result::Ok(cache.#last.view())
             }
 
@@ -295,7 +328,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 cache: &'c mut #cache_ty,
             ) -> #p::Result<#p::ArrayView2<'c, #t>, #p::BatchError> {
                 #p::batch::load(x, ::core::option::Option::Some(rows), &mut cache.h0)?;
-                #(#forward)*
+                cache.forward(self);
                 ::core::result::Result::Ok(cache.#last.view())
             }
 
@@ -306,8 +339,8 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 grads: &mut #grads,
             ) -> #p::Result<(), #p::BatchError> {
-                #delta_l
-                #(#backward)*
+                cache.output_delta(dl_dy)?;
+                cache.backward(self, grads, true);
                 ::core::result::Result::Ok(())
             }
 
@@ -318,7 +351,7 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 lr: #t,
             ) -> #p::Result<(), #p::BatchError> {
-                #delta_l
+                cache.output_delta(dl_dy)?;
                 #p::batch::scale(&mut cache.#d_l, -lr);
                 #(#sgd)*
                 ::core::result::Result::Ok(())
@@ -331,8 +364,8 @@ fn methods(cx: &Ctx) -> TokenStream {
                 dl_dy: #p::ArrayView2<'_, #t>,
                 grads: &mut #grads,
             ) -> #p::Result<(), #p::BatchError> {
-                #delta_l
-                #(#gradient)*
+                cache.output_delta(dl_dy)?;
+                cache.backward(self, grads, false);
                 ::core::result::Result::Ok(())
             }
         }
@@ -342,10 +375,8 @@ fn methods(cx: &Ctx) -> TokenStream {
 /// Where a backward pass puts its `δ_l H_(l−1)ᵀ` and `δ_l 1`.
 #[derive(Clone, Copy)]
 enum Target {
-    /// Added into the gradients (`backward_batch`).
-    Add,
-    /// Written over the gradients (`gradient_batch`).
-    Set,
+    /// Into `__grads`, added or written over as `__accumulate` says (the cache's `backward`).
+    Grads,
     /// Added into the weights themselves, `δ` having been scaled by `−lr` (`sgd_step_batch`).
     Weights,
 }
@@ -357,32 +388,33 @@ fn backward_layer(cx: &Ctx, l: usize, into: Target) -> TokenStream {
     let s = cx.span(l);
     let (w, d) = (field("w", l, s), field("d", l, s));
     let h_prev = field("h", l - 1, cx.span(l - 1));
-    let (wg, bg, target) = match into {
-        Target::Add => (quote!(weight_grad), quote!(bias_grad), quote!(grads)),
-        Target::Set => (
-            quote!(weight_grad_set),
-            quote!(bias_grad_set),
-            quote!(grads),
+    // The network, the cache, where the products go and whether they add.
+    let (net, cache, target, accumulate) = match into {
+        Target::Grads => (
+            quote!(__net),
+            quote!(self),
+            quote!(__grads),
+            quote!(__accumulate),
         ),
-        Target::Weights => (quote!(weight_grad), quote!(bias_grad), quote!(self)),
+        Target::Weights => (quote!(self), quote!(cache), quote!(self), quote!(true)),
     };
     let db = cx.net.bias.then(|| {
         let b = field("b", l, s);
-        quote_spanned!(s=> #p::batch::#bg(&cache.#d, &mut #target.#b);)
+        quote_spanned!(s=> #p::batch::bias_grad(&#cache.#d, &mut #target.#b, #accumulate);)
     });
-    let prev = (l > 1).then(|| input_delta(cx, l));
+    let prev = (l > 1).then(|| input_delta(cx, l, &net, &cache));
     let products = quote! {
-        #p::batch::#wg(&cache.#d, &cache.#h_prev, &mut #target.#w);
+        #p::batch::weight_grad(&#cache.#d, &#cache.#h_prev, &mut #target.#w, #accumulate);
         #db
     };
     match into {
         Target::Weights => quote!(#prev #products),
-        Target::Add | Target::Set => quote!(#products #prev),
+        Target::Grads => quote!(#products #prev),
     }
 }
 
-/// `δ_(l−1) = σ'(Z_(l−1)) ⊙ W_lᵀ δ_l` into the cache (`l > 1`).
-fn input_delta(cx: &Ctx, l: usize) -> TokenStream {
+/// `δ_(l−1) = σ'(Z_(l−1)) ⊙ W_lᵀ δ_l` into the cache (`l > 1`), `W_l` from `net`.
+fn input_delta(cx: &Ctx, l: usize, net: &TokenStream, cache: &TokenStream) -> TokenStream {
     let p = cx.private();
     let s = cx.span(l);
     let (w, d) = (field("w", l, s), field("d", l, s));
@@ -394,6 +426,6 @@ fn input_delta(cx: &Ctx, l: usize) -> TokenStream {
     );
     let act = cx.activation(l - 1);
     quote_spanned! {s=>
-        #p::batch::input_delta(&self.#w, &cache.#d, &#act, &cache.#z, &cache.#h, &mut cache.#dp);
+        #p::batch::input_delta(&#net.#w, &#cache.#d, &#act, &#cache.#z, &#cache.#h, &mut #cache.#dp);
     }
 }

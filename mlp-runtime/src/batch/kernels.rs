@@ -185,34 +185,10 @@ pub fn scale<T: Scalar, const N: usize>(d: &mut Batch<T, N>, factor: T) {
     crate::wide::wide(|| d.as_mut_slice().iter_mut().for_each(|v| *v *= factor));
 }
 
-/// `∂L/∂W += δ Xᵀ` over a batch (δ: OUT×B, X: IN×B in either layout): one product,
-/// accumulating (`β = 1`). Generated code passes operands from one forward call.
+/// `∂L/∂W += δ Xᵀ` over a batch when `accumulate` (`β = 1`), else `∂L/∂W = δ Xᵀ` (`β = 0`,
+/// so that a step need not zero its gradients first): one product (δ: OUT×B, X: IN×B in
+/// either layout). Generated code passes operands from one forward call.
 pub fn weight_grad<T, X, const IN: usize, const OUT: usize>(
-    d: &Batch<T, OUT>,
-    x: &X,
-    g: &mut [[T; IN]; OUT],
-) where
-    T: Scalar,
-    X: Samples<T, IN> + ?Sized,
-{
-    weight_product(d, x, g, true);
-}
-
-/// `∂L/∂W = δ Xᵀ` over a batch, as [`weight_grad`] but overwriting `g` (`β = 0`), so that a
-/// step need not zero its gradients first.
-pub fn weight_grad_set<T, X, const IN: usize, const OUT: usize>(
-    d: &Batch<T, OUT>,
-    x: &X,
-    g: &mut [[T; IN]; OUT],
-) where
-    T: Scalar,
-    X: Samples<T, IN> + ?Sized,
-{
-    weight_product(d, x, g, false);
-}
-
-/// `G = δ Xᵀ`, or `G += δ Xᵀ` when `accumulate`.
-fn weight_product<T, X, const IN: usize, const OUT: usize>(
     d: &Batch<T, OUT>,
     x: &X,
     g: &mut [[T; IN]; OUT],
@@ -249,14 +225,9 @@ fn weight_product<T, X, const IN: usize, const OUT: usize>(
     }
 }
 
-/// `∂L/∂b += δ 1`: each unit's sum over the batch.
-pub fn bias_grad<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N]) {
-    pass::row_sums(d.as_slice(), g, d.samples(), true);
-}
-
-/// `∂L/∂b = δ 1`, as [`bias_grad`] but overwriting `g`.
-pub fn bias_grad_set<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N]) {
-    pass::row_sums(d.as_slice(), g, d.samples(), false);
+/// `∂L/∂b += δ 1` when `accumulate`, else `∂L/∂b = δ 1`: each unit's sum over the batch.
+pub fn bias_grad<T: Scalar, const N: usize>(d: &Batch<T, N>, g: &mut [T; N], accumulate: bool) {
+    pass::row_sums(d.as_slice(), g, d.samples(), accumulate);
 }
 
 /// The previous layer's `δ_{l−1} = σ'(Z_{l−1}) ⊙ (W_lᵀ δ_l)`: one product, which multiplies
