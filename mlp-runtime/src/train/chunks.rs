@@ -160,6 +160,9 @@ pub trait Team<T: Scalar> {
     /// The chunks, of `count`, that this process computes.
     fn share(&self, count: usize) -> Range<usize>;
 
+    /// The process that computes chunk `k` of `count`.
+    fn owner(&self, count: usize, k: usize) -> usize;
+
     /// Makes every chunk's statistics known to every process: on entry, `stats[share]` holds
     /// this process's, on return all `count` hold every process's.
     fn exchange_stats(&mut self, stats: &mut [ChunkStats]) -> Result<(), TrainError>;
@@ -175,6 +178,9 @@ pub struct Alone;
 impl<T: Scalar> Team<T> for Alone {
     fn share(&self, count: usize) -> Range<usize> {
         0..count
+    }
+    fn owner(&self, _: usize, _: usize) -> usize {
+        0
     }
     fn exchange_stats(&mut self, _: &mut [ChunkStats]) -> Result<(), TrainError> {
         Ok(())
@@ -291,8 +297,8 @@ impl<N: BatchNetwork> Chunks<N> {
         }
         if let Some(k) = stats.iter().position(|s| s[2] != 0.0) {
             return Err(TrainError::Distributed {
-                rank: usize::MAX,
-                reason: format!("the process computing chunk {k} of the batch failed"),
+                rank: team.owner(count, k),
+                reason: format!("it failed on chunk {k} of the batch"),
             });
         }
 

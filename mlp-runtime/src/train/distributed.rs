@@ -107,6 +107,12 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
         self.share_of(self.rank(), count)
     }
 
+    fn owner(&self, count: usize, k: usize) -> usize {
+        (0..self.size())
+            .find(|&r| self.share_of(r, count).contains(&k))
+            .unwrap_or(0)
+    }
+
     fn exchange_stats(&mut self, stats: &mut [ChunkStats]) -> Result<(), TrainError> {
         let count = stats.len();
         let flat = stats.as_flattened_mut();
