@@ -1,13 +1,20 @@
-//! W1 and W2: a 2-16-16-1 tanh/tanh/identity `f32` network, one sample at a time.
+//! W1 and W2: a 2-16-16-1 tanh/tanh/identity `f32` network, one sample at a time; and the
+//! same passes at odd widths (3-10-1 and 7-33-5), where no width may fall off a cliff.
 //!
 //! - W1: `forward`, generated against hand-written fixed-array code with the same activation
 //!   (`mlp::math::tanh_f32`), in the same weight layout (output-major, a dot product per
 //!   output) and in the input-major layout (one broadcast multiply-add per input); and the
 //!   generated `freeze()` copy, which stores the weights input-major.
-//! - W2: one SGD step on one sample: `forward_cached`, the MSE gradient, `backward` and the
-//!   update, generated against hand-written code that updates the weights inside backward
-//!   (fused) and against hand-written code that takes the same steps as the generated API
-//!   (gradients zeroed and accumulated, input gradient computed, then an update pass).
+//! - W2: one SGD step on one sample: `forward_cached`, the MSE gradient, then either the fused
+//!   `sgd_step` (`generated_fused`) or `backward` into zeroed gradients and an update pass
+//!   through `visit_with_grads` (`generated_api`); against hand-written code that updates the
+//!   weights inside backward (fused) and hand-written code that takes the same steps as the
+//!   generated API (gradients zeroed and accumulated, input gradient computed, then an update
+//!   pass).
+//!
+//! The generated passes run compiled for AVX-512 where the CPU has it (detected at run time),
+//! so every hand-written baseline is measured twice: as the build targets, and inlined into a
+//! function compiled for AVX-512 (`_avx512`), the fair comparison on such a CPU.
 //!
 //! Run with `cargo bench -p mlp-benches --bench single`.
 
@@ -17,10 +24,27 @@
 use divan::black_box;
 use mlp::loss::{Loss, Mse};
 use mlp::math::tanh_f32;
-use mlp::Parameters;
+use mlp::{Parameters, Vector};
 
 fn main() {
     divan::main();
+}
+
+/// Runs `f` inlined into a function compiled for AVX-512 where the CPU has it, else as the
+/// build targets: the hand-written baselines compiled as the generated passes are.
+#[inline(always)]
+fn avx512<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        /// `f()`, with `f` inlined into a function compiled for AVX-512.
+        #[target_feature(enable = "avx512f")]
+        unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: the CPU supports AVX-512F (checked above).
+        return unsafe { wide(f) };
+    }
+    f()
 }
 
 mlp::mlp! {
@@ -62,7 +86,7 @@ impl Hand {
         }
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn forward(&self, x: &[f32; 2]) -> [f32; 1] {
         let mut h1 = [0.0; 16];
         for i in 0..16 {
@@ -84,7 +108,7 @@ impl Hand {
     }
 
     /// One SGD step on `(x, t)` with the MSE loss; returns the loss.
-    #[inline(never)]
+    #[inline(always)]
     fn step(&mut self, x: &[f32; 2], t: f32, lr: f32) -> f32 {
         let mut z1 = [0.0; 16];
         let mut h1 = [0.0; 16];
@@ -139,7 +163,7 @@ impl Hand {
 
     /// One SGD step as the generated code takes it: gradients zeroed, accumulated into their
     /// own arrays (input gradient included), then a separate update pass.
-    #[inline(never)]
+    #[inline(always)]
     fn step_unfused(&mut self, grads: &mut Hand, x: &[f32; 2], t: f32, lr: f32) -> f32 {
         *grads = Hand {
             w1: [[0.0; 2]; 16],
@@ -247,7 +271,7 @@ impl HandInputMajor {
         }
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn forward(&self, x: &[f32; 2]) -> [f32; 1] {
         let mut h1 = self.b1;
         for j in 0..2 {
@@ -302,6 +326,18 @@ mod w1_forward {
         let net = HandInputMajor::of(&small());
         b.bench_local(|| black_box(&net).forward(black_box(&X)));
     }
+
+    #[divan::bench]
+    fn hand_output_major_avx512(b: divan::Bencher) {
+        let net = Hand::of(&small());
+        b.bench_local(|| avx512(|| black_box(&net).forward(black_box(&X))));
+    }
+
+    #[divan::bench]
+    fn hand_input_major_avx512(b: divan::Bencher) {
+        let net = HandInputMajor::of(&small());
+        b.bench_local(|| avx512(|| black_box(&net).forward(black_box(&X))));
+    }
 }
 
 #[divan::bench_group(sample_count = 300, sample_size = 1000)]
@@ -311,16 +347,29 @@ mod w2_sgd_step {
     const LR: f32 = 1e-3;
 
     #[divan::bench]
-    fn generated(b: divan::Bencher) {
+    fn generated_fused(b: divan::Bencher) {
+        let mut net = small();
+        let mut cache = SmallCache::default();
+        b.bench_local(|| {
+            let y = black_box(&mut net).forward_cached(black_box(&X), &mut cache);
+            let mut g = [0.0];
+            let loss = Mse.value_grad(&y, &[0.5], &mut g).unwrap();
+            net.sgd_step(&cache, &g, LR);
+            loss
+        });
+    }
+
+    #[divan::bench]
+    fn generated_api(b: divan::Bencher) {
         let mut net = small();
         let mut cache = SmallCache::default();
         let mut grads = SmallGrads::default();
         b.bench_local(|| {
             grads.fill(0.0);
-            let y = net.forward_cached(black_box(&X), &mut cache);
+            let y = black_box(&mut net).forward_cached(black_box(&X), &mut cache);
             let mut g = [0.0];
             let loss = Mse.value_grad(&y, &[0.5], &mut g).unwrap();
-            // The input gradient is kept, as the hand-written step keeps it.
+            // The input gradient is kept, as the hand-written unfused step keeps it.
             black_box(net.backward(&cache, &g, &mut grads));
             net.visit_with_grads(&grads, |_, p, g| {
                 p.iter_mut().zip(g).for_each(|(p, g)| *p -= LR * g);
@@ -340,5 +389,105 @@ mod w2_sgd_step {
         let mut net = Hand::of(&small());
         let mut grads = net.clone();
         b.bench_local(|| black_box(&mut net).step_unfused(&mut grads, black_box(&X), 0.5, LR));
+    }
+
+    #[divan::bench]
+    fn hand_fused_avx512(b: divan::Bencher) {
+        let mut net = Hand::of(&small());
+        b.bench_local(|| avx512(|| black_box(&mut net).step(black_box(&X), 0.5, LR)));
+    }
+
+    #[divan::bench]
+    fn hand_unfused_avx512(b: divan::Bencher) {
+        let mut net = Hand::of(&small());
+        let mut grads = net.clone();
+        b.bench_local(|| {
+            avx512(|| black_box(&mut net).step_unfused(&mut grads, black_box(&X), 0.5, LR))
+        });
+    }
+}
+
+mlp::mlp! {
+    /// An odd-width network: 3-10-1.
+    pub struct Odd3 { scalar: f32, input: 3, layers: [10 tanh, 1 identity] }
+}
+
+mlp::mlp! {
+    /// An odd-width network: 7-33-5.
+    pub struct Odd7 { scalar: f32, input: 7, layers: [33 tanh, 5 identity] }
+}
+
+/// What the odd-width benchmarks run, for each network.
+trait Odd: mlp::Network<Scalar = f32> + Parameters<Scalar = f32> {
+    /// `freeze().forward(x)`'s network.
+    type Frozen;
+    fn frozen(&self) -> Self::Frozen;
+    fn frozen_forward(f: &Self::Frozen, x: &Self::Input) -> Self::Output;
+    fn sgd_step(&mut self, cache: &Self::Cache, dl_dy: &Self::Output, lr: f32);
+}
+
+macro_rules! odd {
+    ($($net:ident $frozen:ident),*) => {$(
+        impl Odd for $net {
+            type Frozen = $frozen;
+            fn frozen(&self) -> $frozen {
+                self.freeze()
+            }
+            #[inline(always)]
+            fn frozen_forward(f: &$frozen, x: &Self::Input) -> Self::Output {
+                f.forward(x)
+            }
+            #[inline(always)]
+            fn sgd_step(&mut self, cache: &Self::Cache, dl_dy: &Self::Output, lr: f32) {
+                $net::sgd_step(self, cache, dl_dy, lr)
+            }
+        }
+    )*};
+}
+odd!(Small SmallFrozen, Odd3 Odd3Frozen, Odd7 Odd7Frozen);
+
+/// A network with deterministic weights in `[-0.5, 0.5)`, and an input.
+fn odd<N: Odd>() -> (N, N::Input) {
+    let mut net = N::zeros();
+    net.visit_mut(|info, p| {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = ((k * 37 + info.layer * 11) % 101) as f32 / 101.0 - 0.5;
+        }
+    });
+    let mut x = <N::Input as mlp::Vector<f32>>::zeros();
+    for (j, v) in x.as_mut_slice().iter_mut().enumerate() {
+        *v = (j as f32 * 0.37).sin();
+    }
+    (net, x)
+}
+
+/// 2-16-16-1 (`Small`, W1's network) beside the odd widths 3-10-1 and 7-33-5.
+#[divan::bench_group(sample_count = 300, sample_size = 1000)]
+mod widths {
+    use super::*;
+
+    #[divan::bench(types = [Small, Odd3, Odd7])]
+    fn forward<N: Odd>(b: divan::Bencher) {
+        let (net, x) = odd::<N>();
+        b.bench_local(|| black_box(&net).forward(black_box(&x)));
+    }
+
+    #[divan::bench(types = [Small, Odd3, Odd7])]
+    fn frozen_forward<N: Odd>(b: divan::Bencher) {
+        let (net, x) = odd::<N>();
+        let net = net.frozen();
+        b.bench_local(|| N::frozen_forward(black_box(&net), black_box(&x)));
+    }
+
+    #[divan::bench(types = [Small, Odd3, Odd7])]
+    fn fused_step<N: Odd>(b: divan::Bencher) {
+        let (mut net, x) = odd::<N>();
+        let mut cache = N::Cache::default();
+        b.bench_local(|| {
+            let y = black_box(&mut net).forward_cached(black_box(&x), &mut cache);
+            let mut g = y;
+            g.as_mut_slice().iter_mut().for_each(|v| *v *= 0.01);
+            net.sgd_step(&cache, &g, 1e-3);
+        });
     }
 }

@@ -197,6 +197,33 @@ fn trainer_steps_allocate_nothing() {
     }
 }
 
+#[test]
+fn per_sample_passes_and_the_fused_step_allocate_nothing() {
+    let mut net = Digits::zeros();
+    net.visit_mut(|info, p| {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = ((k * 3 + info.layer) % 7) as f32 / 7.0 - 0.5;
+        }
+    });
+    let frozen = net.freeze();
+    let start = net.clone();
+    let mut cache = DigitsCache::default();
+    let mut x = [0.0f32; 64];
+    let before = allocations();
+    for i in 0..32 {
+        x.iter_mut()
+            .enumerate()
+            .for_each(|(j, v)| *v = ((i * 13 + j * 5) % 17) as f32 / 17.0 - 0.5);
+        let y = frozen.forward(&x);
+        assert!(y.iter().chain(&net.forward(&x)).all(|v| v.is_finite()));
+        let y = net.forward_cached(&x, &mut cache);
+        let dl_dy = y.map(|v| 0.1 * v);
+        net.sgd_step(&cache, &dl_dy, 0.01);
+    }
+    assert_eq!(allocations() - before, 0);
+    assert_ne!(net, start, "the steps moved the weights");
+}
+
 mlp::mlp! {
     /// A PINN: two coordinates, `u` with its gradient and Laplacian.
     pub struct Pinn { scalar: f32, input: 2, layers: [16 tanh, 16 tanh, 1 identity], operators: [laplacian] }

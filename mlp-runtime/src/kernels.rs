@@ -4,6 +4,12 @@
 //! the weights into output unit `i`, so `w[i][j]` is `W[i, j]` (as in PyTorch's `Linear`).
 //! The const generics carry the shapes, so a mismatched product in generated code is a type
 //! error, found at compile time.
+//!
+//! In optimised builds the kernels the per-sample passes call are `#[inline(always)]`:
+//! generated code runs them inside a function compiled for the widest vectors the CPU has
+//! (`wide`), and a kernel left out of line would be compiled for the build's baseline target
+//! instead. Unoptimised builds only hint (`#[inline]`), since there every inlined local keeps
+//! its own stack slot and a wide layer's frames would grow with them.
 
 use crate::{Activation, Scalar};
 
@@ -17,14 +23,26 @@ use crate::{Activation, Scalar};
 ///              w[1][0] * x[0] + w[1][1] * x[1] + w[1][2] * x[2]];
 /// assert_eq!(y, naive);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &[T; IN],
 ) -> [T; OUT] {
     let mut y = [T::ZERO; OUT];
-    for (yi, row) in y.iter_mut().zip(w) {
-        *yi = dot(row, x);
+    // Four rows per iteration: a loop over single rows would be vectorised across the rows,
+    // with a gather down every column.
+    let mut i = 0;
+    while i + 4 <= OUT {
+        y[i] = dot(&w[i], x);
+        y[i + 1] = dot(&w[i + 1], x);
+        y[i + 2] = dot(&w[i + 2], x);
+        y[i + 3] = dot(&w[i + 3], x);
+        i += 4;
+    }
+    while i < OUT {
+        y[i] = dot(&w[i], x);
+        i += 1;
     }
     y
 }
@@ -40,18 +58,14 @@ pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(
 ///              w[0][2] * d[0] + w[1][2] * d[1]];
 /// assert_eq!(x, naive);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     d: &[T; OUT],
 ) -> [T; IN] {
-    let mut x = [T::ZERO; IN];
-    for (row, &di) in w.iter().zip(d) {
-        for (xj, &wij) in x.iter_mut().zip(row) {
-            *xj += wij * di;
-        }
-    }
-    x
+    // `Wᵀ d = Σ_i d_i W[i]`: W's rows are broadcast rows of the product.
+    broadcast_sum([T::ZERO; IN], w, d)
 }
 
 /// Accumulates the outer product `G += d xᵀ`, G: OUT×IN (BLAS `ger` with α = 1).
@@ -64,19 +78,36 @@ pub fn gemv_tr<T: Scalar, const IN: usize, const OUT: usize>(
 /// assert_eq!(g, [[1.0 + 2.0 * 1.0, 1.0 + 2.0 * 2.0, 1.0 + 2.0 * 3.0],
 ///                [-1.0 * 1.0, -1.0 * 2.0, -1.0 * 3.0]]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
     g: &mut [[T; IN]; OUT],
     d: &[T; OUT],
     x: &[T; IN],
 ) {
+    /// `row += dᵢ x`, a whole row at a time.
+    #[inline(always)]
+    fn row<T: Scalar, const N: usize>(row: &mut [T; N], di: T, x: &[T; N]) {
+        for (gij, &xj) in row.iter_mut().zip(x) {
+            *gij += di * xj;
+        }
+    }
     // Copies in locals: `g` may live on the heap, where the compiler cannot rule out that it
     // overlaps `d` or `x`, which would keep every update scalar and in order.
     let (d, x) = (*d, *x);
-    for (row, di) in g.iter_mut().zip(d) {
-        for (gij, xj) in row.iter_mut().zip(x) {
-            *gij += di * xj;
-        }
+    // Four rows per iteration: a loop over single rows would be vectorised across the rows,
+    // with a gather and a scatter down every column, in place of a load and a store per row.
+    let mut i = 0;
+    while i + 4 <= OUT {
+        row(&mut g[i], d[i], &x);
+        row(&mut g[i + 1], d[i + 1], &x);
+        row(&mut g[i + 2], d[i + 2], &x);
+        row(&mut g[i + 3], d[i + 3], &x);
+        i += 4;
+    }
+    while i < OUT {
+        row(&mut g[i], d[i], &x);
+        i += 1;
     }
 }
 
@@ -87,7 +118,8 @@ pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
 /// mlp::kernels::axpy(&mut y, &[0.5, -2.0]);
 /// assert_eq!(y, [1.0 + 0.5, 2.0 - 2.0]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
     let x = *x;
     for (yi, xi) in y.iter_mut().zip(x) {
@@ -106,7 +138,8 @@ pub fn axpy<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
 /// let naive = [f64::tanh(0.5 * 1.0 - 1.0 * 2.0 + 0.1), f64::tanh(2.0 * 1.0 + 0.25 * 2.0 - 0.2)];
 /// assert_eq!(h, naive);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     b: &[T; OUT],
@@ -128,7 +161,8 @@ pub fn dense<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
 /// let h = dense_unbiased(&w, &x, &Relu);
 /// assert_eq!(h, [f64::max(0.5 * 1.0 - 1.0 * 2.0, 0.0), f64::max(2.0 * 1.0 + 0.25 * 2.0, 0.0)]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &[T; IN],
@@ -140,7 +174,8 @@ pub fn dense_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: u
 }
 
 /// Applies `h = σ(h)` element-wise, in place.
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn activate<T: Scalar, A: Activation<T>, const N: usize>(act: &A, h: &mut [T; N]) {
     for hi in h {
         *hi = act.f(*hi);
@@ -158,7 +193,8 @@ fn activate<T: Scalar, A: Activation<T>, const N: usize>(act: &A, h: &mut [T; N]
 /// assert_eq!(z, [0.5 * 1.0 + 1.0 * 2.0 + 0.25]);
 /// assert_eq!(h, [1.0 / (1.0 + f64::exp(-z[0]))]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     b: &[T; OUT],
@@ -187,7 +223,8 @@ pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usi
 /// assert_eq!(z, [0.5 * 1.0 - 1.0 * 2.0]);
 /// assert_eq!(h, [f64::tanh(z[0])]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &[T; IN],
@@ -212,7 +249,8 @@ pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const
 /// let d = delta(&Tanh, &z, &h, &g);
 /// assert_eq!(d, [(1.0 - h[0] * h[0]) * 2.0, (1.0 - h[1] * h[1]) * 0.5]);
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(
     act: &A,
     z: &[T; N],
@@ -226,14 +264,90 @@ pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(
     d
 }
 
-/// The dot product `Σ aᵢ bᵢ`.
-#[inline]
-fn dot<T: Scalar, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
-    let mut s = T::ZERO;
-    for (&ai, &bi) in a.iter().zip(b) {
-        s += ai * bi;
+/// One layer of a fused SGD step, from layer `l` to `l − 1`: computes `δ = σ'(z) ⊙ g`
+/// (`g = ∂L/∂h`, with `z` and `h = σ(z)` from the cache), returns `Wᵀ δ = ∂L/∂x` from the
+/// weights as they were, then updates `W ← W − lr δ xᵀ` and `b ← b − lr δ` in place, W:
+/// OUT×IN. Pass `b = None` for a layer without bias. No gradient is stored.
+///
+/// ```
+/// use mlp::{activation::Tanh, kernels::sgd_layer};
+/// let (mut w, mut b) = ([[0.5, -1.0], [2.0, 0.25]], [0.1, -0.2]);
+/// let (w0, b0) = (w, b);
+/// let x = [1.0, 2.0];
+/// let z = [0.5 * 1.0 - 1.0 * 2.0 + 0.1, 2.0 * 1.0 + 0.25 * 2.0 - 0.2];
+/// let h = [f64::tanh(z[0]), f64::tanh(z[1])];
+/// let g = [0.3, -0.6];
+/// let lr = 0.1;
+/// let dx = sgd_layer(&mut w, Some(&mut b), &Tanh, &z, &h, &g, &x, lr);
+/// let d = [(1.0 - h[0] * h[0]) * g[0], (1.0 - h[1] * h[1]) * g[1]];
+/// let close = |a: f64, e: f64| (a - e).abs() <= 4.0 * f64::EPSILON * e.abs().max(1.0);
+/// assert!(close(dx[0], w0[0][0] * d[0] + w0[1][0] * d[1]));
+/// assert!(close(dx[1], w0[0][1] * d[0] + w0[1][1] * d[1]));
+/// for i in 0..2 {
+///     assert!(close(b[i], b0[i] - lr * d[i]));
+///     for j in 0..2 {
+///         assert!(close(w[i][j], w0[i][j] - lr * d[i] * x[j]));
+///     }
+/// }
+/// ```
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn sgd_layer<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
+    w: &mut [[T; IN]; OUT],
+    b: Option<&mut [T; OUT]>,
+    act: &A,
+    z: &[T; OUT],
+    h: &[T; OUT],
+    g: &[T; OUT],
+    x: &[T; IN],
+    lr: T,
+) -> [T; IN] {
+    let d = delta(act, z, h, g);
+    let dx = gemv_tr(w, &d);
+    let mut s = d;
+    s.iter_mut().for_each(|si| *si = -lr * *si);
+    ger(w, &s, x);
+    if let Some(b) = b {
+        axpy(b, &s);
     }
-    s
+    dx
+}
+
+/// The dot product `Σ aᵢ bᵢ`, in eight running sums (the one for `i ≡ k mod 8` holds term
+/// `i`) added pairwise at the end, `((s₀ + s₄) + (s₂ + s₆)) + ((s₁ + s₅) + (s₃ + s₇))`: the
+/// products of a row vectorise and the chains of dependent additions are short. The order is
+/// fixed, so the result is the same bit for bit on every call.
+#[inline(always)]
+fn dot<T: Scalar, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+    let mut s = [T::ZERO; 8];
+    let mut i = 0;
+    while i + 8 <= N {
+        for k in 0..8 {
+            s[k] += a[i + k] * b[i + k];
+        }
+        i += 8;
+    }
+    for k in 0..8 {
+        if i + k < N {
+            s[k] += a[i + k] * b[i + k];
+        }
+    }
+    // Only the sums that received a term are added (`N` is a constant, so are the tests).
+    for k in 0..4 {
+        if N > k + 4 {
+            s[k] += s[k + 4];
+        }
+    }
+    for k in 0..2 {
+        if N > k + 2 {
+            s[k] += s[k + 2];
+        }
+    }
+    if N > 1 {
+        s[0] += s[1];
+    }
+    s[0]
 }
 
 /// Computes `s = σ'(z)` element-wise, where `h = σ(z)` comes from the cache: the diagonal
@@ -355,22 +469,73 @@ pub fn transpose<T: Scalar, const IN: usize, const OUT: usize>(
 ///     assert!((a - e).abs() <= 4.0 * f64::EPSILON);
 /// }
 /// ```
-#[inline]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn dense_input_major<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     wt: &[[T; OUT]; IN],
     b: Option<&[T; OUT]>,
     x: &[T; IN],
     act: &A,
 ) -> [T; OUT] {
-    let mut h = match b {
+    let h = match b {
         Some(b) => *b,
         None => [T::ZERO; OUT],
     };
-    for (row, &xj) in wt.iter().zip(x) {
-        for (hi, &wij) in h.iter_mut().zip(row) {
-            *hi += wij * xj;
-        }
-    }
+    let mut h = broadcast_sum(h, wt, x);
     activate(act, &mut h);
     h
+}
+
+/// Computes `h + Σ_j x_j wt[j]` (`h + W x` for `wt = Wᵀ`), each term one broadcast
+/// multiply-add of a contiguous row, which vectorises across the outputs.
+///
+/// The terms go into four running sums (the one for `j ≡ k mod 4` holds term `j`, the first
+/// starts from `h`), added as `(s₀ + s₂) + (s₁ + s₃)` at the end: four short chains of
+/// dependent additions in place of one long one. The order is fixed, so the result is the same
+/// bit for bit on every call.
+#[inline(always)]
+fn broadcast_sum<T: Scalar, const IN: usize, const OUT: usize>(
+    h: [T; OUT],
+    wt: &[[T; OUT]; IN],
+    x: &[T; IN],
+) -> [T; OUT] {
+    /// `s += x_j wt[j]`.
+    #[inline(always)]
+    fn add<T: Scalar, const N: usize>(s: &mut [T; N], row: &[T; N], xj: T) {
+        for (si, &wij) in s.iter_mut().zip(row) {
+            *si += wij * xj;
+        }
+    }
+    // Four separate locals, and a loop of four terms at a time, so that the sums stay in
+    // registers (an array indexed by `j mod 4` would be kept in memory).
+    let (mut s0, mut s1, mut s2, mut s3) = (h, [T::ZERO; OUT], [T::ZERO; OUT], [T::ZERO; OUT]);
+    let mut j = 0;
+    while j + 4 <= IN {
+        add(&mut s0, &wt[j], x[j]);
+        add(&mut s1, &wt[j + 1], x[j + 1]);
+        add(&mut s2, &wt[j + 2], x[j + 2]);
+        add(&mut s3, &wt[j + 3], x[j + 3]);
+        j += 4;
+    }
+    // `IN` is a constant: so are these tests, and only the sums that received a term are added.
+    if j < IN {
+        add(&mut s0, &wt[j], x[j]);
+    }
+    if j + 1 < IN {
+        add(&mut s1, &wt[j + 1], x[j + 1]);
+    }
+    if j + 2 < IN {
+        add(&mut s2, &wt[j + 2], x[j + 2]);
+    }
+    let sum = |a: &mut [T; OUT], b: [T; OUT]| a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+    if IN > 3 {
+        sum(&mut s1, s3);
+    }
+    if IN > 2 {
+        sum(&mut s0, s2);
+    }
+    if IN > 1 {
+        sum(&mut s0, s1);
+    }
+    s0
 }

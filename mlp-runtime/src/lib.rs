@@ -104,8 +104,11 @@ pub mod __private {
     pub use crate::kernels::{
         axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
     };
-    pub use crate::kernels::{dense_input_major, derivative, gemm_diag, scale_rows, transpose};
+    pub use crate::kernels::{
+        dense_input_major, derivative, gemm_diag, scale_rows, sgd_layer, transpose,
+    };
     pub use crate::math;
+    pub use crate::wide::wide;
     pub use crate::{
         Jacobian, LayerSpec, LayerValues, Network, ParamInfo, ParamKind, Parameters, Scalar,
     };

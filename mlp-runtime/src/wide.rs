@@ -6,7 +6,7 @@
 /// Runs `f`, compiled for AVX-512 where the CPU has it (a loop inside `f` then vectorises 16
 /// `f32` lanes wide), else for the build's target.
 #[inline(always)]
-pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
+pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if std::arch::is_x86_feature_detected!("avx512f") {
         /// `f()`, with `f` inlined into a function compiled for AVX-512.

@@ -30,6 +30,7 @@ mod operators;
 mod operators_pytorch;
 mod predict;
 mod pytorch;
+mod sgd_step;
 mod training;
 mod variance;
 mod wrappers;

@@ -1,4 +1,5 @@
-//! `forward` and `forward_cached`: one kernel call per layer, no loop over layers.
+//! `forward` and `forward_cached`: one kernel call per layer, no loop over layers, compiled
+//! for the widest vectors the CPU has (`wide`: AVX-512 where it is detected at run time).
 
 use super::{docs, field, Ctx};
 use proc_macro2::TokenStream;
@@ -33,8 +34,10 @@ pub fn forward(cx: &Ctx) -> TokenStream {
         #[inline]
         #[must_use]
         pub fn forward(&self, x: &#input) -> #output {
-            #(#steps)*
-            #last
+            #p::wide(|| {
+                #(#steps)*
+                #last
+            })
         }
     }
 }
@@ -68,9 +71,11 @@ pub fn forward_cached(cx: &Ctx) -> TokenStream {
         #[doc = #doc]
         #[inline]
         pub fn forward_cached(&self, x: &#input, cache: &mut #cache_ty) -> #output {
-            cache.#h0 = *x;
-            #(#steps)*
-            cache.#last
+            #p::wide(|| {
+                cache.#h0 = *x;
+                #(#steps)*
+                cache.#last
+            })
         }
     }
 }

@@ -80,8 +80,10 @@ pub fn frozen(cx: &Ctx) -> TokenStream {
             #[inline]
             #[must_use]
             pub fn forward(&self, x: &#input) -> #output {
-                #(#steps)*
-                #last
+                #p::wide(|| {
+                    #(#steps)*
+                    #last
+                })
             }
         }
     }
