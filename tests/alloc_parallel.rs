@@ -1,7 +1,12 @@
 //! With the `parallel` feature: after the first, training steps and inference calls whose
-//! products are split across a pool of two threads allocate nothing, on any thread. Its own
+//! products are split across a pool of two threads allocate nothing, on any thread, and so
+//! do the trainer's steps, whose chunks run on the pool. Its own
 //! test binary with one test, because the count is of every thread's allocations.
 
+use mlp::data::Dataset;
+use mlp::loss::SoftmaxCrossEntropy;
+use mlp::optim::Adam;
+use mlp::train::Trainer;
 use mlp::Parameters;
 use ndarray::Array2;
 
@@ -45,4 +50,29 @@ fn split_steps_allocate_nothing_after_the_first() {
     }
     assert_eq!(counting::all_threads() - before, 0);
     assert_ne!(net, before_weights, "the steps moved the weights");
+
+    // The trainer in the pool: three epochs make as many allocations as one, on every thread
+    // together, for batches of 32 (2 chunks, one after the other) and 256 (4 chunks on the
+    // pool, one step).
+    let x = Array2::from_shape_fn((256, 400), |(i, j)| ((i * 5 + j) % 23) as f32 / 23.0 - 0.5);
+    let data = Dataset::classification(x, (0..256).map(|i| i % 10).collect(), 10).unwrap();
+    let count = |batch_size, epochs| {
+        let mut net = Big::zeros();
+        let mut trainer = Trainer::new(SoftmaxCrossEntropy, Adam::new(0.01))
+            .progress(false)
+            .epochs(epochs)
+            .batch_size(batch_size);
+        pool.install(|| {
+            let before = counting::all_threads();
+            trainer.fit(&mut net, &data, None).unwrap();
+            counting::all_threads() - before
+        })
+    };
+    for batch_size in [32, 256] {
+        assert_eq!(
+            count(batch_size, 1),
+            count(batch_size, 3),
+            "batches of {batch_size}"
+        );
+    }
 }

@@ -334,6 +334,15 @@ pub enum TrainError {
         /// What became non-finite.
         cause: Divergence,
     },
+    /// A distributed run (the `mpi` feature) cannot go on: another process failed, or the
+    /// processes disagree on the network or the data. Every process returns it.
+    #[error("distributed training stopped by rank {rank}: {reason}")]
+    Distributed {
+        /// The rank of the process that failed or disagrees.
+        rank: usize,
+        /// What it reported, or what differs, with the values.
+        reason: String,
+    },
 }
 
 /// `x` as a message writes it: in full between 1e-4 and 1e6, else in exponent form (`1e160`,

@@ -2,6 +2,8 @@
 //! divergence detection and a per-epoch history.
 //!
 //! This file holds the epoch loop ([`Trainer::fit`]) and the batch-gradient step; the
+//! chunks of a step, on the pool, and their fixed-order sum are in `train/chunks.rs`,
+//! training over MPI in `train/distributed.rs` (the `mpi` feature), the
 //! trainer's settings are in `train/builder.rs`, the history and early stopping in
 //! `train/history.rs`, evaluation in `train/evaluate.rs`, the weight snapshots in
 //! `train/snapshot.rs` and the progress bar in `train/progress.rs`.
@@ -29,7 +31,7 @@ use crate::data::Dataset;
 use crate::error::{Divergence, ShapeError, TrainError};
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::{BatchNetwork, Network, Parameters, Scalar, Vector};
+use crate::{BatchNetwork, Network, Scalar, Vector};
 use ndarray::{s, Array2};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -37,6 +39,9 @@ use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
 mod builder;
+pub(crate) mod chunks;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 mod evaluate;
 mod history;
 mod progress;
@@ -45,6 +50,8 @@ mod snapshot;
 use evaluate::{batch_error, check_data, evaluate_with};
 use progress::{progress_bar, progress_message};
 use snapshot::{copy_params, first_non_finite, restore_params};
+
+use chunks::{Alone, Chunks, Team};
 
 pub use builder::Trainer;
 pub use evaluate::evaluate;
@@ -67,7 +74,7 @@ impl<L, O> Trainer<L, O> {
     where
         N: BatchNetwork,
         L: Loss<N::Scalar>,
-        O: Optimizer<N::Scalar>,
+        O: Optimizer<N::Scalar> + Send,
     {
         self.check::<N>(train, validation)?;
         if let Some(init) = self.init {
@@ -75,7 +82,7 @@ impl<L, O> Trainer<L, O> {
         }
         let base_lr = self.optimizer.learning_rate();
         let bar = progress_bar(self.progress, self.epochs);
-        let result = self.run_epochs(net, train, validation, base_lr, &bar);
+        let result = in_pool(|| self.run_epochs(net, train, validation, base_lr, &bar, &mut Alone));
         self.optimizer.set_learning_rate(base_lr);
         match result {
             Ok(_) => bar.finish_and_clear(),
@@ -92,6 +99,7 @@ impl<L, O> Trainer<L, O> {
         validation: Option<&Dataset<N::Scalar>>,
         base_lr: f64,
         bar: &indicatif::ProgressBar,
+        team: &mut impl Team<N::Scalar>,
     ) -> Result<History, TrainError>
     where
         N: BatchNetwork,
@@ -114,7 +122,7 @@ impl<L, O> Trainer<L, O> {
             if self.shuffle {
                 work.order.shuffle(&mut rng);
             }
-            let stats = self.run_epoch(net, train, epoch, &mut work)?;
+            let stats = self.run_epoch(net, train, epoch, &mut work, team)?;
             let val = match validation {
                 Some(v) => Some(evaluate_with(net, &self.loss, v)?),
                 None => None,
@@ -175,6 +183,7 @@ impl<L, O> Trainer<L, O> {
         train: &Dataset<N::Scalar>,
         epoch: usize,
         work: &mut Workspace<N>,
+        team: &mut impl Team<N::Scalar>,
     ) -> Result<Evaluation, TrainError>
     where
         N: BatchNetwork,
@@ -194,15 +203,7 @@ impl<L, O> Trainer<L, O> {
                 lr,
                 cause,
             };
-            let stats = batch_gradient(
-                net,
-                &self.loss,
-                train,
-                batch,
-                &mut work.cache,
-                &mut work.dl_dy,
-                &mut work.grads,
-            )?;
+            let (stats, grads) = work.chunks.gradient(net, &self.loss, train, batch, team)?;
             let mean = stats.loss_sum / batch.len() as f64;
             if !mean.is_finite() {
                 return Err(diverged(Divergence::Loss(mean)));
@@ -218,11 +219,11 @@ impl<L, O> Trainer<L, O> {
                 }
             }
             means += mean;
-            if let Some(name) = first_non_finite(&work.grads) {
+            if let Some(name) = first_non_finite(grads) {
                 return Err(diverged(Divergence::Gradient(name)));
             }
             copy_params(net, &mut work.backup);
-            self.optimizer.step(net, &work.grads);
+            self.optimizer.step(net, grads);
             if let Some(name) = first_non_finite(net) {
                 restore_params(net, &work.backup);
                 return Err(diverged(Divergence::Weight(name)));
@@ -305,12 +306,8 @@ impl<L, O> Trainer<L, O> {
 
 /// The buffers a training run reuses at every step, so that a step allocates nothing.
 struct Workspace<N: BatchNetwork> {
-    /// The forward values of the current batch.
-    cache: N::BatchCache,
-    /// `∂ℓ_s/∂y_s` for each sample of the current batch, one per row.
-    dl_dy: Array2<N::Scalar>,
-    /// The batch gradient.
-    grads: N::Grads,
+    /// The buffers of each chunk of a batch, and the batch gradient.
+    chunks: Chunks<N>,
     /// The sample order, shuffled in place each epoch.
     order: Vec<usize>,
     /// The weights before the current step, restored if the step makes them non-finite.
@@ -322,9 +319,7 @@ struct Workspace<N: BatchNetwork> {
 impl<N: BatchNetwork> Workspace<N> {
     fn new(samples: usize) -> Self {
         Workspace {
-            cache: N::BatchCache::default(),
-            dl_dy: Array2::from_elem((0, N::OUTPUT), N::Scalar::ZERO),
-            grads: N::Grads::default(),
+            chunks: Chunks::default(),
             order: (0..samples).collect(),
             backup: Vec::with_capacity(N::num_params()),
             best: Vec::with_capacity(N::num_params()),
@@ -333,15 +328,17 @@ impl<N: BatchNetwork> Workspace<N> {
 }
 
 /// The sums over one batch.
-struct BatchStats {
+#[derive(Debug, Default)]
+pub(crate) struct BatchStats {
     /// `Σᵢ ℓᵢ`.
-    loss_sum: f64,
+    pub(crate) loss_sum: f64,
     /// The number of samples classified correctly, for a classifying loss.
-    correct: Option<usize>,
+    pub(crate) correct: Option<usize>,
 }
 
-/// Computes the batch gradient `grads = (1/B) Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch` on
-/// the batched path (one matrix product per layer and pass), and returns the batch's loss sum.
+/// Computes the summed gradient `grads = Σᵢ ∂ℓ(yᵢ, tᵢ)/∂θ` over the samples `batch` (a chunk
+/// of a mini-batch, [`Chunks::gradient`]) on the batched path (one matrix product per layer
+/// and pass), and returns the loss sum.
 ///
 /// This is the one place that computes gradients. The samples are gathered straight into the
 /// batch cache; the loss reads each output row and writes `∂ℓ/∂y` into `dl_dy`, which grows
@@ -390,7 +387,6 @@ where
     }
     net.gradient_batch(cache, dl_dy.view(), grads)
         .map_err(batch_error)?;
-    grads.scale(N::Scalar::ONE / N::Scalar::from_usize(batch.len()));
     Ok(BatchStats {
         loss_sum,
         correct: classified.then_some(correct),
@@ -411,4 +407,22 @@ fn sample<N: Network>(
     let (x, t) = data.sample(i).ok_or_else(bad)?;
     let x = N::Input::from_slice(x).ok_or_else(bad)?;
     Ok((x, t))
+}
+
+/// Runs `f` on a thread of the current rayon pool (the global one unless called inside
+/// `pool.install`), so that a training loop's parallel work is handed out from within the
+/// pool, which costs a microsecond or two, not the tens a thread outside it waits.
+#[cfg(feature = "parallel")]
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::scope(|_| f())
+    }
+}
+
+/// Runs `f` (no pool without the `parallel` feature).
+#[cfg(not(feature = "parallel"))]
+fn in_pool<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }

@@ -31,5 +31,6 @@ mod operators_pytorch;
 mod predict;
 mod pytorch;
 mod sgd_step;
+mod training;
 mod variance;
 mod wrappers;

@@ -14,6 +14,17 @@ use crate::Scalar;
 /// smaller). A batch's gradient is the mean `(1/B) Σᵢ ∂ℓᵢ/∂θ`, then the optimizer steps. The
 /// same seed, data and initial weights give a bit-identical result.
 ///
+/// Each batch of `B` samples is cut into chunks that depend on `B` alone (`B / 64` chunks,
+/// between 2 and 4, of equal size but the last); each chunk's gradient is summed on the
+/// batched path into its own buffer, and the chunks' sums are added along one fixed binary
+/// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
+/// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
+/// `pool.install`): the chunks of a step of at least 150 Mflop (`6 B P` for `P` parameters)
+/// run on the pool's threads, smaller steps' one after the other, and the sum, the
+/// validation and the optimizer's step run on the pool too. No operation or order changes
+/// with the number of threads, so a run gives the same bits on any number of threads, and
+/// the same as without the feature.
+///
 /// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
 /// infinite, training stops with [`TrainError::Diverged`](crate::error::TrainError::Diverged) naming the epoch, the batch and the
 /// learning rate, and the network keeps its last finite weights. With

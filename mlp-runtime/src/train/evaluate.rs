@@ -5,6 +5,7 @@ use crate::data::Dataset;
 use crate::error::{ShapeError, TrainError};
 use crate::loss::Loss;
 use crate::{BatchError, BatchNetwork, Network, Scalar, Vector};
+use ndarray::s;
 
 /// Evaluates `net` on `data` on the batched path ([`crate::predict`]): the mean loss and, for
 /// a classifying loss, the accuracy.
@@ -21,8 +22,10 @@ where
     evaluate_with(net, loss, data)
 }
 
-/// [`evaluate`] on data already checked: outputs by chunks on the batched path, then the
-/// loss of each row.
+/// [`evaluate`] on data already checked: outputs by chunks of [`crate::predict::CHUNK`] rows
+/// on the batched path, the chunks spread over the pool with `parallel`, then the loss of
+/// each row. The chunks' sums are added in order, so the result does not depend on the
+/// number of threads.
 pub(super) fn evaluate_with<N, L>(
     net: &N,
     loss: &L,
@@ -32,23 +35,23 @@ where
     N: BatchNetwork,
     L: Loss<N::Scalar>,
 {
-    let mut loss_sum = 0.0;
-    let mut correct = 0usize;
-    let mut classified = false;
-    let mut failed = None;
-    let targets = data.targets();
-    let mut y = N::Output::zeros();
-    crate::predict::for_each_chunk(net, data.features(), |first, outputs| {
-        for (i, row) in outputs.rows().into_iter().enumerate() {
-            if failed.is_some() {
-                return;
-            }
+    const CHUNK: usize = crate::predict::CHUNK;
+    let n = data.len();
+    let chunk = |cache: &mut N::BatchCache, k: usize| {
+        let rows = k * CHUNK..((k + 1) * CHUNK).min(n);
+        let outputs = net
+            .predict_batch(data.features().slice(s![rows.clone(), ..]), cache)
+            .map_err(batch_error)?;
+        let targets = data.targets();
+        let (mut loss_sum, mut correct, mut classified) = (0.0, 0usize, false);
+        let mut y = N::Output::zeros();
+        for (i, row) in rows.zip(outputs.rows()) {
             // The outputs are a feature-major view: copy each row out.
             y.as_mut_slice()
                 .iter_mut()
                 .zip(row)
                 .for_each(|(d, &v)| *d = v);
-            let row = targets.row(first + i);
+            let row = targets.row(i);
             let copied;
             let t = match row.to_slice() {
                 Some(t) => t,
@@ -57,21 +60,36 @@ where
                     &copied
                 }
             };
-            match loss.value(y.as_slice(), t) {
-                Ok(value) => loss_sum += value.to_f64(),
-                Err(e) => failed = Some(e),
-            }
+            loss_sum += loss.value(y.as_slice(), t)?.to_f64();
             if let Some(c) = loss.correct(y.as_slice(), t) {
                 correct += usize::from(c);
                 classified = true;
             }
         }
-    })
-    .map_err(batch_error)?;
-    if let Some(e) = failed {
-        return Err(e.into());
+        Ok::<_, TrainError>((loss_sum, correct, classified))
+    };
+    let chunks = n.div_ceil(CHUNK);
+    #[cfg(feature = "parallel")]
+    let sums: Vec<_> = {
+        use rayon::prelude::*;
+        (0..chunks)
+            .into_par_iter()
+            .map_init(N::BatchCache::default, chunk)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let sums: Vec<_> = {
+        let mut cache = N::BatchCache::default();
+        (0..chunks).map(|k| chunk(&mut cache, k)).collect()
+    };
+    let (mut loss_sum, mut correct, mut classified) = (0.0, 0usize, false);
+    for s in sums {
+        let (l, c, k) = s?;
+        loss_sum += l;
+        correct += c;
+        classified |= k;
     }
-    let n = data.len() as f64;
+    let n = n as f64;
     Ok(Evaluation {
         loss: loss_sum / n,
         accuracy: classified.then(|| correct as f64 / n),

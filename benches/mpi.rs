@@ -1,0 +1,101 @@
+//! The W3 network (784-256-128-10) trained by `Trainer::fit_mpi` on the ranks of `mpirun`:
+//! one epoch of 10 240 samples in global batches of 256 and 1024, and the cost of one
+//! ordered reduction of its gradients (gather in rank order, then broadcast) alone.
+//!
+//! divan picks its iteration counts per process, and every rank must run the same steps, so
+//! this benchmark times a fixed number of runs itself and rank 0 prints the fastest and the
+//! median. Build and run (with one thread per rank, pinned):
+//!
+//! ```text
+//! cargo bench -p mlp-benches --features mpi --bench mpi --no-run
+//! mpirun --oversubscribe -n 1 --bind-to core target/release/deps/mpi-HASH
+//! mpirun --oversubscribe -n 2 --bind-to core target/release/deps/mpi-HASH
+//! ```
+
+use mlp::data::Dataset;
+use mlp::init::Init;
+use mlp::loss::SoftmaxCrossEntropy;
+use mlp::ndarray::Array2;
+use mlp::optim::Sgd;
+use mlp::train::distributed::{mpi, Reduction};
+use mlp::train::Trainer;
+use mpi::topology::Communicator;
+use mpi::traits::{CommunicatorCollectives, Destination, Root, Source};
+use std::time::Instant;
+
+mlp::mlp! {
+    /// The W3/W4 network.
+    pub struct Mnist { scalar: f32, input: 784, layers: [256 tanh, 128 tanh, 10 identity] }
+}
+
+/// The samples of one epoch.
+const SAMPLES: usize = 10_240;
+/// The timed runs of each case.
+const RUNS: usize = 5;
+
+fn main() {
+    let universe = mpi::initialize().expect("MPI initialises once");
+    let world = universe.world();
+    let x = Array2::from_shape_fn((SAMPLES, 784), |(i, j)| {
+        ((i * 131 + j * 7) % 97) as f32 / 97.0
+    });
+    let data = Dataset::classification(x, (0..SAMPLES).map(|i| i % 10).collect(), 10).unwrap();
+    let report = |what: &str, steps: usize, mut times: Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        if world.rank() == 0 {
+            println!(
+                "{} ranks, {what}: per step fastest {:.3} ms, median {:.3} ms",
+                world.size(),
+                times[0] * 1e3 / steps as f64,
+                times[times.len() / 2] * 1e3 / steps as f64
+            );
+        }
+    };
+    for batch in [256, 1024] {
+        let mut net = Mnist::zeros();
+        Init::XAVIER_UNIFORM.init(&mut net, 1);
+        let mut trainer = Trainer::new(SoftmaxCrossEntropy, Sgd::new(1e-3))
+            .epochs(1)
+            .batch_size(batch)
+            .progress(false);
+        let mut times = Vec::new();
+        for run in 0..=RUNS {
+            world.barrier();
+            let start = Instant::now();
+            trainer
+                .fit_mpi(&world, Reduction::Ordered, &mut net, &data, None)
+                .unwrap();
+            // The first run warms the buffers up.
+            if run > 0 {
+                times.push(start.elapsed().as_secs_f64());
+            }
+        }
+        report(&format!("W3 at batch {batch}"), SAMPLES / batch, times);
+    }
+
+    // The ordered reduction alone: every other rank sends one gradient buffer to rank 0,
+    // which broadcasts one back.
+    let params = <Mnist as mlp::Parameters>::num_params();
+    let mut buf = vec![0.5f32; params];
+    let mut times = Vec::new();
+    for run in 0..=20 {
+        world.barrier();
+        let start = Instant::now();
+        if world.rank() == 0 {
+            for r in 1..world.size() {
+                world.process_at_rank(r).receive_into(&mut buf[..]);
+            }
+        } else {
+            world.process_at_rank(0).send(&buf[..]);
+        }
+        world.process_at_rank(0).broadcast_into(&mut buf[..]);
+        if run > 0 {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    report(
+        &format!("one ordered reduction of {} bytes", params * 4),
+        1,
+        times,
+    );
+}
