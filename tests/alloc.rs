@@ -175,8 +175,8 @@ fn predict_batch_allocates_nothing() {
 #[test]
 fn trainer_steps_allocate_nothing() {
     // Three epochs make exactly as many allocations as one: after the first epoch, whose
-    // steps size every buffer, the steps allocate nothing. For batches of 8 (24 steps of 2
-    // chunks), 32 (6 steps of 2 chunks) and 192 (one step of 6 chunks).
+    // steps size every buffer, the steps allocate nothing. For batches of 8 (24 steps of one
+    // chunk), 32 (6 steps of one chunk) and 192 (one step of 3 chunks).
     let data = data(192);
     let count = |batch_size, epochs| {
         let mut net = Digits::zeros();

@@ -52,7 +52,7 @@ fn split_steps_allocate_nothing_after_the_first() {
     assert_ne!(net, before_weights, "the steps moved the weights");
 
     // The trainer in the pool: three epochs make as many allocations as one, on every thread
-    // together, for batches of 32 (2 chunks, one after the other) and 256 (4 chunks on the
+    // together, for batches of 32 (one chunk, on the calling thread) and 256 (4 chunks on the
     // pool, one step).
     let x = Array2::from_shape_fn((256, 400), |(i, j)| ((i * 5 + j) % 23) as f32 / 23.0 - 0.5);
     let data = Dataset::classification(x, (0..256).map(|i| i % 10).collect(), 10).unwrap();

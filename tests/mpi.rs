@@ -85,7 +85,8 @@ fn stats(epochs: &[EpochStats]) -> Vec<String> {
         .collect()
 }
 
-/// Batches of 64 (2 chunks: on 3 ranks, rank 0 computes none), 200 (6 chunks) and 256 (8),
+/// Batches of 64 (one chunk: on 2 and 3 ranks, only the last computes), 200 (3 chunks) and
+/// 256 (4),
 /// with a validation set: the same weights and history as `Trainer::fit` in this process.
 /// The all-reduce option lands within rounding of them.
 fn same_bits_as_one_process(world: &impl Communicator) {

@@ -22,12 +22,12 @@ fn data(rng: &mut TestRng, n: usize) -> Dataset<f64> {
     Dataset::regression(x, t).unwrap()
 }
 
-/// One step on batches of 100, 37 and 5 samples (3, 2 and 2 chunks) moves the weights by
+/// One step on batches of 300, 130 and 5 samples (4, 2 and 1 chunks) moves the weights by
 /// `−η (1/B) Σᵢ ∂ℓᵢ/∂θ`, summed here sample by sample on the per-sample path.
 #[test]
 fn a_chunked_step_is_the_mean_gradient_step() {
     let mut rng = TestRng::new(31);
-    for b in [100, 37, 5] {
+    for b in [300, 130, 5] {
         let data = data(&mut rng, b);
         let mut net = Chunked::zeros();
         randomize(&mut net, &mut rng, 0.7);

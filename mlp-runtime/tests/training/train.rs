@@ -466,7 +466,7 @@ fn bad_settings_and_shapes_are_errors() {
 #[test]
 fn steps_allocate_nothing() {
     // The same epochs with 4 and 48 times as many steps make exactly as many allocations
-    // (batches of 2 to 191 samples are all cut into 2 chunks, each with its own buffers).
+    // (batches of 2 to 127 samples are all one chunk, with its own buffers).
     let data = blobs(96, 3);
     let count = |batch_size| {
         let mut net = Classifier::zeros();
