@@ -278,7 +278,7 @@ pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(
 /// let h = [f64::tanh(z[0]), f64::tanh(z[1])];
 /// let g = [0.3, -0.6];
 /// let lr = 0.1;
-/// let dx = sgd_layer(&mut w, Some(&mut b), &Tanh, &z, &h, &g, &x, lr);
+/// let dx = sgd_layer(&mut w, Some(&mut b), &Tanh, (&z, &h), &g, &x, lr);
 /// let d = [(1.0 - h[0] * h[0]) * g[0], (1.0 - h[1] * h[1]) * g[1]];
 /// let close = |a: f64, e: f64| (a - e).abs() <= 4.0 * f64::EPSILON * e.abs().max(1.0);
 /// assert!(close(dx[0], w0[0][0] * d[0] + w0[1][0] * d[1]));
@@ -290,15 +290,13 @@ pub fn delta<T: Scalar, A: Activation<T>, const N: usize>(
 ///     }
 /// }
 /// ```
-#[allow(clippy::too_many_arguments)]
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn sgd_layer<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usize>(
     w: &mut [[T; IN]; OUT],
     b: Option<&mut [T; OUT]>,
     act: &A,
-    z: &[T; OUT],
-    h: &[T; OUT],
+    (z, h): (&[T; OUT], &[T; OUT]),
     g: &[T; OUT],
     x: &[T; IN],
     lr: T,

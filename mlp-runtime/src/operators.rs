@@ -38,7 +38,7 @@ pub use batch::{jets_dense, jets_dense_backward, jets_input, Jets};
 pub use collocation::Collocation;
 #[cfg(feature = "std")]
 pub use fit::{fit_residual, ResidualHistory};
-pub use kernels::{jet_dense, jet_dense_backward, jet_input};
+pub use kernels::{jet_dense, jet_dense_backward, jet_input, LayerGrads};
 
 use crate::Scalar;
 

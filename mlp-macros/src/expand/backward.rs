@@ -78,7 +78,7 @@ pub fn sgd_step(cx: &Ctx) -> TokenStream {
         };
         let act = cx.activation(l);
         let call = quote_spanned! {span=>
-            #p::sgd_layer(&mut self.#w, #b, &#act, &cache.#z, &cache.#h, #g, &cache.#prev, lr)
+            #p::sgd_layer(&mut self.#w, #b, &#act, (&cache.#z, &cache.#h), #g, &cache.#prev, lr)
         };
         if l == 1 {
             quote!(let _ = #call;)

@@ -109,7 +109,7 @@ pub fn operators(cx: &Ctx) -> TokenStream {
         });
         backward.push(quote_spanned! {span=>
             #decl
-            #k::operators::jet_dense_backward(&self.#w, Self::#act, op, &cache.#prev, &cache.#z, #dh, &mut grads.#w, #gb, #dx);
+            #k::operators::jet_dense_backward(&self.#w, Self::#act, op, &cache.#prev, &cache.#z, #dh, (&mut grads.#w, #gb, #dx));
         });
         let dl = field("d", l, span);
         let bdx = if l == 1 {
@@ -120,7 +120,7 @@ pub fn operators(cx: &Ctx) -> TokenStream {
         };
         let given = format_ident!("__curvature_{}_given", l);
         batch_backward.push(quote_spanned! {span=>
-            #k::operators::jets_dense_backward(&self.#w, Self::#given, op, &cache.#prev, (&cache.#z, &cache.#h), &mut cache.#dl, &mut grads.#w, #gb, #bdx);
+            #k::operators::jets_dense_backward(&self.#w, Self::#given, op, &cache.#prev, (&cache.#z, &cache.#h), &mut cache.#dl, (&mut grads.#w, #gb, #bdx));
         });
     }
     backward.reverse();

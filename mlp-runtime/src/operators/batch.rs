@@ -478,7 +478,6 @@ const LANES: usize = 16;
 /// writes `X̄ = Wᵀ Z̄` into `dx` when given. `act(z, h)` returns `[σ(z), σ'(z), σ''(z),
 /// σ'''(z)]` given `h = σ(z)`, read from the layer's forward values `H` (of `(Z, H)`), so that
 /// `σ` is not computed again.
-#[allow(clippy::too_many_arguments)]
 pub fn jets_dense_backward<
     T,
     S,
@@ -494,9 +493,7 @@ pub fn jets_dense_backward<
     x: &Jets<T, IN>,
     (z, h): (&Jets<T, OUT>, &Jets<T, OUT>),
     dh: &mut Jets<T, OUT>,
-    gw: &mut [[T; IN]; OUT],
-    gb: Option<&mut [T; OUT]>,
-    dx: Option<&mut Jets<T, IN>>,
+    (gw, gb, dx): super::LayerGrads<'_, T, IN, OUT, Jets<T, IN>>,
 ) where
     T: Scalar,
     S: SecondOrder<T, D, K>,

@@ -42,6 +42,14 @@ pub fn jet_input<T: Scalar, S: SecondOrder<T, D, K>, const D: usize, const K: us
     }
 }
 
+/// Where a layer's reverse pass adds its results: `∂L/∂W_l`, `∂L/∂b_l` (`None` without
+/// bias) and, when asked for, the adjoint `X` of the layer's input.
+pub type LayerGrads<'a, T, const IN: usize, const OUT: usize, X> = (
+    &'a mut [[T; IN]; OUT],
+    Option<&'a mut [T; OUT]>,
+    Option<&'a mut X>,
+);
+
 /// One layer forward: `z = W x + b`, `∂z = W ∂x`, `L z = W L x`, then `h = σ(z)`,
 /// `∂h = σ'(z) ⊙ ∂z`, `L_k h = σ'(z) ⊙ L_k z + σ''(z) ⊙ q_k(∂z)` (W: OUT×IN). `act(z)` returns
 /// `[σ(z), σ'(z), σ''(z), σ'''(z)]`.
@@ -61,7 +69,6 @@ pub fn jet_input<T: Scalar, S: SecondOrder<T, D, K>, const D: usize, const K: us
 /// assert!((h.gradient[1][0] + (1.0 - t * t)).abs() < 1e-15);
 /// ```
 #[inline]
-#[allow(clippy::too_many_arguments)]
 pub fn jet_dense<T, S, F, const IN: usize, const OUT: usize, const D: usize, const K: usize>(
     w: &[[T; IN]; OUT],
     b: Option<&[T; OUT]>,
@@ -104,7 +111,6 @@ pub fn jet_dense<T, S, F, const IN: usize, const OUT: usize, const D: usize, con
 /// L_kz̄  = s1 L_kh̄
 /// ```
 #[inline]
-#[allow(clippy::too_many_arguments)]
 pub fn jet_dense_backward<
     T,
     S,
@@ -120,9 +126,7 @@ pub fn jet_dense_backward<
     x: &Jet<T, IN, D, K>,
     z: &Jet<T, OUT, D, K>,
     dh: &Jet<T, OUT, D, K>,
-    gw: &mut [[T; IN]; OUT],
-    gb: Option<&mut [T; OUT]>,
-    dx: Option<&mut Jet<T, IN, D, K>>,
+    (gw, gb, dx): LayerGrads<'_, T, IN, OUT, Jet<T, IN, D, K>>,
 ) where
     T: Scalar,
     S: SecondOrder<T, D, K>,
