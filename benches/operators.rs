@@ -476,3 +476,86 @@ fn edge_products(bencher: divan::Bencher, shape: (usize, usize)) {
     let mut z = Array2::zeros((m, 1024));
     bencher.bench_local(|| matmul(w.view(), black_box(x.view()), z.view_mut(), false).unwrap());
 }
+
+/// One product of a floor: `C (m × n) = A (m × k) · B (k × n)`, with B stored transposed
+/// (`n × k`, as `Hᵀ` in a weight gradient) when `bt`, and A stored transposed (`k × m`, as
+/// `Wᵀ` in an input adjoint) when `at`.
+struct Floor {
+    a: Array2<f32>,
+    b: Array2<f32>,
+    c: Array2<f32>,
+    at: bool,
+    bt: bool,
+}
+
+impl Floor {
+    /// The operands of one product of shape `(m, n, k)`.
+    fn new((m, n, k): (usize, usize, usize), at: bool, bt: bool) -> Self {
+        let fill = |(r, c): (usize, usize)| {
+            Array2::from_shape_fn((r, c), |(i, j)| ((i * 7 + j * 3) % 17) as f32 / 17.0 - 0.5)
+        };
+        Floor {
+            a: fill(if at { (k, m) } else { (m, k) }),
+            b: fill(if bt { (n, k) } else { (k, n) }),
+            c: Array2::zeros((m, n)),
+            at,
+            bt,
+        }
+    }
+
+    fn run(&mut self) {
+        let a = if self.at { self.a.t() } else { self.a.view() };
+        let b = if self.bt { self.b.t() } else { self.b.view() };
+        matmul(a, b, self.c.view_mut(), self.bt).unwrap();
+    }
+}
+
+/// The products of the jets' forward pass over `b` samples (2-32-32-32-1): the input layer's
+/// values only (its derivative columns are those of `W₁`, no product), then the three other
+/// layers over the `4b` stacked columns.
+fn forward_products(b: usize) -> Vec<Floor> {
+    vec![
+        Floor::new((32, b, 2), false, false),
+        Floor::new((32, 4 * b, 32), false, false),
+        Floor::new((32, 4 * b, 32), false, false),
+        Floor::new((1, 4 * b, 32), false, false),
+    ]
+}
+
+/// The products of a backward pass over `cols` columns (2-32-32-32-1): per layer
+/// `∂Loss/∂W += Z̄ Hᵀ`, and `H̄ = Wᵀ Z̄` for every layer but the first.
+fn backward_products(cols: usize) -> Vec<Floor> {
+    let mut p = Vec::new();
+    for (n_in, n_out) in [(32, 1), (32, 32), (32, 32), (2, 32)] {
+        p.push(Floor::new((n_out, n_in, cols), false, true));
+        if n_in > 2 {
+            p.push(Floor::new((n_in, cols, n_out), true, false));
+        }
+    }
+    p
+}
+
+/// P1's floor: only the matrix products P1 needs, on the same product kernel
+/// (`mlp::batch::matmul`), nothing element-wise.
+#[divan::bench]
+fn p1_products_only(bencher: divan::Bencher) {
+    let mut p = forward_products(256);
+    bencher.bench_local(|| p.iter_mut().for_each(Floor::run));
+}
+
+/// P2's floor: only the matrix products P2 needs (the interior's jets forward and backward over
+/// `4 · 256` stacked columns, the boundary's plain forward and backward over 64), on the same
+/// product kernel, nothing element-wise.
+#[divan::bench]
+fn p2_products_only(bencher: divan::Bencher) {
+    let mut p = forward_products(256);
+    p.extend(backward_products(4 * 256));
+    p.extend([
+        Floor::new((32, 64, 2), false, false),
+        Floor::new((32, 64, 32), false, false),
+        Floor::new((32, 64, 32), false, false),
+        Floor::new((1, 64, 32), false, false),
+    ]);
+    p.extend(backward_products(64));
+    bencher.bench_local(|| p.iter_mut().for_each(Floor::run));
+}

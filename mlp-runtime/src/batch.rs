@@ -31,6 +31,7 @@ mod kernels;
 #[cfg(feature = "parallel")]
 mod parallel;
 mod pass;
+mod thin;
 
 /// What generated code calls: this module and the batch kernels, which only generated code
 /// calls (it pairs their operands from one forward call). Not public API.

@@ -4,7 +4,8 @@
 //! On x86-64 with AVX-512 (detected at run time) the micro-kernel is 6 × 64 or 12 × 32
 //! (`f32`; half as wide in `f64`) with fused multiply-adds; elsewhere a portable 4 × 16 kernel
 //! that the compiler vectorises. With the `blas` feature, a system CBLAS takes the products
-//! instead. The blocking they share is in [`super::blocking`].
+//! instead. The blocking they share is in [`super::blocking`]; products with a side of one or
+//! two take the loops of [`super::thin`].
 
 #[cfg(test)]
 use super::blocking::Mat;
@@ -107,6 +108,11 @@ unsafe fn gemm_rows<T: Scalar>(
         epilogue(0, m, 0, n);
         return;
     }
+    // SAFETY: the caller's promise.
+    if unsafe { super::thin::gemm(&p) } {
+        epilogue(0, m, 0, n);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if avx512_detected() {
         // SAFETY: the caller's promise; the CPU runs AVX-512F; `T::KIND` says which type `T`
@@ -196,6 +202,12 @@ mod tests {
             (30, 65, 7),
             (20, 70, 50),
             (3, 16, 16),
+            // Thin products: one or two rows of A or columns of B, or a depth of one or two.
+            (1, 33, 1),
+            (2, 70, 50),
+            (30, 2, 70),
+            (1, 32, 40),
+            (20, 70, 2),
         ];
         for (m, n, k) in shapes {
             let a: Vec<f64> = (0..m * k).map(|_| next()).collect();

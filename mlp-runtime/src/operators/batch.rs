@@ -8,7 +8,6 @@
 use super::SecondOrder;
 use crate::batch::{matmul, Batch, BatchError};
 use crate::error::ShapeError;
-use crate::wide::wide;
 use crate::Scalar;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -194,9 +193,9 @@ pub fn jets_dense<T, S, F, const IN: usize, const OUT: usize, const D: usize, co
     match z.as_deref_mut() {
         Some(z) => {
             z.resize(bs, D, K);
-            narrow_or_product(w, x.as_slice(), z.as_mut_slice());
+            layer_product(w, x.as_slice(), z.as_mut_slice());
         }
-        None => narrow_or_product(w, x.as_slice(), h.as_mut_slice()),
+        None => layer_product(w, x.as_slice(), h.as_mut_slice()),
     }
     let cols = h.columns();
     if cols == 0 {
@@ -250,31 +249,13 @@ pub fn jets_dense<T, S, F, const IN: usize, const OUT: usize, const D: usize, co
     );
 }
 
-/// Layers with fewer output units than this skip the packed product: each row of `Z` is a
-/// sum of rows of `X` (forward), each `∂Loss/∂W` entry a dot product of two rows (backward).
-const NARROW: usize = 3;
-
-/// `Z = W X` (W: OUT×IN, X and Z of `cols = x.len() / IN` columns, rows contiguous): the
-/// packed product, or for fewer than [`NARROW`] rows, `Z_i = Σ_c W_ic X_c` row by row.
-fn narrow_or_product<T: Scalar, const IN: usize, const OUT: usize>(
+/// `Z = W X` (W: OUT×IN, X and Z of `cols = x.len() / IN` columns, rows contiguous).
+fn layer_product<T: Scalar, const IN: usize, const OUT: usize>(
     w: &[[T; IN]; OUT],
     x: &[T],
     z: &mut [T],
 ) {
     let cols = x.len() / IN.max(1);
-    if OUT < NARROW && cols > 0 {
-        wide(|| {
-            for (zr, wr) in z.chunks_exact_mut(cols).zip(w) {
-                zr.fill(T::ZERO);
-                for (&wc, xr) in wr.iter().zip(x.chunks_exact(cols)) {
-                    for (zv, &xv) in zr.iter_mut().zip(xr) {
-                        *zv += wc * xv;
-                    }
-                }
-            }
-        });
-        return;
-    }
     let wv = ArrayView2::from_shape((OUT, IN), w.as_flattened())
         .unwrap_or_else(|e| unreachable!("a weight view fits its array: {e}"));
     let xv = ArrayView2::from_shape((IN, cols), x)
@@ -282,31 +263,6 @@ fn narrow_or_product<T: Scalar, const IN: usize, const OUT: usize>(
     let zv = ArrayViewMut2::from_shape((OUT, cols), z)
         .unwrap_or_else(|e| unreachable!("a jets view fits its buffer: {e}"));
     product(wv, xv, zv, false);
-}
-
-/// `Σ_s a_s b_s` in 16 interleaved sums (so that it vectorises), added pairwise in a fixed
-/// order.
-#[inline(always)]
-fn lane_dot<T: Scalar>(a: &[T], b: &[T]) -> T {
-    let mut part = [T::ZERO; LANES];
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for ((p, &u), &v) in part.iter_mut().zip(x).zip(y) {
-            *p += u * v;
-        }
-    }
-    for ((p, &u), &v) in part.iter_mut().zip(ar).zip(br) {
-        *p += u * v;
-    }
-    let mut w = LANES;
-    while w > 1 {
-        w /= 2;
-        for j in 0..w {
-            part[j] += part[j + w];
-        }
-    }
-    part[0]
 }
 
 /// The shape of an element-wise pass: the samples `B`, the columns of a row, the bias.
@@ -537,21 +493,9 @@ pub fn jets_dense_backward<
     }
     #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
     backward_rows(zs, ds, gb, rows, &act, op);
-    if OUT < NARROW {
-        // A row or two of Z̄: dot products along the columns, without packing Xᵀ.
-        let (zb, xs, cols) = (dh.as_slice(), x.as_slice(), x.columns());
-        wide(|| {
-            for (zr, gr) in zb.chunks_exact(cols).zip(gw.iter_mut()) {
-                for (g, xr) in gr.iter_mut().zip(xs.chunks_exact(cols)) {
-                    *g += lane_dot(zr, xr);
-                }
-            }
-        });
-    } else {
-        let gv = ArrayViewMut2::from_shape((OUT, IN), gw.as_flattened_mut())
-            .unwrap_or_else(|e| unreachable!("a weight view fits its array: {e}"));
-        product(dh.view(), x.view().t(), gv, true);
-    }
+    let gv = ArrayViewMut2::from_shape((OUT, IN), gw.as_flattened_mut())
+        .unwrap_or_else(|e| unreachable!("a weight view fits its array: {e}"));
+    product(dh.view(), x.view().t(), gv, true);
     if let Some(dx) = dx {
         dx.resize(bs, D, K);
         let wv = ArrayView2::from_shape((OUT, IN), w.as_flattened())

@@ -1,0 +1,198 @@
+//! Products with a thin side, which the blocked kernels would pad to a full block: one or two
+//! rows of `A` (an output layer of one or two units), one or two columns of `B` (the weight
+//! gradient of an input layer of two features), or a depth of one or two (such a layer's
+//! forward product, or the adjoint of a one-unit layer's input). They take plain loops
+//! (compiled for AVX-512 where the CPU has it), at the memory's speed rather than the padded
+//! block's.
+//!
+//! Each element of `C` is summed in one fixed order whatever the CPU, so the result is the
+//! same bit for bit with or without AVX-512.
+
+use super::blocking::Product;
+use crate::Scalar;
+
+/// A side this short (rows of `A`, columns of `B`, or the depth) makes a product thin.
+const THIN: usize = 3;
+
+/// The columns of `C` one step of [`rows`] sums in a buffer that stays in L1 while it
+/// streams the rows of `B`, for a depth of [`THIN`] or more.
+const CHUNK: usize = 256;
+
+/// The interleaved sums of [`dot`]: four 512-bit vectors of `f32`.
+const LANES: usize = 64;
+
+/// Computes `p` if it is thin and its operands suit one of the loops here; returns whether it
+/// did. The choice depends only on `m`, `n`, `k` and the strides, so a product split by rows
+/// across threads (pieces of many rows) takes the same path in every piece.
+///
+/// # Safety
+/// `p` keeps [`Product`]'s promise.
+pub(crate) unsafe fn gemm<T: Scalar>(p: &Product<T>) -> bool {
+    let (a_along_k, b_along_k) = (p.a.cs == 1 || p.k == 1, p.b.rs == 1 || p.k == 1);
+    let path = if (p.m < THIN || p.n < THIN) && a_along_k && b_along_k && p.k >= THIN {
+        Path::Dots
+    } else if (p.m < THIN || p.k < THIN) && (p.b.cs == 1 || p.n == 1) {
+        Path::Rows
+    } else {
+        return false;
+    };
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        /// [`run`] compiled for AVX-512, so that its loops run 16 `f32` lanes wide (a closure
+        /// given to [`crate::wide::wide`] would not be inlined there).
+        ///
+        /// # Safety
+        /// As [`run`], and the CPU supports AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<T: Scalar>(p: &Product<T>, path: Path) {
+            // SAFETY: the caller's promise.
+            unsafe { run(p, path) }
+        }
+        // SAFETY: the caller's promise, and the CPU supports AVX-512F (checked above).
+        unsafe { avx512(p, path) };
+        return true;
+    }
+    // SAFETY: the caller's promise.
+    unsafe { run(p, path) };
+    true
+}
+
+/// The loop a thin product takes.
+#[derive(Clone, Copy)]
+enum Path {
+    /// [`dots`]: A's rows and B's columns are contiguous.
+    Dots,
+    /// [`rows`]: B's rows are contiguous.
+    Rows,
+}
+
+/// `p` by `path`.
+///
+/// # Safety
+/// `p` keeps [`Product`]'s promise, with the layout `path` needs.
+#[inline(always)]
+unsafe fn run<T: Scalar>(p: &Product<T>, path: Path) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        match path {
+            Path::Dots => dots(p),
+            Path::Rows => rows(p),
+        }
+    }
+}
+
+/// `C_ij (+)= A_i · B_j`: each element a dot product of a row of `A` and a column of `B`,
+/// both contiguous.
+///
+/// # Safety
+/// `p` keeps [`Product`]'s promise, with `a.cs == 1` and `b.rs == 1` (or `k == 1`).
+#[inline(always)]
+unsafe fn dots<T: Scalar>(p: &Product<T>) {
+    for i in 0..p.m {
+        // SAFETY: row `i < m` of A has `k` contiguous elements (the caller's promise).
+        let a = unsafe { core::slice::from_raw_parts(p.a.ptr.add(i * p.a.rs), p.k) };
+        for j in 0..p.n {
+            // SAFETY: column `j < n` of B has `k` contiguous elements, and `(i, j)` is an
+            // element of C, written by this call alone.
+            unsafe {
+                let b = core::slice::from_raw_parts(p.b.ptr.add(j * p.b.cs), p.k);
+                let c = p.c.add(i * p.rsc + j);
+                let s = dot(a, b);
+                *c = if p.accumulate { *c + s } else { s };
+            }
+        }
+    }
+}
+
+/// `Σ_s a_s b_s` in [`LANES`] interleaved sums (so that it vectorises, with enough
+/// independent sums to hide the additions' latency), added pairwise in a fixed order.
+#[inline(always)]
+pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
+    let mut part = [T::ZERO; LANES];
+    let ((ac, ar), (bc, br)) = (a.as_chunks::<LANES>(), b.as_chunks::<LANES>());
+    for (x, y) in ac.iter().zip(bc) {
+        for t in 0..LANES {
+            part[t] += x[t] * y[t];
+        }
+    }
+    for ((p, &u), &v) in part.iter_mut().zip(ar).zip(br) {
+        *p += u * v;
+    }
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for j in 0..w {
+            part[j] += part[j + w];
+        }
+    }
+    part[0]
+}
+
+/// `C_i (+)= Σ_k A_ik B_k`: each row of `C` a combination of the rows of `B`, summed over `k`
+/// in order, [`SHORT`] columns at a time in registers for a depth under [`THIN`], else
+/// [`CHUNK`] columns at a time in a buffer.
+///
+/// # Safety
+/// `p` keeps [`Product`]'s promise, with `b.cs == 1` (or `n == 1`).
+#[inline(always)]
+unsafe fn rows<T: Scalar>(p: &Product<T>) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if p.k < THIN {
+            rows_by::<T, SHORT>(p);
+        } else {
+            rows_by::<T, CHUNK>(p);
+        }
+    }
+}
+
+/// The columns of `C` one step of [`rows`] keeps in registers when the depth is short.
+const SHORT: usize = 64;
+
+/// [`rows`], `W` columns at a time.
+///
+/// # Safety
+/// As [`rows`].
+#[inline(always)]
+unsafe fn rows_by<T: Scalar, const W: usize>(p: &Product<T>) {
+    for i in 0..p.m {
+        // SAFETY: `(i, kk)` is an element of A for `kk < k` (the caller's promise).
+        let a = |kk: usize| unsafe { *p.a.ptr.add(i * p.a.rs + kk * p.a.cs) };
+        // SAFETY: row `kk < k` of B has `n` contiguous elements (the caller's promise).
+        let b = |kk: usize, j0: usize| unsafe { p.b.ptr.add(kk * p.b.rs + j0) };
+        // SAFETY: row `i < m` of C has `n` elements, written by this call alone.
+        let c = unsafe { core::slice::from_raw_parts_mut(p.c.add(i * p.rsc), p.n) };
+        let mut chunks = c.chunks_exact_mut(W);
+        for (q, out) in (&mut chunks).enumerate() {
+            let mut acc = [T::ZERO; W];
+            for kk in 0..p.k {
+                let av = a(kk);
+                // SAFETY: `W` elements of row `kk` from column `q · W` (a full chunk).
+                let row = unsafe { &*b(kk, q * W).cast::<[T; W]>() };
+                for (x, &bv) in acc.iter_mut().zip(row) {
+                    *x += av * bv;
+                }
+            }
+            for (o, &x) in out.iter_mut().zip(&acc) {
+                *o = if p.accumulate { *o + x } else { x };
+            }
+        }
+        let out = chunks.into_remainder();
+        if out.is_empty() {
+            continue;
+        }
+        let (j0, w) = (p.n - out.len(), out.len());
+        let mut acc = [T::ZERO; W];
+        for kk in 0..p.k {
+            let av = a(kk);
+            // SAFETY: the last `w` elements of row `kk`.
+            let row = unsafe { core::slice::from_raw_parts(b(kk, j0), w) };
+            for (x, &bv) in acc.iter_mut().zip(row) {
+                *x += av * bv;
+            }
+        }
+        for (o, &x) in out.iter_mut().zip(&acc) {
+            *o = if p.accumulate { *o + x } else { x };
+        }
+    }
+}
