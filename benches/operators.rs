@@ -3,14 +3,19 @@
 //! kernel (`mlp::batch::matmul`) measured in the same run.
 //!
 //! - P1: `y` and `Δy` at 256 points (`jets_batch` with `Laplacian`; the hand-written pass
-//!   stacks `[H | ∂₁H | ∂₂H | ΔH]` and does one product and one tanh pass per layer).
+//!   stacks `[H | ∂₁H | ∂₂H | ΔH]` and does one product and one tanh pass per layer, the input
+//!   layer's product on its value columns only, as the generated code does).
 //! - P2: one SGD step of the Poisson problem `−Δu = f` with 256 interior and 64 boundary
 //!   points, `loss = mean (Δu + f)² + mean u_b²`: the jets forward, the seed, the jets
 //!   backward, the boundary's batched forward and backward, and the update. The hand-written
 //!   step does the jets forward (keeping Z) and backward by hand, one product per layer and
 //!   pass as the generated code does, and shares the boundary's batched passes and the update.
 //!
-//! One thread. Run with `cargo bench -p mlp-benches --bench operators`.
+//! - The floor: `p1_products_only` and `p2_products_only` do only the matrix products of P1
+//!   and P2 on the same kernel, nothing element-wise; `hidden_layer_product` is one hidden
+//!   layer's product over the 1024 stacked columns.
+//!
+//! One thread. Run with `taskset -c 1 cargo bench -p mlp-benches --bench operators`.
 
 use divan::black_box;
 use mlp::batch::matmul;
@@ -18,7 +23,7 @@ use mlp::math::tanh_f32;
 use mlp::operators::{Jets, Laplacian};
 use mlp::optim::{Optimizer, Sgd};
 use mlp::Parameters;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 
 fn main() {
     #[cfg(feature = "parallel")]
@@ -97,7 +102,7 @@ impl ByHand {
         for (l, (w, bias, tanh)) in self.layers.iter().enumerate() {
             let (below, above) = self.values.split_at_mut(l + 1);
             let (x, z) = (&below[l], &mut above[0]);
-            matmul(w.view(), x.view(), z.view_mut(), false).unwrap();
+            layer_product(w.view(), x, z, l == 0);
             let rows = z.as_slice_mut().unwrap();
             if is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports AVX-512F (checked above).
@@ -121,6 +126,24 @@ fn input_jets(h0: &mut Array2<f32>, x: &[[f32; 2]]) {
             h0[[d, 2 * b + s]] = f32::from(u8::from(d == 1));
             h0[[d, 3 * b + s]] = 0.0;
         }
+    }
+}
+
+/// `Z = W [H | ∂₁H | ∂₂H | ΔH]`; for the input layer (`first`), whose `∂H` are unit vectors
+/// and `ΔH = 0`, only the value columns take a product: `∂_d Z` is column `d` of `W` at every
+/// sample, and `ΔZ = 0`.
+fn layer_product(w: ArrayView2<'_, f32>, x: &Array2<f32>, z: &mut Array2<f32>, first: bool) {
+    if !first {
+        return matmul(w, x.view(), z.view_mut(), false).unwrap();
+    }
+    let b = x.ncols() / 4;
+    let values = s![.., ..b];
+    matmul(w, x.slice(values), z.slice_mut(values), false).unwrap();
+    for (mut row, wr) in z.rows_mut().into_iter().zip(w.rows()) {
+        let row = row.as_slice_mut().unwrap();
+        row[b..2 * b].fill(wr[0]);
+        row[2 * b..3 * b].fill(wr[1]);
+        row[3 * b..].fill(0.0);
     }
 }
 
@@ -193,7 +216,7 @@ impl StepByHand {
             let w = ArrayView2::from_shape((widths[l + 1], widths[l]), w).unwrap();
             let (below, above) = self.h.split_at_mut(l + 1);
             let z = &mut self.z[l + 1];
-            matmul(w, below[l].view(), z.view_mut(), false).unwrap();
+            layer_product(w, &below[l], z, l == 0);
             let (zr, hr) = (z.as_slice_mut().unwrap(), above[0].as_slice_mut().unwrap());
             if is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports AVX-512F (checked above).

@@ -33,7 +33,7 @@ mod fit;
 mod kernels;
 
 #[cfg(feature = "std")]
-pub use batch::{jets_dense, jets_dense_backward, jets_input, Jets};
+pub use batch::{jets_dense, jets_dense_backward, jets_dense_input, jets_input, Jets};
 #[cfg(feature = "std")]
 pub use collocation::Collocation;
 #[cfg(feature = "std")]

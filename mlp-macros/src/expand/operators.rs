@@ -85,11 +85,17 @@ pub fn operators(cx: &Ctx) -> TokenStream {
         forward.push(quote_spanned! {span=>
             #k::operators::jet_dense(&self.#w, #bias, Self::#act, op, &cache.#prev, &mut cache.#z, &mut cache.#h);
         });
+        // The first layer's input jets are known (`jets_input`): only its values take a product.
+        let dense = if l == 1 {
+            format_ident!("jets_dense_input")
+        } else {
+            format_ident!("jets_dense")
+        };
         batch_forward.push(quote_spanned! {span=>
-            #k::operators::jets_dense(&self.#w, #bias, Self::#act, op, &cache.#prev, ::core::option::Option::Some(&mut cache.#z), &mut cache.#h);
+            #k::operators::#dense(&self.#w, #bias, Self::#act, op, &cache.#prev, ::core::option::Option::Some(&mut cache.#z), &mut cache.#h);
         });
         batch_predict.push(quote_spanned! {span=>
-            #k::operators::jets_dense(&self.#w, #bias, Self::#act, op, &cache.#prev, ::core::option::Option::None, &mut cache.#h);
+            #k::operators::#dense(&self.#w, #bias, Self::#act, op, &cache.#prev, ::core::option::Option::None, &mut cache.#h);
         });
         let dh = if l == last {
             quote!(seed)

@@ -9,7 +9,7 @@ use super::SecondOrder;
 use crate::batch::{matmul, Batch, BatchError};
 use crate::error::ShapeError;
 use crate::Scalar;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 /// The jets of a batch at one layer of width `N`: `N` rows of `B · (1 + D + K)` columns, the
 /// values of the `B` samples first, then their derivatives along each input direction, then
@@ -181,7 +181,28 @@ pub fn jets_dense<T, S, F, const IN: usize, const OUT: usize, const D: usize, co
     act: F,
     op: &S,
     x: &Jets<T, IN>,
-    mut z: Option<&mut Jets<T, OUT>>,
+    z: Option<&mut Jets<T, OUT>>,
+    h: &mut Jets<T, OUT>,
+) where
+    T: Scalar,
+    S: SecondOrder<T, D, K>,
+    F: Fn(T) -> [T; 4],
+{
+    let product = |out: &mut [T]| layer_product(w, x.as_slice(), out);
+    jets_dense_by(b, (act, op), x.samples(), (z, h), product);
+}
+
+/// [`jets_dense`] for the first layer, whose input jets are those [`jets_input`] makes with
+/// the same `op`: there `∂z = W e_d` is column `d` of `W` and `L_k z = W c_k` is the same for
+/// every sample, so only the value columns take a product (`B` columns rather than
+/// `B (1 + D + K)`); the others are filled.
+pub fn jets_dense_input<T, S, F, const D: usize, const OUT: usize, const K: usize>(
+    w: &[[T; D]; OUT],
+    b: Option<&[T; OUT]>,
+    act: F,
+    op: &S,
+    x: &Jets<T, D>,
+    z: Option<&mut Jets<T, OUT>>,
     h: &mut Jets<T, OUT>,
 ) where
     T: Scalar,
@@ -189,13 +210,54 @@ pub fn jets_dense<T, S, F, const IN: usize, const OUT: usize, const D: usize, co
     F: Fn(T) -> [T; 4],
 {
     let bs = x.samples();
+    let product = |out: &mut [T]| {
+        let cols = bs * (1 + D + K);
+        if cols == 0 {
+            return;
+        }
+        let view = |rows| {
+            ArrayView2::from_shape((rows, bs).strides((cols, 1)), x.as_slice())
+                .unwrap_or_else(|e| unreachable!("a jets view fits its buffer: {e}"))
+        };
+        let wv = ArrayView2::from_shape((OUT, D), w.as_flattened())
+            .unwrap_or_else(|e| unreachable!("a weight view fits its array: {e}"));
+        let zv = ArrayViewMut2::from_shape((OUT, bs).strides((cols, 1)), &mut *out)
+            .unwrap_or_else(|e| unreachable!("a jets view fits its buffer: {e}"));
+        product(wv, view(D), zv, false);
+        for (row, wr) in out.chunks_exact_mut(cols).zip(w) {
+            let (grad, second) = row[bs..].split_at_mut(D * bs);
+            for (block, &wd) in grad.chunks_exact_mut(bs).zip(wr) {
+                block.fill(wd);
+            }
+            for (k, block) in second.chunks_exact_mut(bs).enumerate() {
+                let lz = (0..D).fold(T::ZERO, |acc, d| acc + wr[d] * op.drift(k, d));
+                block.fill(lz);
+            }
+        }
+    };
+    jets_dense_by(b, (act, op), bs, (z, h), product);
+}
+
+/// The rest of [`jets_dense`] once `product` has written `Z = W X` (into `z`'s buffer when
+/// given, else `h`'s): the bias and the element-wise pass.
+fn jets_dense_by<T, S, F, const OUT: usize, const D: usize, const K: usize>(
+    b: Option<&[T; OUT]>,
+    (act, op): (F, &S),
+    bs: usize,
+    (mut z, h): (Option<&mut Jets<T, OUT>>, &mut Jets<T, OUT>),
+    product: impl FnOnce(&mut [T]),
+) where
+    T: Scalar,
+    S: SecondOrder<T, D, K>,
+    F: Fn(T) -> [T; 4],
+{
     h.resize(bs, D, K);
     match z.as_deref_mut() {
         Some(z) => {
             z.resize(bs, D, K);
-            layer_product(w, x.as_slice(), z.as_mut_slice());
+            product(z.as_mut_slice());
         }
-        None => layer_product(w, x.as_slice(), h.as_mut_slice()),
+        None => product(h.as_mut_slice()),
     }
     let cols = h.columns();
     if cols == 0 {
