@@ -425,3 +425,89 @@ unsafe fn pack_t_pd(src: *const f64, cs: usize, kc: usize, nr: usize, pack: *mut
         j += 8;
     }
 }
+
+macro_rules! dot {
+    ($name:ident, $t:ty, $lanes:expr, $mask:ty, $zero:ident, $load:ident, $loadu:ident,
+     $mul:ident, $add:ident, $store:ident) => {
+        /// `Σ_s a_s b_s` over `k` values, in the order of [`super::thin::dot`]: 64 interleaved
+        /// sums (sum `t` takes the products at `t`, `t + 64`, …, then the last partial
+        /// chunk's, zero past `k`), then added pairwise.
+        ///
+        /// # Safety
+        /// `a` and `b` address `k` values each; the CPU supports AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub(crate) unsafe fn $name(a: *const $t, b: *const $t, k: usize) -> $t {
+            const V: usize = 64 / $lanes;
+            let mut acc = [$zero(); V];
+            let full = k - k % 64;
+            let mut s = 0;
+            while s < full {
+                for (q, x) in acc.iter_mut().enumerate() {
+                    // SAFETY: `s + 64 ≤ k`, so the vector at `s + q·lanes` is in both.
+                    let p =
+                        unsafe { $mul($load(a.add(s + q * $lanes)), $load(b.add(s + q * $lanes))) };
+                    *x = $add(*x, p);
+                }
+                s += 64;
+            }
+            // The last partial chunk, masked: the lanes past `k` add `0 · 0`.
+            for (q, x) in acc.iter_mut().enumerate() {
+                let left = k.saturating_sub(s + q * $lanes);
+                let m: $mask = if left >= $lanes { !0 } else { (1 << left) - 1 };
+                // SAFETY: the lanes `m` selects are values below `k` of both.
+                let p = unsafe {
+                    $mul(
+                        $loadu(m, a.add(s + q * $lanes)),
+                        $loadu(m, b.add(s + q * $lanes)),
+                    )
+                };
+                *x = $add(*x, p);
+            }
+            // Pairwise: sums `j` and `j + w` for w = 32, 16, … while whole vectors, then in a
+            // lane array.
+            let mut w = V;
+            while w > 1 {
+                w /= 2;
+                for j in 0..w {
+                    acc[j] = $add(acc[j], acc[j + w]);
+                }
+            }
+            let mut part = [0.0 as $t; $lanes];
+            // SAFETY: `part` holds one vector.
+            unsafe { $store(part.as_mut_ptr(), acc[0]) };
+            let mut w = $lanes;
+            while w > 1 {
+                w /= 2;
+                for j in 0..w {
+                    part[j] += part[j + w];
+                }
+            }
+            part[0]
+        }
+    };
+}
+
+dot!(
+    dot_f32,
+    f32,
+    16,
+    __mmask16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    load_ps,
+    _mm512_mul_ps,
+    _mm512_add_ps,
+    _mm512_storeu_ps
+);
+dot!(
+    dot_f64,
+    f64,
+    8,
+    __mmask8,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    load_pd,
+    _mm512_mul_pd,
+    _mm512_add_pd,
+    _mm512_storeu_pd
+);
