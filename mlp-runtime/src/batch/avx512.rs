@@ -443,10 +443,10 @@ macro_rules! dot {
             let mut s = 0;
             while s < full {
                 for (q, x) in acc.iter_mut().enumerate() {
-                    // SAFETY: `s + 64 ≤ k`, so the vector at `s + q·lanes` is in both.
-                    let p =
-                        unsafe { $mul($load(a.add(s + q * $lanes)), $load(b.add(s + q * $lanes))) };
-                    *x = $add(*x, p);
+                    let at = s + q * $lanes;
+                    // SAFETY: `s + 64 ≤ k`, so the vector at `at` is in both.
+                    let (u, v) = unsafe { ($load(a.add(at)), $load(b.add(at))) };
+                    *x = $add(*x, $mul(u, v));
                 }
                 s += 64;
             }
