@@ -114,6 +114,19 @@ unsafe fn gemm_rows<T: Scalar>(
         return;
     }
     #[cfg(target_arch = "x86_64")]
+    if avx512_detected() && dots_suit(&p) {
+        // SAFETY: the caller's promise, with A's rows and B's columns contiguous along k; the
+        // CPU runs AVX-512F; `T::KIND` says which type `T` is.
+        unsafe {
+            match T::KIND {
+                Kind::F32 => super::avx512::dots_f32(&p.cast()),
+                Kind::F64 => super::avx512::dots_f64(&p.cast()),
+            }
+        }
+        epilogue(0, m, 0, n);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if avx512_detected() {
         // SAFETY: the caller's promise; the CPU runs AVX-512F; `T::KIND` says which type `T`
         // is, so each cast sees the same values as the type they are.
@@ -127,6 +140,15 @@ unsafe fn gemm_rows<T: Scalar>(
     }
     // SAFETY: the caller's promise.
     unsafe { gemm_portable(p, epilogue) };
+}
+
+/// Whether `p` takes the AVX-512 dot-product kernel: both operands contiguous along the sum,
+/// a long sum and a small output (a weight gradient `Z̄ Hᵀ` of narrow layers over a large
+/// batch), where transposing B into the packed kernel's panels costs more than adding each
+/// output's lanes at the end.
+#[cfg(target_arch = "x86_64")]
+fn dots_suit<T>(p: &Product<T>) -> bool {
+    p.a.cs == 1 && p.b.rs == 1 && p.k >= 512 && p.m <= 64 && p.n <= 64
 }
 
 /// Whether this CPU runs AVX-512F, detected once.
@@ -208,6 +230,10 @@ mod tests {
             (30, 2, 70),
             (1, 32, 40),
             (20, 70, 2),
+            // Long sums into a small output: the dot-product kernel, with ragged blocks and
+            // a partial last vector.
+            (5, 6, 600),
+            (13, 9, 1030),
         ];
         for (m, n, k) in shapes {
             let a: Vec<f64> = (0..m * k).map(|_| next()).collect();
