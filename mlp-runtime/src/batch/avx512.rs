@@ -512,6 +512,55 @@ dot!(
     _mm512_storeu_pd
 );
 
+/// The sum of the lanes of each of 4 × 4 vectors, by a tree of shuffles that adds them all
+/// at once (four rounds of 8, 4, 2 and 1 shuffle pairs rather than four per vector).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn lane_sums_ps(acc: [[__m512; 4]; 4]) -> [[f32; 4]; 4] {
+    let v: [__m512; 16] = core::array::from_fn(|i| acc[i / 4][i % 4]);
+    // Quarters 0, 1 of `s[i]` hold partial sums of `v[2i]`, quarters 2, 3 those of `v[2i + 1]`.
+    let s: [__m512; 8] = core::array::from_fn(|i| {
+        let (a, b) = (v[2 * i], v[2 * i + 1]);
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b),
+            _mm512_shuffle_f32x4::<0b11_10_11_10>(a, b),
+        )
+    });
+    // Quarter `q` of `u[j]` holds partial sums of `v[4j + q]`.
+    let u: [__m512; 4] = core::array::from_fn(|j| {
+        let (a, b) = (s[2 * j], s[2 * j + 1]);
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b10_00_10_00>(a, b),
+            _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b),
+        )
+    });
+    // In quarter `q` of `w[k]`, lanes 0, 1 hold partial sums of `v[8k + q]`, lanes 2, 3 of
+    // `v[8k + 4 + q]`.
+    let w: [__m512; 2] = core::array::from_fn(|k| {
+        let (a, b) = (u[2 * k], u[2 * k + 1]);
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0b01_00_01_00>(a, b),
+            _mm512_shuffle_ps::<0b11_10_11_10>(a, b),
+        )
+    });
+    // Lane `4q + f` holds the sum of `v[4f + q]`, that is of `acc[f][q]`.
+    let t = _mm512_add_ps(
+        _mm512_shuffle_ps::<0b10_00_10_00>(w[0], w[1]),
+        _mm512_shuffle_ps::<0b11_01_11_01>(w[0], w[1]),
+    );
+    let mut lanes = [0.0f32; 16];
+    // SAFETY: `lanes` holds one vector.
+    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), t) };
+    core::array::from_fn(|r| core::array::from_fn(|c| lanes[4 * c + r]))
+}
+
+/// The sum of the lanes of each of 4 × 4 vectors of `f64`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn lane_sums_pd(acc: [[__m512d; 4]; 4]) -> [[f64; 4]; 4] {
+    acc.map(|row| row.map(|v| _mm512_reduce_add_pd(v)))
+}
+
 macro_rules! dots {
     ($name:ident, $t:ty, $lanes:expr, $mask:ty, $zero:ident, $load:ident, $loadu:ident,
      $fmadd:ident, $reduce:ident) => {
@@ -571,13 +620,13 @@ macro_rules! dots {
                             }
                         }
                     }
-                    for (r, row) in acc.iter().enumerate().take(p.m - i0) {
-                        for (c, &sum) in row.iter().enumerate().take(p.n - j0) {
+                    let sums = $reduce(acc);
+                    for (r, row) in sums.iter().enumerate().take(p.m - i0) {
+                        for (c, &v) in row.iter().enumerate().take(p.n - j0) {
                             // SAFETY: `(i0 + r, j0 + c)` is an element of C (r < m − i0,
                             // c < n − j0), written by this call alone.
                             unsafe {
                                 let out = p.c.add((i0 + r) * p.rsc + j0 + c);
-                                let v = $reduce(sum);
                                 *out = if p.accumulate { *out + v } else { v };
                             }
                         }
@@ -597,7 +646,7 @@ dots!(
     _mm512_loadu_ps,
     load_ps,
     _mm512_fmadd_ps,
-    _mm512_reduce_add_ps
+    lane_sums_ps
 );
 dots!(
     dots_f64,
@@ -608,5 +657,5 @@ dots!(
     _mm512_loadu_pd,
     load_pd,
     _mm512_fmadd_pd,
-    _mm512_reduce_add_pd
+    lane_sums_pd
 );
