@@ -12,7 +12,7 @@
 //! The chunks are few (at most [`MAX_CHUNKS`]) because each one costs a gradient's worth of
 //! memory traffic: its products write a whole gradient, and the tree reads it once more.
 
-use super::{batch_gradient, BatchStats};
+use super::{batch_gradient, BatchStats, Evaluation};
 use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::loss::Loss;
@@ -156,38 +156,96 @@ fn scale<P: Parameters>(grads: &mut P, factor: P::Scalar) {
 /// What a chunk tells the other processes: `[Σ ℓ, correct or −1, 1 if it failed]`.
 pub type ChunkStats = [f64; 3];
 
+/// The chunks, of `count`, that process `rank` of `size` computes: `⌊count·rank/size⌋` up to
+/// `⌊count·(rank+1)/size⌋`, so that every chunk has one process and the processes' shares
+/// follow rank order.
+pub fn share_of(rank: usize, size: usize, count: usize) -> Range<usize> {
+    count * rank / size..count * (rank + 1) / size
+}
+
+/// The process, of `size`, that computes chunk `k` of `count`.
+pub fn owner(size: usize, count: usize, k: usize) -> usize {
+    (0..size)
+        .find(|&r| share_of(r, size, count).contains(&k))
+        .unwrap_or(0)
+}
+
+/// The rows of the training set that a process reads in an epoch when it does not hold the
+/// whole set: the rows it computes, gathered from the others ([`Team::arrange`]), kept between
+/// epochs (their number depends on the set's size and the batch size alone).
+#[derive(Default)]
+// Only the `mpi` feature's processes fill and read them.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub struct Rows<T> {
+    /// This process's rows of the epoch, in the order of their positions in it.
+    pub data: Option<Dataset<T>>,
+    /// For each position of the epoch's order, the row of `data` that holds its sample (0
+    /// for the positions other processes compute).
+    pub order: Vec<usize>,
+}
+
 /// The processes that share each step: one ([`Alone`]), or an MPI communicator's.
 pub trait Team<T: Scalar> {
-    /// The chunks, of `count`, that this process computes.
-    fn share(&self, count: usize) -> Range<usize>;
+    /// This process's index among the team's, from 0.
+    fn rank(&self) -> usize;
 
-    /// The process that computes chunk `k` of `count`.
-    fn owner(&self, count: usize, k: usize) -> usize;
+    /// The number of processes.
+    fn size(&self) -> usize;
 
-    /// Makes every chunk's statistics known to every process: on entry, `stats[share]` holds
-    /// this process's, on return all `count` hold every process's.
-    fn exchange_stats(&mut self, stats: &mut [ChunkStats]) -> Result<(), TrainError>;
+    /// Makes every chunk's statistics and gradient sum known to every process. On entry,
+    /// `stats[share]` holds this process's statistics and each of its [`nodes`] is summed in
+    /// place; on return, every process's are, in the same places. Returns `true` when
+    /// `grads[0]` holds the sum of all chunks already (and the tree is not to be completed).
+    fn exchange<P: Parameters<Scalar = T>>(
+        &mut self,
+        stats: &mut [ChunkStats],
+        grads: &mut [P],
+    ) -> Result<bool, TrainError>;
 
-    /// On entry each of this process's [`nodes`] is summed in place; on return `grads[0]`
-    /// holds the tree sum of all `grads.len()` chunks, on every process.
-    fn reduce<P: Parameters<Scalar = T>>(&mut self, grads: &mut [P]) -> Result<(), TrainError>;
+    /// The number of samples of the whole training set, of which this process holds `local`.
+    fn samples(&self, local: usize) -> usize {
+        local
+    }
+
+    /// Before each epoch, with the epoch's global `order` of the samples: the data set and
+    /// order this process reads its chunks' rows from. By default, `train` and `order`: the
+    /// process holds every sample.
+    fn arrange<'a>(
+        &mut self,
+        train: &'a Dataset<T>,
+        order: &'a [usize],
+        _batch: usize,
+        _rows: &'a mut Rows<T>,
+    ) -> Result<(&'a Dataset<T>, &'a [usize]), TrainError> {
+        Ok((train, order))
+    }
+
+    /// After each epoch: the validation result of process 0, which alone evaluates, on every
+    /// process (an error on process 0 is an error on every one).
+    fn share_validation(
+        &mut self,
+        mine: Result<Option<Evaluation>, TrainError>,
+    ) -> Result<Option<Evaluation>, TrainError> {
+        mine
+    }
 }
 
 /// One process: every chunk is its own.
 pub struct Alone;
 
 impl<T: Scalar> Team<T> for Alone {
-    fn share(&self, count: usize) -> Range<usize> {
-        0..count
-    }
-    fn owner(&self, _: usize, _: usize) -> usize {
+    fn rank(&self) -> usize {
         0
     }
-    fn exchange_stats(&mut self, _: &mut [ChunkStats]) -> Result<(), TrainError> {
-        Ok(())
+    fn size(&self) -> usize {
+        1
     }
-    fn reduce<P: Parameters<Scalar = T>>(&mut self, _: &mut [P]) -> Result<(), TrainError> {
-        Ok(())
+    fn exchange<P: Parameters<Scalar = T>>(
+        &mut self,
+        _: &mut [ChunkStats],
+        _: &mut [P],
+    ) -> Result<bool, TrainError> {
+        Ok(true)
     }
 }
 
@@ -245,7 +303,8 @@ impl<N: BatchNetwork> Chunks<N> {
             self.grads.push(N::Grads::default());
             self.stats.push([0.0; 3]);
         }
-        let share = team.share(count);
+        let (rank, size) = (team.rank(), team.size());
+        let share = share_of(rank, size, count);
         let work = |k: usize, part: &mut Part<N>, grads: &mut N::Grads| {
             let rows = &batch[chunk_range(b, count, k)];
             part.result = batch_gradient(
@@ -284,7 +343,11 @@ impl<N: BatchNetwork> Chunks<N> {
                 Err(_) => [0.0, 0.0, 1.0],
             };
         }
-        team.exchange_stats(stats)?;
+        let grads = &mut self.grads[..count];
+        nodes(share.clone(), count, &mut |node| {
+            tree(grads, node.start, node.end, count)
+        });
+        let whole = team.exchange(stats, grads)?;
         if let Some(part) = self.parts[share.clone()]
             .iter_mut()
             .find(|p| p.result.is_err())
@@ -298,16 +361,20 @@ impl<N: BatchNetwork> Chunks<N> {
         }
         if let Some(k) = stats.iter().position(|s| s[2] != 0.0) {
             return Err(TrainError::Distributed {
-                rank: team.owner(count, k),
+                rank: owner(size, count, k),
                 reason: format!("it failed on chunk {k} of the batch"),
             });
         }
-
-        let grads = &mut self.grads[..count];
-        nodes(share, count, &mut |node| {
-            tree(grads, node.start, node.end, count)
-        });
-        team.reduce(grads)?;
+        if !whole {
+            // Every process's nodes are summed in place: complete the tree above them.
+            let summed = |node: Range<usize>| {
+                (0..size).any(|r| {
+                    let s = share_of(r, size, count);
+                    s.start <= node.start && node.end.min(count) <= s.end
+                })
+            };
+            combine(grads, 0, count.next_power_of_two(), count, &summed);
+        }
         scale(&mut grads[0], N::Scalar::ONE / N::Scalar::from_usize(b));
 
         let mut total = BatchStats::default();

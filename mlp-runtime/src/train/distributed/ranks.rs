@@ -1,0 +1,404 @@
+//! The ranks of an MPI communicator as the trainer's [`Team`]: one collective per step for
+//! the gradients, one all-to-all per epoch for the rows of sharded data, and rank 0's
+//! validation broadcast.
+
+use super::shard::Layout;
+use super::Reduction;
+use crate::data::Dataset;
+use crate::error::TrainError;
+use crate::train::chunks::{chunk_count, chunk_range, nodes, share_of, ChunkStats, Rows, Team};
+use crate::train::snapshot::{copy_params, restore_params};
+use crate::train::Evaluation;
+use crate::{Parameters, Scalar};
+use core::ops::Range;
+use mpi::collective::SystemOperation;
+use mpi::datatype::{Equivalence, Partition, PartitionMut};
+use mpi::topology::Communicator;
+use mpi::traits::{CommunicatorCollectives, Root};
+use mpi::Count;
+use ndarray::Array2;
+
+/// The scalars that carry one chunk's statistics: each `f64` as four 16-bit pieces, which
+/// every scalar type holds exactly.
+const STATS_LEN: usize = 12;
+
+/// The ranks of a communicator, with the buffers they reuse from step to step.
+pub(super) struct Ranks<'c, C: Communicator, T> {
+    pub(super) comm: &'c C,
+    pub(super) reduction: Reduction,
+    pub(super) layout: &'c Layout,
+    /// The number of samples of the whole training set.
+    pub(super) samples: usize,
+    /// The number of parameters, the length of a gradient.
+    pub(super) params: usize,
+    /// What this rank sends and receives in a collective.
+    pub(super) send: Vec<T>,
+    pub(super) recv: Vec<T>,
+    /// Every rank's chunk statistics ([`Reduction::Sum`]).
+    pub(super) gathered: Vec<ChunkStats>,
+    /// Elements per rank and where each rank's start, for the collectives of varying size.
+    pub(super) counts: Vec<Count>,
+    pub(super) displs: Vec<Count>,
+    pub(super) from: Vec<Count>,
+    pub(super) from_displs: Vec<Count>,
+}
+
+impl<'c, C: Communicator, T> Ranks<'c, C, T> {
+    /// The ranks of `comm`, combining as `reduction` says, over the samples of `layout`.
+    pub(super) fn new(
+        comm: &'c C,
+        reduction: Reduction,
+        layout: &'c Layout,
+        samples: usize,
+        params: usize,
+    ) -> Self {
+        Ranks {
+            comm,
+            reduction,
+            layout,
+            samples,
+            params,
+            send: Vec::new(),
+            recv: Vec::new(),
+            gathered: Vec::new(),
+            counts: Vec::new(),
+            displs: Vec::new(),
+            from: Vec::new(),
+            from_displs: Vec::new(),
+        }
+    }
+}
+
+/// Sets `counts` to `sizes` and `displs` to the running sums before each, as MPI counts, and
+/// returns their sum; an error when a message is longer than MPI can say (2³¹ − 1 elements),
+/// the same on every rank.
+fn displacements(
+    sizes: impl Iterator<Item = usize>,
+    counts: &mut Vec<Count>,
+    displs: &mut Vec<Count>,
+    what: &str,
+) -> Result<usize, TrainError> {
+    let too_long = || TrainError::Distributed {
+        rank: 0,
+        reason: format!("{what} are longer than one MPI message can be (2^31 - 1 elements)"),
+    };
+    counts.clear();
+    displs.clear();
+    let mut start = 0usize;
+    for n in sizes {
+        counts.push(Count::try_from(n).map_err(|_| too_long())?);
+        displs.push(Count::try_from(start).map_err(|_| too_long())?);
+        start += n;
+    }
+    Count::try_from(start).map_err(|_| too_long())?;
+    Ok(start)
+}
+
+/// Appends `stats` as [`STATS_LEN`] scalars.
+fn encode<T: Scalar>(stats: &ChunkStats, out: &mut Vec<T>) {
+    for v in stats {
+        let bits = v.to_bits();
+        out.extend((0..4).map(|i| T::from_usize(((bits >> (16 * i)) & 0xffff) as usize)));
+    }
+}
+
+/// The statistics [`encode`] wrote.
+fn decode<T: Scalar>(scalars: &[T]) -> ChunkStats {
+    let mut stats = [0.0; 3];
+    for (v, four) in stats.iter_mut().zip(scalars.chunks(4)) {
+        let bits = four
+            .iter()
+            .enumerate()
+            .fold(0u64, |b, (i, s)| b | ((s.to_f64() as u64) << (16 * i)));
+        *v = f64::from_bits(bits);
+    }
+    stats
+}
+
+/// The number of [`nodes`] of `share`.
+fn node_count(share: Range<usize>, count: usize) -> usize {
+    let mut n = 0;
+    nodes(share, count, &mut |_| n += 1);
+    n
+}
+
+impl<C: Communicator, T: Scalar + Equivalence> Ranks<'_, C, T> {
+    /// [`Reduction::Ordered`]: every rank's statistics and node sums, gathered by every rank
+    /// in one all-gather.
+    fn gather_nodes<P: Parameters<Scalar = T>>(
+        &mut self,
+        stats: &mut [ChunkStats],
+        grads: &mut [P],
+    ) -> Result<(), TrainError> {
+        let (rank, size, count) = (self.rank(), self.size(), stats.len());
+        let block = |r: usize| {
+            let share = share_of(r, size, count);
+            STATS_LEN * share.len() + self.params * node_count(share, count)
+        };
+        let total = displacements(
+            (0..size).map(block),
+            &mut self.counts,
+            &mut self.displs,
+            "the gathered gradients",
+        )?;
+
+        let share = share_of(rank, size, count);
+        self.send.clear();
+        for s in &stats[share.clone()] {
+            encode(s, &mut self.send);
+        }
+        let send = &mut self.send;
+        nodes(share, count, &mut |node| {
+            grads[node.start].visit(|_, v| send.extend_from_slice(v));
+        });
+        self.recv.resize(total, T::ZERO);
+        let mut into = PartitionMut::new(&mut self.recv[..], &self.counts[..], &self.displs[..]);
+        self.comm
+            .all_gather_varcount_into(&self.send[..], &mut into);
+
+        for (r, &displ) in self.displs.iter().enumerate() {
+            let share = share_of(r, size, count);
+            let mut at = displ as usize;
+            for k in share.clone() {
+                stats[k] = decode(&self.recv[at..at + STATS_LEN]);
+                at += STATS_LEN;
+            }
+            if r == rank {
+                continue;
+            }
+            let (params, recv) = (self.params, &self.recv);
+            nodes(share, count, &mut |node| {
+                restore_params(&mut grads[node.start], &recv[at..at + params]);
+                at += params;
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Reduction::Sum`]: the statistics all-gathered, then one `MPI_Allreduce` of each
+    /// rank's nodes added left to right, into `grads[0]`.
+    fn sum_nodes<P: Parameters<Scalar = T>>(
+        &mut self,
+        stats: &mut [ChunkStats],
+        grads: &mut [P],
+    ) -> Result<(), TrainError> {
+        let (rank, size, count) = (self.rank(), self.size(), stats.len());
+        self.gathered.resize(count * size, [0.0; 3]);
+        self.comm
+            .all_gather_into(stats.as_flattened(), self.gathered.as_flattened_mut());
+        for r in (0..size).filter(|&r| r != rank) {
+            for k in share_of(r, size, count) {
+                stats[k] = self.gathered[r * count + k];
+            }
+        }
+        let mut first = None;
+        nodes(
+            share_of(rank, size, count),
+            count,
+            &mut |node| match first {
+                None => first = Some(node.start),
+                Some(f) => {
+                    let (left, right) = grads.split_at_mut(node.start);
+                    crate::train::chunks::add(&mut left[f], &right[0]);
+                }
+            },
+        );
+        match first {
+            Some(f) => copy_params(&grads[f], &mut self.send),
+            None => {
+                self.send.clear();
+                self.send.resize(self.params, T::ZERO);
+            }
+        }
+        self.recv.resize(self.params, T::ZERO);
+        self.comm
+            .all_reduce_into(&self.send[..], &mut self.recv[..], SystemOperation::sum());
+        restore_params(&mut grads[0], &self.recv);
+        Ok(())
+    }
+}
+
+impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
+    fn rank(&self) -> usize {
+        self.comm.rank() as usize
+    }
+
+    fn size(&self) -> usize {
+        self.comm.size() as usize
+    }
+
+    fn exchange<P: Parameters<Scalar = T>>(
+        &mut self,
+        stats: &mut [ChunkStats],
+        grads: &mut [P],
+    ) -> Result<bool, TrainError> {
+        match self.reduction {
+            Reduction::Ordered => self.gather_nodes(stats, grads).map(|()| false),
+            Reduction::Sum => self.sum_nodes(stats, grads).map(|()| true),
+        }
+    }
+
+    fn samples(&self, _local: usize) -> usize {
+        self.samples
+    }
+
+    fn arrange<'a>(
+        &mut self,
+        train: &'a Dataset<T>,
+        order: &'a [usize],
+        batch: usize,
+        rows: &'a mut Rows<T>,
+    ) -> Result<(&'a Dataset<T>, &'a [usize]), TrainError> {
+        if *self.layout == Layout::Whole {
+            return Ok((train, order));
+        }
+        let (rank, size) = (self.rank(), self.size());
+        let (width_x, width_t) = (train.n_features(), train.n_targets());
+        let width = width_x + width_t;
+        // Which rank computes each position of the epoch: its chunks of each batch.
+        let mut computer = vec![0u32; order.len()];
+        for (s, start) in (0..order.len()).step_by(batch.max(1)).enumerate() {
+            let b = batch.min(order.len() - start);
+            let count = chunk_count(b);
+            debug_assert_eq!(start, s * batch);
+            for r in 0..size {
+                let share = share_of(r, size, count);
+                if share.is_empty() {
+                    continue;
+                }
+                let first = chunk_range(b, count, share.start).start;
+                let last = chunk_range(b, count, share.end - 1).end;
+                computer[start + first..start + last].fill(r as u32);
+            }
+        }
+        // Rows to send to each rank and to receive from each, in position order.
+        let mut to = vec![0usize; size];
+        let mut from = vec![0usize; size];
+        for (p, &g) in order.iter().enumerate() {
+            let (holder, _) = self.layout.holder(g);
+            let c = computer[p] as usize;
+            if holder == rank {
+                to[c] += width;
+            }
+            if c == rank {
+                from[holder] += width;
+            }
+        }
+        let sent = displacements(
+            to.iter().copied(),
+            &mut self.counts,
+            &mut self.displs,
+            "the rows sent",
+        )?;
+        let received = displacements(
+            from.iter().copied(),
+            &mut self.from,
+            &mut self.from_displs,
+            "the rows received",
+        )?;
+        self.send.resize(sent, T::ZERO);
+        let mut cursor: Vec<usize> = self.displs.iter().map(|&d| d as usize).collect();
+        let (x, t) = (train.features(), train.targets());
+        for (p, &g) in order.iter().enumerate() {
+            let (holder, row) = self.layout.holder(g);
+            if holder != rank {
+                continue;
+            }
+            let c = computer[p] as usize;
+            let out = &mut self.send[cursor[c]..cursor[c] + width];
+            out[..width_x]
+                .iter_mut()
+                .zip(x.row(row))
+                .for_each(|(o, &v)| *o = v);
+            out[width_x..]
+                .iter_mut()
+                .zip(t.row(row))
+                .for_each(|(o, &v)| *o = v);
+            cursor[c] += width;
+        }
+        self.recv.resize(received, T::ZERO);
+        {
+            let out = Partition::new(&self.send[..], &self.counts[..], &self.displs[..]);
+            let mut into =
+                PartitionMut::new(&mut self.recv[..], &self.from[..], &self.from_displs[..]);
+            self.comm.all_to_all_varcount_into(&out, &mut into);
+        }
+
+        // Place the received rows in position order.
+        let mine = received / width.max(1);
+        let data = rows.data.get_or_insert_with(|| {
+            Dataset::from_checked(
+                Array2::from_elem((mine, width_x), T::ZERO),
+                Array2::from_elem((mine, width_t), T::ZERO),
+            )
+        });
+        if data.len() != mine {
+            *data = Dataset::from_checked(
+                Array2::from_elem((mine, width_x), T::ZERO),
+                Array2::from_elem((mine, width_t), T::ZERO),
+            );
+        }
+        let (features, targets) = data.arrays_mut();
+        rows.order.clear();
+        rows.order.resize(order.len(), 0);
+        let mut cursor: Vec<usize> = self.from_displs.iter().map(|&d| d as usize).collect();
+        let mut next = 0;
+        for (p, &g) in order.iter().enumerate() {
+            if computer[p] as usize != rank {
+                continue;
+            }
+            let (holder, _) = self.layout.holder(g);
+            let row = &self.recv[cursor[holder]..cursor[holder] + width];
+            features
+                .row_mut(next)
+                .iter_mut()
+                .zip(&row[..width_x])
+                .for_each(|(o, &v)| *o = v);
+            targets
+                .row_mut(next)
+                .iter_mut()
+                .zip(&row[width_x..])
+                .for_each(|(o, &v)| *o = v);
+            cursor[holder] += width;
+            rows.order[p] = next;
+            next += 1;
+        }
+        match &rows.data {
+            Some(data) => Ok((data, &rows.order)),
+            None => unreachable!("the rows were just made"),
+        }
+    }
+
+    fn share_validation(
+        &mut self,
+        mine: Result<Option<Evaluation>, TrainError>,
+    ) -> Result<Option<Evaluation>, TrainError> {
+        // [kind (0 none, 1 some, 2 failed), loss, has accuracy, accuracy]
+        let mut message = match &mine {
+            Ok(None) => [0.0; 4],
+            Ok(Some(e)) => [
+                1.0,
+                e.loss,
+                f64::from(u8::from(e.accuracy.is_some())),
+                e.accuracy.unwrap_or(0.0),
+            ],
+            Err(_) => [2.0, 0.0, 0.0, 0.0],
+        };
+        let root = self.comm.process_at_rank(0);
+        root.broadcast_into(&mut message[..]);
+        if self.rank() == 0 {
+            return mine;
+        }
+        match message[0] as u8 {
+            0 => Ok(None),
+            1 => Ok(Some(Evaluation {
+                loss: message[1],
+                accuracy: (message[2] != 0.0).then_some(message[3]),
+            })),
+            _ => Err(TrainError::Distributed {
+                rank: 0,
+                reason: "it failed to evaluate the validation set".to_owned(),
+            }),
+        }
+    }
+}
