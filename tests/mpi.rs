@@ -144,8 +144,7 @@ fn stats(epochs: &[EpochStats]) -> Vec<String> {
         .collect()
 }
 
-/// Batches of 64 (one chunk: only the last rank computes), 200 (3 chunks) and 256 (4), from
-/// the whole set on every rank, every N-th row of one file and a file per rank, with a
+/// Batches cut into 1 to 7 chunks, from the whole set on every rank, every N-th row of one file and a file per rank, with a
 /// validation set on rank 0 only: the same weights and history as `Trainer::fit` on the whole
 /// set in this process. Early stopping stops every rank where one process stops. The
 /// all-reduce option lands within rounding of them.
@@ -174,7 +173,14 @@ fn same_bits_as_one_process(world: &impl Communicator, dir: &Path) {
     for (_, shard) in &shards {
         assert_eq!(shard.samples(), 600);
     }
-    for batch in [64, 200, 256] {
+    // Batches of 64 (one chunk: only the last rank computes), 200 (3 chunks), 256 (4) and 200
+    // cut into 7 chunks.
+    for (batch, chunks) in [(64, None), (200, None), (256, None), (200, Some(7))] {
+        let trainer = |batch| {
+            let mut t = trainer(batch);
+            t.chunks = chunks;
+            t
+        };
         let mut alone = Net::zeros();
         let want = trainer(batch).fit(&mut alone, &all, Some(&val)).unwrap();
         for (what, shard) in &shards {

@@ -123,8 +123,12 @@ impl<L, O> Trainer<L, O> {
             if self.shuffle {
                 work.order.shuffle(&mut rng);
             }
-            let (data, order) =
-                team.arrange(train, &work.order, self.batch_size, &mut work.rows)?;
+            let (data, order) = team.arrange(
+                train,
+                &work.order,
+                (self.batch_size, self.chunks),
+                &mut work.rows,
+            )?;
             let epoch_rows = EpochRows {
                 data,
                 order,
@@ -212,9 +216,9 @@ impl<L, O> Trainer<L, O> {
                 lr,
                 cause,
             };
-            let (stats, grads) = work
-                .chunks
-                .gradient(net, &self.loss, rows.data, batch, team)?;
+            let (stats, grads) =
+                work.chunks
+                    .gradient(net, &self.loss, rows.data, batch, self.chunks, team)?;
             let mean = stats.loss_sum / batch.len() as f64;
             if !mean.is_finite() {
                 return Err(diverged(Divergence::Loss(mean)));
@@ -286,6 +290,9 @@ impl<L, O> Trainer<L, O> {
         }
         if self.batch_size == 0 {
             return config("batch_size", "expected a batch size of at least 1, found 0");
+        }
+        if self.chunks == Some(0) {
+            return config("chunks", "expected at least 1 chunk per batch, found 0");
         }
         if let Some(factor) = self.divergence_factor {
             if !(factor.is_finite() && factor > 1.0) {

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 /// The rows per chunk a batch is cut for, once it has 128 samples or more.
 const CHUNK_ROWS: usize = 64;
 
-/// The most chunks a batch is cut into.
+/// The most chunks a batch is cut into, unless the trainer sets their number.
 pub const MAX_CHUNKS: usize = 4;
 
 /// The elements one task of the reduction adds: 256 KiB of `f32`.
@@ -41,13 +41,17 @@ const PIECE: usize = 64 * 1024;
 #[cfg(feature = "parallel")]
 const MIN_PARALLEL_FLOPS: usize = 150_000_000;
 
-/// The number of chunks a batch of `b ≥ 1` samples is cut into: `b / 64` between 1 and 4
-/// (one chunk up to `b = 127`, 2 of 64 rows at `b = 128`, 4 of 64 at `b = 256`, 4 of 256 at
-/// `b = 1024`). It depends on `b` alone, never on the number of threads or processes. Small
-/// batches stay whole: cutting a batch of 32 in two made the digits job 1.4× slower on one
-/// thread, and such a step is far below the work that pays for a second thread.
-pub fn chunk_count(b: usize) -> usize {
-    (b / CHUNK_ROWS).clamp(1, MAX_CHUNKS)
+/// The number of chunks a batch of `b ≥ 1` samples is cut into: `chunks` when set (at most
+/// `b`), else `b / 64` between 1 and 4 (one chunk up to `b = 127`, 2 of 64 rows at `b = 128`,
+/// 4 of 64 at `b = 256`, 4 of 256 at `b = 1024`). It depends on `b` and the setting alone,
+/// never on the number of threads or processes. Small batches stay whole: cutting a batch of
+/// 32 in two made the digits job 1.4× slower on one thread, and such a step is far below the
+/// work that pays for a second thread.
+pub fn chunk_count(b: usize, chunks: Option<usize>) -> usize {
+    match chunks {
+        Some(k) => k.clamp(1, b.max(1)),
+        None => (b / CHUNK_ROWS).clamp(1, MAX_CHUNKS),
+    }
 }
 
 /// The positions within a batch of `b` samples of chunk `k` of `count`: `⌈b / count⌉` rows
@@ -207,14 +211,15 @@ pub trait Team<T: Scalar> {
         local
     }
 
-    /// Before each epoch, with the epoch's global `order` of the samples: the data set and
-    /// order this process reads its chunks' rows from. By default, `train` and `order`: the
+    /// Before each epoch, with the epoch's global `order` of the samples, cut into batches of
+    /// `batching.0` samples and those into [`chunk_count`]`(b, batching.1)` chunks: the data
+    /// set and order this process reads its chunks' rows from. By default, `train` and `order`: the
     /// process holds every sample.
     fn arrange<'a>(
         &mut self,
         train: &'a Dataset<T>,
         order: &'a [usize],
-        _batch: usize,
+        _batching: (usize, Option<usize>),
         _rows: &'a mut Rows<T>,
     ) -> Result<(&'a Dataset<T>, &'a [usize]), TrainError> {
         Ok((train, order))
@@ -286,6 +291,7 @@ impl<N: BatchNetwork> Chunks<N> {
         loss: &L,
         data: &Dataset<N::Scalar>,
         batch: &[usize],
+        chunks: Option<usize>,
         team: &mut M,
     ) -> Result<(BatchStats, &N::Grads), TrainError>
     where
@@ -293,7 +299,7 @@ impl<N: BatchNetwork> Chunks<N> {
         M: Team<N::Scalar>,
     {
         let b = batch.len();
-        let count = chunk_count(b);
+        let count = chunk_count(b, chunks);
         while self.parts.len() < count {
             self.parts.push(Part {
                 cache: N::BatchCache::default(),
@@ -420,7 +426,7 @@ mod tests {
     #[test]
     fn chunks_cover_the_batch_in_order_and_depend_on_its_size_alone() {
         for b in 1..1200 {
-            let count = chunk_count(b);
+            let count = chunk_count(b, None);
             assert!((1..=MAX_CHUNKS).contains(&count), "b = {b}");
             let mut next = 0;
             for k in 0..count {
@@ -431,7 +437,7 @@ mod tests {
             }
             assert_eq!(next, b);
         }
-        let counts = [1, 32, 64, 128, 256, 1024].map(chunk_count);
+        let counts = [1, 32, 64, 128, 256, 1024].map(|b| chunk_count(b, None));
         assert_eq!(counts, [1, 1, 1, 2, 4, 4]);
     }
 

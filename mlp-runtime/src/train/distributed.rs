@@ -99,7 +99,7 @@ fn hash(text: &str) -> u64 {
 fn fingerprint<N: Network, L, O>(
     trainer: &Trainer<L, O>,
     train: &Shard<N::Scalar>,
-) -> [(&'static str, u64); 12] {
+) -> [(&'static str, u64); 13] {
     let data = train.data();
     [
         (
@@ -123,6 +123,10 @@ fn fingerprint<N: Network, L, O>(
         ("the training samples in all", train.samples() as u64),
         ("the shards' layout", train.layout.kind()),
         ("the batch size", trainer.batch_size as u64),
+        (
+            "the chunks per batch (0: automatic)",
+            trainer.chunks.map_or(0, |k| k as u64),
+        ),
         ("the seed", trainer.seed),
         ("the epochs", trainer.epochs as u64),
         ("shuffling", u64::from(trainer.shuffle)),

@@ -41,6 +41,8 @@ pub(super) struct Ranks<'c, C: Communicator, T> {
     pub(super) displs: Vec<Count>,
     pub(super) from: Vec<Count>,
     pub(super) from_displs: Vec<Count>,
+    /// The rank that computes each position of the epoch.
+    pub(super) computer: Vec<u32>,
 }
 
 impl<'c, C: Communicator, T> Ranks<'c, C, T> {
@@ -65,6 +67,7 @@ impl<'c, C: Communicator, T> Ranks<'c, C, T> {
             displs: Vec::new(),
             from: Vec::new(),
             from_displs: Vec::new(),
+            computer: Vec::new(),
         }
     }
 }
@@ -246,90 +249,47 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
         &mut self,
         train: &'a Dataset<T>,
         order: &'a [usize],
-        batch: usize,
+        (batch, chunks): (usize, Option<usize>),
         rows: &'a mut Rows<T>,
     ) -> Result<(&'a Dataset<T>, &'a [usize]), TrainError> {
-        if *self.layout == Layout::Whole {
+        let (rank, size) = (self.rank(), self.size());
+        // Alone, or with every sample everywhere, every row is here already, in place.
+        if size == 1 || *self.layout == Layout::Whole {
             return Ok((train, order));
         }
-        let (rank, size) = (self.rank(), self.size());
-        let (width_x, width_t) = (train.n_features(), train.n_targets());
-        let width = width_x + width_t;
         // Which rank computes each position of the epoch: its chunks of each batch.
-        let mut computer = vec![0u32; order.len()];
-        for (s, start) in (0..order.len()).step_by(batch.max(1)).enumerate() {
+        self.computer.clear();
+        self.computer.resize(order.len(), 0);
+        for start in (0..order.len()).step_by(batch.max(1)) {
             let b = batch.min(order.len() - start);
-            let count = chunk_count(b);
-            debug_assert_eq!(start, s * batch);
+            let count = chunk_count(b, chunks);
             for r in 0..size {
                 let share = share_of(r, size, count);
-                if share.is_empty() {
-                    continue;
+                if let (Some(first), Some(last)) = (share.clone().next(), share.last()) {
+                    let positions =
+                        chunk_range(b, count, first).start..chunk_range(b, count, last).end;
+                    self.computer[start + positions.start..start + positions.end].fill(r as u32);
                 }
-                let first = chunk_range(b, count, share.start).start;
-                let last = chunk_range(b, count, share.end - 1).end;
-                computer[start + first..start + last].fill(r as u32);
             }
         }
-        // Rows to send to each rank and to receive from each, in position order.
+        // The rows this rank sends to each rank, and receives from each, in position order.
         let mut to = vec![0usize; size];
         let mut from = vec![0usize; size];
-        for (p, &g) in order.iter().enumerate() {
+        for (&g, &c) in order.iter().zip(&self.computer) {
             let (holder, _) = self.layout.holder(g);
-            let c = computer[p] as usize;
             if holder == rank {
-                to[c] += width;
+                to[c as usize] += 1;
             }
-            if c == rank {
-                from[holder] += width;
+            if c as usize == rank {
+                from[holder] += 1;
             }
         }
-        let sent = displacements(
-            to.iter().copied(),
-            &mut self.counts,
-            &mut self.displs,
-            "the rows sent",
-        )?;
-        let received = displacements(
-            from.iter().copied(),
-            &mut self.from,
-            &mut self.from_displs,
-            "the rows received",
-        )?;
-        self.send.resize(sent, T::ZERO);
-        let mut cursor: Vec<usize> = self.displs.iter().map(|&d| d as usize).collect();
-        let (x, t) = (train.features(), train.targets());
-        for (p, &g) in order.iter().enumerate() {
-            let (holder, row) = self.layout.holder(g);
-            if holder != rank {
-                continue;
-            }
-            let c = computer[p] as usize;
-            let out = &mut self.send[cursor[c]..cursor[c] + width];
-            out[..width_x]
-                .iter_mut()
-                .zip(x.row(row))
-                .for_each(|(o, &v)| *o = v);
-            out[width_x..]
-                .iter_mut()
-                .zip(t.row(row))
-                .for_each(|(o, &v)| *o = v);
-            cursor[c] += width;
-        }
-        self.recv.resize(received, T::ZERO);
-        {
-            let out = Partition::new(&self.send[..], &self.counts[..], &self.displs[..]);
-            let mut into =
-                PartitionMut::new(&mut self.recv[..], &self.from[..], &self.from_displs[..]);
-            self.comm.all_to_all_varcount_into(&out, &mut into);
-        }
-
-        // Place the received rows in position order.
-        let mine = received / width.max(1);
+        let mine: usize = from.iter().sum();
+        let (width_x, width_t) = (train.n_features(), train.n_targets());
         let data = rows.data.get_or_insert_with(|| {
             Dataset::from_checked(
-                Array2::from_elem((mine, width_x), T::ZERO),
-                Array2::from_elem((mine, width_t), T::ZERO),
+                Array2::from_elem((0, width_x), T::ZERO),
+                Array2::from_elem((0, width_t), T::ZERO),
             )
         });
         if data.len() != mine {
@@ -338,30 +298,60 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
                 Array2::from_elem((mine, width_t), T::ZERO),
             );
         }
-        let (features, targets) = data.arrays_mut();
+        // The received rows stay where they arrive: rank 0's, then rank 1's, … each in
+        // position order; `rows.order` says where each of this rank's positions is.
+        let mut next: Vec<usize> = from
+            .iter()
+            .scan(0, |start, &n| {
+                let here = *start;
+                *start += n;
+                Some(here)
+            })
+            .collect();
         rows.order.clear();
         rows.order.resize(order.len(), 0);
-        let mut cursor: Vec<usize> = self.from_displs.iter().map(|&d| d as usize).collect();
-        let mut next = 0;
-        for (p, &g) in order.iter().enumerate() {
-            if computer[p] as usize != rank {
-                continue;
+        for ((&g, &c), at) in order.iter().zip(&self.computer).zip(&mut rows.order) {
+            if c as usize == rank {
+                let (holder, _) = self.layout.holder(g);
+                *at = next[holder];
+                next[holder] += 1;
             }
-            let (holder, _) = self.layout.holder(g);
-            let row = &self.recv[cursor[holder]..cursor[holder] + width];
-            features
-                .row_mut(next)
-                .iter_mut()
-                .zip(&row[..width_x])
-                .for_each(|(o, &v)| *o = v);
-            targets
-                .row_mut(next)
-                .iter_mut()
-                .zip(&row[width_x..])
-                .for_each(|(o, &v)| *o = v);
-            cursor[holder] += width;
-            rows.order[p] = next;
-            next += 1;
+        }
+        let (features, targets) = data.arrays_mut();
+        for (source, into, width) in [
+            (train.features(), features, width_x),
+            (train.targets(), targets, width_t),
+        ] {
+            let sent = displacements(
+                to.iter().map(|n| n * width),
+                &mut self.counts,
+                &mut self.displs,
+                "the rows sent",
+            )?;
+            displacements(
+                from.iter().map(|n| n * width),
+                &mut self.from,
+                &mut self.from_displs,
+                "the rows received",
+            )?;
+            let (Some(source), Some(into)) = (source.as_slice(), into.as_slice_mut()) else {
+                unreachable!("data sets keep their arrays in standard layout")
+            };
+            self.send.clear();
+            self.send.resize(sent, T::ZERO);
+            let mut cursor: Vec<usize> = self.displs.iter().map(|&d| d as usize).collect();
+            for (&g, &c) in order.iter().zip(&self.computer) {
+                let (holder, row) = self.layout.holder(g);
+                if holder == rank {
+                    let at = &mut cursor[c as usize];
+                    self.send[*at..*at + width]
+                        .copy_from_slice(&source[row * width..(row + 1) * width]);
+                    *at += width;
+                }
+            }
+            let out = Partition::new(&self.send[..], &self.counts[..], &self.displs[..]);
+            let mut received = PartitionMut::new(into, &self.from[..], &self.from_displs[..]);
+            self.comm.all_to_all_varcount_into(&out, &mut received);
         }
         match &rows.data {
             Some(data) => Ok((data, &rows.order)),
