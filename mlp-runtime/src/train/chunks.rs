@@ -79,14 +79,26 @@ pub fn combine<P: Parameters>(
     count: usize,
     done: &impl Fn(Range<usize>) -> bool,
 ) {
+    combine_by(grads, lo, hi, count, done, &mut |d, s| add(d, s));
+}
+
+/// [`combine`] over any values with their addition `add(dst, src)`: `dst += src`.
+pub fn combine_by<S>(
+    items: &mut [S],
+    lo: usize,
+    hi: usize,
+    count: usize,
+    done: &impl Fn(Range<usize>) -> bool,
+    add: &mut impl FnMut(&mut S, &S),
+) {
     if hi - lo <= 1 || lo >= count || done(lo..hi) {
         return;
     }
     let mid = lo + (hi - lo) / 2;
-    combine(grads, lo, mid, count, done);
+    combine_by(items, lo, mid, count, done, add);
     if mid < count {
-        combine(grads, mid, hi, count, done);
-        let (left, right) = grads.split_at_mut(mid);
+        combine_by(items, mid, hi, count, done, add);
+        let (left, right) = items.split_at_mut(mid);
         add(&mut left[lo], &right[0]);
     }
 }
@@ -113,6 +125,15 @@ pub fn nodes(share: Range<usize>, count: usize, f: &mut impl FnMut(Range<usize>)
         walk(mid, hi, s, count, f);
     }
     walk(0, count.next_power_of_two(), &share, count, f);
+}
+
+/// Whether `node` of the tree over `count` chunks lies within one process's share, of
+/// `size` processes: the nodes [`nodes`] gives each process, and those below them.
+pub fn is_a_share_node(node: Range<usize>, size: usize, count: usize) -> bool {
+    (0..size).any(|r| {
+        let s = share_of(r, size, count);
+        s.start <= node.start && node.end.min(count) <= s.end
+    })
 }
 
 /// Calls `f(dst, src)` on each tensor of `dst` and the same tensor of `src`.
@@ -373,12 +394,7 @@ impl<N: BatchNetwork> Chunks<N> {
         }
         if !whole {
             // Every process's nodes are summed in place: complete the tree above them.
-            let summed = |node: Range<usize>| {
-                (0..size).any(|r| {
-                    let s = share_of(r, size, count);
-                    s.start <= node.start && node.end.min(count) <= s.end
-                })
-            };
+            let summed = |node| is_a_share_node(node, size, count);
             combine(grads, 0, count.next_power_of_two(), count, &summed);
         }
         scale(&mut grads[0], N::Scalar::ONE / N::Scalar::from_usize(b));

@@ -6,7 +6,9 @@ use super::shard::Layout;
 use super::Reduction;
 use crate::data::Dataset;
 use crate::error::TrainError;
-use crate::train::chunks::{chunk_count, chunk_range, nodes, share_of, ChunkStats, Rows, Team};
+use crate::train::chunks::{
+    chunk_count, chunk_range, combine_by, is_a_share_node, nodes, share_of, ChunkStats, Rows, Team,
+};
 use crate::train::snapshot::{copy_params, restore_params};
 use crate::train::Evaluation;
 use crate::{Parameters, Scalar};
@@ -43,6 +45,8 @@ pub(super) struct Ranks<'c, C: Communicator, T> {
     pub(super) from_displs: Vec<Count>,
     /// The rank that computes each position of the epoch.
     pub(super) computer: Vec<u32>,
+    /// This rank's segment of each chunk's gradient ([`Reduction::Ordered`]).
+    pub(super) segments: Vec<Vec<T>>,
 }
 
 impl<'c, C: Communicator, T> Ranks<'c, C, T> {
@@ -68,6 +72,7 @@ impl<'c, C: Communicator, T> Ranks<'c, C, T> {
             from: Vec::new(),
             from_displs: Vec::new(),
             computer: Vec::new(),
+            segments: Vec::new(),
         }
     }
 }
@@ -118,6 +123,19 @@ fn decode<T: Scalar>(scalars: &[T]) -> ChunkStats {
     stats
 }
 
+/// Appends the elements `range` of `params`, flat in [`Parameters::visit`] order, to `out`.
+fn append_range<P: Parameters>(params: &P, range: Range<usize>, out: &mut Vec<P::Scalar>) {
+    let mut start = 0;
+    params.visit(|_, p| {
+        let end = start + p.len();
+        let (lo, hi) = (range.start.max(start), range.end.min(end));
+        if lo < hi {
+            out.extend_from_slice(&p[lo - start..hi - start]);
+        }
+        start = end;
+    });
+}
+
 /// The number of [`nodes`] of `share`.
 fn node_count(share: Range<usize>, count: usize) -> usize {
     let mut n = 0;
@@ -126,55 +144,102 @@ fn node_count(share: Range<usize>, count: usize) -> usize {
 }
 
 impl<C: Communicator, T: Scalar + Equivalence> Ranks<'_, C, T> {
-    /// [`Reduction::Ordered`]: every rank's statistics and node sums, gathered by every rank
-    /// in one all-gather.
-    fn gather_nodes<P: Parameters<Scalar = T>>(
+    /// [`Reduction::Ordered`]: the fixed tree, computed segment by segment. The gradient's
+    /// `P` elements are cut into one segment per rank; one all-to-all sends every rank its
+    /// segment of every node sum (and every chunk's statistics), each rank completes the
+    /// tree over its segment, and one all-gather of the segments gives every rank the whole
+    /// sum in `grads[0]`. Each element is summed by the same expression as in one process;
+    /// a rank sends and receives about `(K/N + 1)·P` elements per step.
+    fn reduce_in_segments<P: Parameters<Scalar = T>>(
         &mut self,
         stats: &mut [ChunkStats],
         grads: &mut [P],
     ) -> Result<(), TrainError> {
         let (rank, size, count) = (self.rank(), self.size(), stats.len());
-        let block = |r: usize| {
-            let share = share_of(r, size, count);
-            STATS_LEN * share.len() + self.params * node_count(share, count)
-        };
-        let total = displacements(
-            (0..size).map(block),
+        let params = self.params;
+        let segment = |d: usize| params * d / size..params * (d + 1) / size;
+        let share = share_of(rank, size, count);
+        let mine = node_count(share.clone(), count);
+        // To each rank d: this rank's statistics, then its nodes' segment d.
+        let sent = displacements(
+            (0..size).map(|d| STATS_LEN * share.len() + mine * segment(d).len()),
             &mut self.counts,
             &mut self.displs,
-            "the gathered gradients",
+            "the gradient segments sent",
         )?;
-
-        let share = share_of(rank, size, count);
+        let received = displacements(
+            (0..size).map(|q| {
+                let theirs = share_of(q, size, count);
+                STATS_LEN * theirs.len() + node_count(theirs, count) * segment(rank).len()
+            }),
+            &mut self.from,
+            &mut self.from_displs,
+            "the gradient segments received",
+        )?;
         self.send.clear();
-        for s in &stats[share.clone()] {
-            encode(s, &mut self.send);
+        self.send.reserve(sent);
+        for d in 0..size {
+            for s in &stats[share.clone()] {
+                encode(s, &mut self.send);
+            }
+            let send = &mut self.send;
+            nodes(share.clone(), count, &mut |node| {
+                append_range(&grads[node.start], segment(d), send);
+            });
         }
-        let send = &mut self.send;
-        nodes(share, count, &mut |node| {
-            grads[node.start].visit(|_, v| send.extend_from_slice(v));
-        });
-        self.recv.resize(total, T::ZERO);
-        let mut into = PartitionMut::new(&mut self.recv[..], &self.counts[..], &self.displs[..]);
-        self.comm
-            .all_gather_varcount_into(&self.send[..], &mut into);
+        self.recv.clear();
+        self.recv.resize(received, T::ZERO);
+        {
+            let out = Partition::new(&self.send[..], &self.counts[..], &self.displs[..]);
+            let mut into =
+                PartitionMut::new(&mut self.recv[..], &self.from[..], &self.from_displs[..]);
+            self.comm.all_to_all_varcount_into(&out, &mut into);
+        }
 
-        for (r, &displ) in self.displs.iter().enumerate() {
-            let share = share_of(r, size, count);
+        // Every node's segment `rank`, at its first chunk, then the tree above them.
+        let len = segment(rank).len();
+        self.segments.resize_with(count, Vec::new);
+        for (q, &displ) in self.from_displs.iter().enumerate() {
+            let theirs = share_of(q, size, count);
             let mut at = displ as usize;
-            for k in share.clone() {
+            for k in theirs.clone() {
                 stats[k] = decode(&self.recv[at..at + STATS_LEN]);
                 at += STATS_LEN;
             }
-            if r == rank {
-                continue;
-            }
-            let (params, recv) = (self.params, &self.recv);
-            nodes(share, count, &mut |node| {
-                restore_params(&mut grads[node.start], &recv[at..at + params]);
-                at += params;
+            let (recv, segments) = (&self.recv, &mut self.segments);
+            nodes(theirs, count, &mut |node| {
+                let seg = &mut segments[node.start];
+                seg.clear();
+                seg.extend_from_slice(&recv[at..at + len]);
+                at += len;
             });
         }
+        let summed = |node| is_a_share_node(node, size, count);
+        combine_by(
+            &mut self.segments[..count],
+            0,
+            count.next_power_of_two(),
+            count,
+            &summed,
+            &mut |d, s| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s),
+        );
+
+        // Every rank's summed segment, to every rank.
+        displacements(
+            (0..size).map(|d| segment(d).len()),
+            &mut self.counts,
+            &mut self.displs,
+            "the summed gradient",
+        )?;
+        self.recv.clear();
+        self.recv.resize(params, T::ZERO);
+        {
+            let mut into =
+                PartitionMut::new(&mut self.recv[..], &self.counts[..], &self.displs[..]);
+            self.comm
+                .all_gather_varcount_into(&self.segments[0][..len], &mut into);
+        }
+        restore_params(&mut grads[0], &self.recv);
         Ok(())
     }
 
@@ -236,7 +301,7 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
         grads: &mut [P],
     ) -> Result<bool, TrainError> {
         match self.reduction {
-            Reduction::Ordered => self.gather_nodes(stats, grads).map(|()| false),
+            Reduction::Ordered => self.reduce_in_segments(stats, grads).map(|()| true),
             Reduction::Sum => self.sum_nodes(stats, grads).map(|()| true),
         }
     }
