@@ -1,8 +1,8 @@
 //! The W3 network (784-256-128-10) trained by `Trainer::fit_mpi` on the ranks of `mpirun`:
 //! one epoch of 10 240 samples in global batches of 256 and 1024, from the whole set on every
 //! rank and from a block of it per rank, and the cost of one step's exchange of gradients
-//! alone: the ordered reduction's all-gather (one gradient from each rank) and, beside it,
-//! one `MPI_Allreduce` of a gradient.
+//! alone: the ordered reduction's all-to-all and all-gather of gradient segments and, beside
+//! it, one `MPI_Allreduce` of a gradient.
 //!
 //! divan picks its iteration counts per process, and every rank must run the same steps, so
 //! this benchmark times a fixed number of runs itself and rank 0 prints the fastest and the
@@ -22,6 +22,7 @@ use mlp::optim::Sgd;
 use mlp::train::distributed::{mpi, Reduction, Shard};
 use mlp::train::Trainer;
 use mpi::collective::SystemOperation;
+use mpi::datatype::{Partition, PartitionMut};
 use mpi::topology::Communicator;
 use mpi::traits::CommunicatorCollectives;
 use std::time::Instant;
@@ -94,33 +95,46 @@ fn main() {
         }
     }
 
-    // The exchange alone: every rank's gradient to every rank, and one all-reduce.
+    // The exchange alone, as the ordered reduction does it when each rank owns one node:
+    // an all-to-all of gradient segments, then an all-gather of the summed segments; beside
+    // it, one all-reduce of the gradient.
     let params = <Mnist as mlp::Parameters>::num_params();
     let buf = vec![0.5f32; params];
-    let mut all = vec![0.0f32; params * size];
+    let segment = |d: usize| params * d / size..params * (d + 1) / size;
+    let counts: Vec<i32> = (0..size).map(|d| segment(d).len() as i32).collect();
+    let displs: Vec<i32> = (0..size).map(|d| segment(d).start as i32).collect();
+    let mine = segment(rank).len();
+    let from = vec![mine as i32; size];
+    let from_displs: Vec<i32> = (0..size).map(|q| (q * mine) as i32).collect();
+    let mut received = vec![0.0f32; mine * size];
+    let mut all = vec![0.0f32; params];
     let mut sum = vec![0.0f32; params];
-    let mut gathers = Vec::new();
+    let mut ordered = Vec::new();
     let mut reduces = Vec::new();
     for run in 0..=20 {
         world.barrier();
         let start = Instant::now();
-        world.all_gather_into(&buf[..], &mut all[..]);
-        let gathered = start.elapsed().as_secs_f64();
+        world.all_to_all_varcount_into(
+            &Partition::new(&buf[..], &counts[..], &displs[..]),
+            &mut PartitionMut::new(&mut received[..], &from[..], &from_displs[..]),
+        );
+        world.all_gather_varcount_into(
+            &received[..mine],
+            &mut PartitionMut::new(&mut all[..], &counts[..], &displs[..]),
+        );
+        let took = start.elapsed().as_secs_f64();
         world.barrier();
         let start = Instant::now();
         world.all_reduce_into(&buf[..], &mut sum[..], SystemOperation::sum());
         if run > 0 {
-            gathers.push(gathered);
+            ordered.push(took);
             reduces.push(start.elapsed().as_secs_f64());
         }
     }
     report(
-        &format!(
-            "all-gather of one gradient of {} bytes per rank",
-            params * 4
-        ),
+        &format!("ordered exchange of one gradient of {} bytes", params * 4),
         1,
-        gathers,
+        ordered,
     );
     report(
         &format!("all-reduce of one gradient of {} bytes", params * 4),

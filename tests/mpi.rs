@@ -314,6 +314,29 @@ fn faults_are_errors_on_every_rank(world: &impl Communicator, dir: &Path) {
         "{why}"
     );
 
+    // A rank that would reduce another way, or stop at another time: refused at start-up.
+    let reduction = if rank == 1 {
+        Reduction::Sum
+    } else {
+        Reduction::Ordered
+    };
+    let err = trainer(64).fit_mpi(world, reduction, &mut Net::zeros(), &train, None);
+    let (who, why) = distributed(err.unwrap_err());
+    assert_eq!(who, 1);
+    assert!(
+        why.contains("early stopping, divergence factor and reduction"),
+        "{why}"
+    );
+    let factor = if rank == 1 { 3.0 } else { 4.0 };
+    let err = trainer(64).divergence_factor(factor).fit_mpi(
+        world,
+        Reduction::Ordered,
+        &mut Net::zeros(),
+        &train,
+        None,
+    );
+    assert_eq!(distributed(err.unwrap_err()).0, 1);
+
     let wide = Shard::whole(data(600, 21, 0));
     let mine = if rank == 1 { &wide } else { &train };
     let err = trainer(64).fit_mpi(world, Reduction::Ordered, &mut Net::zeros(), mine, None);

@@ -96,12 +96,29 @@ fn hash(text: &str) -> u64 {
 }
 
 /// What every rank must agree on before training, each as a number.
-fn fingerprint<N: Network, L, O>(
+fn fingerprint<N: Network, L: Loss<N::Scalar>, O: Optimizer<N::Scalar>>(
     trainer: &Trainer<L, O>,
     train: &Shard<N::Scalar>,
-) -> [(&'static str, u64); 13] {
+    reduction: Reduction,
+) -> [(&'static str, u64); 14] {
     let data = train.data();
+    // Settings that decide when a rank stops or how it reduces: ranks that differ in them
+    // would wait for each other at different steps.
+    let settings = format!(
+        "{} {:?} {:?} {:?} {:?} {:?}",
+        L::NAME,
+        trainer.optimizer.learning_rate().to_bits(),
+        trainer.schedule,
+        trainer.early_stopping,
+        trainer.divergence_factor.map(f64::to_bits),
+        reduction,
+    );
     [
+        (
+            "the hash of the loss, learning rate, schedule, early stopping, divergence factor \
+             and reduction",
+            hash(&settings),
+        ),
         (
             "the hash of the network's PARAM_INFO and layers",
             hash(&format!("{:?}{:?}", N::PARAM_INFO, N::LAYER_SPECS)),
@@ -231,7 +248,7 @@ impl<L, O> Trainer<L, O> {
                 None => Ok(()),
             });
         agree(comm, checked)?;
-        check_fingerprints(comm, &fingerprint::<N, L, O>(self, train))?;
+        check_fingerprints(comm, &fingerprint::<N, L, O>(self, train, reduction))?;
         if let Some(init) = self.init {
             init.init(net, self.seed);
         }
