@@ -5,7 +5,7 @@
 //!
 //! With the `parallel` feature the chunks run on the threads of the current rayon pool, and
 //! the tree's additions and the scaling are split across it too. With the `mpi` feature each
-//! process computes a share of the chunks ([`Team::share`]). Neither changes an operation or
+//! process computes a share of the chunks ([`share_of`]). Neither changes an operation or
 //! its order, so a step gives the same bits on one thread, on any number of threads and on
 //! any number of processes.
 //!

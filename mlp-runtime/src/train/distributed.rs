@@ -44,7 +44,7 @@
 //! let mut net = Net::zeros();
 //! let mut trainer = Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1)).seed(1).init(mlp::init::Init::HE_UNIFORM);
 //! trainer.fit_mpi(&world, Reduction::Ordered, &mut net, &shard, None)?;
-//! # Ok::<(), mlp::error::TrainError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use super::{progress_bar, History, Trainer};
