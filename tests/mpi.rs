@@ -41,6 +41,10 @@ fn main() {
     }
     let universe = mpi::initialize().expect("MPI initialises once");
     let world = universe.world();
+    if std::env::var_os("MLP_MPI_TEST_DIE").is_some() {
+        a_rank_dies(&world);
+        return;
+    }
     let dir = files(&world);
     same_bits_as_one_process(&world, &dir);
     faults_are_errors_on_every_rank(&world, &dir);
@@ -49,16 +53,22 @@ fn main() {
     }
 }
 
-/// Runs this binary under `mpirun` on 2 and 3 ranks.
+/// `mpirun` on `ranks` ranks of this binary, allowed as root too, as CI runs.
+fn mpirun(ranks: &str) -> Command {
+    let mut command = Command::new("mpirun");
+    command
+        .args(["--oversubscribe", "-n", ranks])
+        .arg(std::env::current_exe().unwrap())
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    command
+}
+
+/// Runs this binary under `mpirun` on 2 and 3 ranks, then once more on 2 ranks of which one
+/// dies while training: the job must end, with a failure, rather than hang.
 fn launch() {
-    let exe = std::env::current_exe().unwrap();
     for ranks in ["2", "3"] {
-        let status = Command::new("mpirun")
-            .args(["--oversubscribe", "-n", ranks])
-            .arg(&exe)
-            // Allowed as root too, as CI runs.
-            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        let status = mpirun(ranks)
             .status()
             .expect("mpirun starts (Debian: openmpi-bin)");
         assert!(
@@ -66,6 +76,55 @@ fn launch() {
             "the checks failed on {ranks} ranks: {status}"
         );
     }
+    let mut job = mpirun("2")
+        .env("MLP_MPI_TEST_DIE", "1")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mpirun starts");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = job.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = job.kill();
+            panic!("a rank died and the job still ran after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(!status.success(), "a rank died, yet mpirun reports success");
+}
+
+/// Rank 1 exits in the middle of training (from its loss, at the tenth sample); the others
+/// are then waiting in a collective, which `mpirun` must end.
+fn a_rank_dies(world: &impl Communicator) {
+    #[derive(Clone, Copy, Debug)]
+    struct Dying(bool);
+    impl Loss<f32> for Dying {
+        const NAME: &'static str = "dying";
+        fn value_grad(&self, y: &[f32], t: &[f32], grad: &mut [f32]) -> Result<f32, LossError> {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static CALLS: AtomicUsize = AtomicUsize::new(0);
+            if self.0 && CALLS.fetch_add(1, Ordering::Relaxed) == 10 {
+                std::process::exit(3);
+            }
+            Mse.value_grad(y, t, grad)
+        }
+        fn value(&self, y: &[f32], t: &[f32]) -> Result<f32, LossError> {
+            Mse.value(y, t)
+        }
+    }
+    let mut trainer = Trainer::new(Dying(world.rank() == 1), Sgd::new(0.01))
+        .epochs(1000)
+        .batch_size(256)
+        .progress(false);
+    let _ = trainer.fit_mpi(
+        world,
+        Reduction::Ordered,
+        &mut Fit::zeros(),
+        &Shard::whole(regression(0.5)),
+        None,
+    );
 }
 
 /// `n` samples of `features` features in 5 classes, from a formula shifted by `seed`.
