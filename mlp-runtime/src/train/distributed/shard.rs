@@ -91,8 +91,11 @@ impl<T: Scalar + Equivalence> Shard<T> {
     }
 
     /// Rank `r` of `N` reads rows `r`, `r + N`, `r + 2N`, … of the CSV file at `path`
-    /// ([`Csv::every`]), skipping the others unread. Collective: call it on every rank; a rank
-    /// that fails to read its rows is an error on every rank ([`agree`]).
+    /// ([`Csv::every`]): each rank reads the file through but parses only its rows, so each
+    /// holds about `1/N` of the samples. Collective: call it on every rank; a rank that fails
+    /// to read its rows (or finds none, in a file of fewer rows than ranks) is an error on
+    /// every rank ([`agree`]). For very large sets, one file per rank
+    /// ([`Shard::load_csv_per_rank`]) spares each rank the others' bytes.
     ///
     /// With [`Target::Classes`](crate::data::Target::Classes), give the class names
     /// ([`Csv::class_names`]): each rank numbers the names its rows hold, so a rank that lacks
