@@ -139,8 +139,26 @@ fn layer_product(w: ArrayView2<'_, f32>, x: &Array2<f32>, z: &mut Array2<f32>, f
     let b = x.ncols() / 4;
     let values = s![.., ..b];
     matmul(w, x.slice(values), z.slice_mut(values), false).unwrap();
-    for (mut row, wr) in z.rows_mut().into_iter().zip(w.rows()) {
-        let row = row.as_slice_mut().unwrap();
+    let (rows, w) = (z.as_slice_mut().unwrap(), w.as_standard_layout());
+    let w = w.as_slice().unwrap();
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked above).
+        unsafe { fill_rows_avx512(rows, w, b) };
+    } else {
+        fill_rows(rows, w, b);
+    }
+}
+
+/// [`fill_rows`] compiled for AVX-512.
+#[target_feature(enable = "avx512f")]
+unsafe fn fill_rows_avx512(rows: &mut [f32], w: &[f32], b: usize) {
+    fill_rows(rows, w, b);
+}
+
+/// The input layer's `∂₁Z`, `∂₂Z` and `ΔZ` columns: `W`'s two columns, and 0.
+#[inline(always)]
+fn fill_rows(rows: &mut [f32], w: &[f32], b: usize) {
+    for (row, wr) in rows.chunks_exact_mut(4 * b).zip(w.chunks_exact(2)) {
         row[b..2 * b].fill(wr[0]);
         row[2 * b..3 * b].fill(wr[1]);
         row[3 * b..].fill(0.0);

@@ -224,18 +224,53 @@ pub fn jets_dense_input<T, S, F, const D: usize, const OUT: usize, const K: usiz
         let zv = ArrayViewMut2::from_shape((OUT, bs).strides((cols, 1)), &mut *out)
             .unwrap_or_else(|e| unreachable!("a jets view fits its buffer: {e}"));
         product(wv, view(D), zv, false);
-        for (row, wr) in out.chunks_exact_mut(cols).zip(w) {
-            let (grad, second) = row[bs..].split_at_mut(D * bs);
-            for (block, &wd) in grad.chunks_exact_mut(bs).zip(wr) {
-                block.fill(wd);
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            /// [`fill_input_columns`] compiled for AVX-512, so that it stores 512 bits at a
+            /// time.
+            #[target_feature(enable = "avx512f")]
+            unsafe fn avx512<T, S, const D: usize, const OUT: usize, const K: usize>(
+                w: &[[T; D]; OUT],
+                op: &S,
+                out: &mut [T],
+                bs: usize,
+            ) where
+                T: Scalar,
+                S: SecondOrder<T, D, K>,
+            {
+                fill_input_columns(w, op, out, bs);
             }
-            for (k, block) in second.chunks_exact_mut(bs).enumerate() {
-                let lz = (0..D).fold(T::ZERO, |acc, d| acc + wr[d] * op.drift(k, d));
-                block.fill(lz);
-            }
+            // SAFETY: the CPU supports AVX-512F (checked above).
+            return unsafe { avx512(w, op, out, bs) };
         }
+        fill_input_columns(w, op, out, bs);
     };
     jets_dense_by(b, (act, op), bs, (z, h), product);
+}
+
+/// The derivative columns of the first layer's `Z` (rows of `B (1 + D + K)` columns in `out`):
+/// `∂_d z_i = W_id` and `L_k z_i = Σ_j W_ij c_k[j]` at every sample.
+#[inline(always)]
+fn fill_input_columns<T, S, const D: usize, const OUT: usize, const K: usize>(
+    w: &[[T; D]; OUT],
+    op: &S,
+    out: &mut [T],
+    bs: usize,
+) where
+    T: Scalar,
+    S: SecondOrder<T, D, K>,
+{
+    let cols = bs * (1 + D + K);
+    for (row, wr) in out.chunks_exact_mut(cols).zip(w) {
+        let (grad, second) = row[bs..].split_at_mut(D * bs);
+        for (block, &wd) in grad.chunks_exact_mut(bs).zip(wr) {
+            block.fill(wd);
+        }
+        for (k, block) in second.chunks_exact_mut(bs).enumerate() {
+            let lz = (0..D).fold(T::ZERO, |acc, d| acc + wr[d] * op.drift(k, d));
+            block.fill(lz);
+        }
+    }
 }
 
 /// The rest of [`jets_dense`] once `product` has written `Z = W X` (into `z`'s buffer when
