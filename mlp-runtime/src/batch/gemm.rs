@@ -108,11 +108,6 @@ unsafe fn gemm_rows<T: Scalar>(
         epilogue(0, m, 0, n);
         return;
     }
-    // SAFETY: the caller's promise.
-    if unsafe { super::thin::gemm(&p) } {
-        epilogue(0, m, 0, n);
-        return;
-    }
     #[cfg(target_arch = "x86_64")]
     if avx512_detected() && dots_suit(&p) {
         // SAFETY: the caller's promise, with A's rows and B's columns contiguous along k; the
@@ -123,6 +118,11 @@ unsafe fn gemm_rows<T: Scalar>(
                 Kind::F64 => super::avx512::dots_f64(&p.cast()),
             }
         }
+        epilogue(0, m, 0, n);
+        return;
+    }
+    // SAFETY: the caller's promise.
+    if unsafe { super::thin::gemm(&p) } {
         epilogue(0, m, 0, n);
         return;
     }
@@ -145,10 +145,12 @@ unsafe fn gemm_rows<T: Scalar>(
 /// Whether `p` takes the AVX-512 dot-product kernel: both operands contiguous along the sum,
 /// a long sum and a small output (a weight gradient `Z̄ Hᵀ` of narrow layers over a large
 /// batch), where transposing B into the packed kernel's panels costs more than adding each
-/// output's lanes at the end.
+/// output's lanes at the end. It takes 4 × 4 blocks of the output, so it wants 4 rows or
+/// more (a single row goes to the thin loops) and 2 columns or more.
 #[cfg(target_arch = "x86_64")]
 fn dots_suit<T>(p: &Product<T>) -> bool {
-    p.a.cs == 1 && p.b.rs == 1 && p.k >= 512 && p.m <= 64 && p.n <= 64
+    let small = (4..=64).contains(&p.m) && (2..=64).contains(&p.n);
+    p.a.cs == 1 && p.b.rs == 1 && p.k >= 512 && small
 }
 
 /// Whether this CPU runs AVX-512F, detected once.
@@ -234,6 +236,7 @@ mod tests {
             // a partial last vector.
             (5, 6, 600),
             (13, 9, 1030),
+            (9, 2, 700),
         ];
         for (m, n, k) in shapes {
             let a: Vec<f64> = (0..m * k).map(|_| next()).collect();
