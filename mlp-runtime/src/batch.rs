@@ -19,7 +19,10 @@
 //! allocates.
 //!
 //! The products run on [`matmul`]'s kernel: AVX-512 when the CPU has it (detected at run
-//! time), portable Rust otherwise, or a system CBLAS with the `blas` feature.
+//! time), portable Rust otherwise, or a system CBLAS with the `blas` feature. A product with a
+//! side of one or two (a layer of one or two units, or of two inputs) takes vectorised loops
+//! instead of a padded kernel block, and a weight gradient of narrow layers over a long batch
+//! a dot-product kernel that needs no transposed copy.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;

@@ -5,7 +5,9 @@
 //! (`f32`; half as wide in `f64`) with fused multiply-adds; elsewhere a portable 4 × 16 kernel
 //! that the compiler vectorises. With the `blas` feature, a system CBLAS takes the products
 //! instead. The blocking they share is in [`super::blocking`]; products with a side of one or
-//! two take the loops of [`super::thin`].
+//! two take the loops of [`super::thin`], and long sums into a small output whose operands
+//! both run along the sum (weight gradients over a large batch), with AVX-512, a dot-product
+//! kernel (`dots_f32`, `dots_f64`).
 
 #[cfg(test)]
 use super::blocking::Mat;
