@@ -600,3 +600,28 @@ fn p2_products_only(bencher: divan::Bencher) {
     p.extend(backward_products(64));
     bencher.bench_local(|| p.iter_mut().for_each(Floor::run));
 }
+
+/// The `tanh` alone that P1 evaluates (three layers of 32 units at 256 points, 24 576 values),
+/// compiled for AVX-512 as the element-wise passes are: the part of P1's element-wise work
+/// that no arrangement of the passes removes.
+#[divan::bench]
+fn p1_tanh_only(bencher: divan::Bencher) {
+    let mut z: Vec<f32> = (0..3 * 32 * 256)
+        .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+        .collect();
+    let h = |z: &mut [f32]| z.iter_mut().for_each(|v| *v = tanh_f32(*v));
+    bencher.bench_local(|| {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked above).
+            unsafe { tanh_avx512(black_box(&mut z)) };
+        } else {
+            h(black_box(&mut z));
+        }
+    });
+}
+
+/// `z = tanh z`, compiled for AVX-512.
+#[target_feature(enable = "avx512f")]
+unsafe fn tanh_avx512(z: &mut [f32]) {
+    z.iter_mut().for_each(|v| *v = tanh_f32(*v));
+}
