@@ -13,7 +13,8 @@
 //!
 //! - The floor: `p1_products_only` and `p2_products_only` do only the matrix products of P1
 //!   and P2 on the same kernel, nothing element-wise; `hidden_layer_product` is one hidden
-//!   layer's product over the 1024 stacked columns.
+//!   layer's product over the 1024 stacked columns; `p1_tanh_only` is the `tanh` of P1's
+//!   element-wise passes alone.
 //!
 //! One thread. Run with `taskset -c 1 cargo bench -p mlp-benches --bench operators`.
 
