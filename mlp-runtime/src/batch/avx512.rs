@@ -13,14 +13,18 @@ macro_rules! kernel {
     ($name:ident, $gemm:ident, $t:ty, $lanes:expr, $vec:ty, $mask:ty,
      $zero:ident, $set1:ident, $load:ident, $loadu:ident, $fmadd:ident, $add:ident, $storeu:ident,
      $pack_t:ident) => {
-        /// One block (`mr = R`, `nr ≤ NV·lanes`) of `C (+)= A B` over `kc` steps.
+        /// One block (`mr = R`, `nr ≤ NV·lanes`) of `C (+)= A B` over `kc` steps; with `COPY`,
+        /// it also stores each row of the panel it reads into `blk.copy` (rows of `NV·lanes`),
+        /// packing the panel for the blocks after it.
         ///
         /// # Safety
         /// The CPU supports AVX-512F; the block's `R` rows of A have `kc` elements by A's
         /// strides, its panel has `kc` rows of `NV·lanes` values at stride `rsb`, and its
-        /// `R × nr` elements of C are in bounds and not otherwise borrowed.
+        /// `R × nr` elements of C are in bounds and not otherwise borrowed; with `COPY`, the
+        /// panel is full (`nr = NV·lanes`) and `blk.copy` has room for `kc · NV·lanes` values
+        /// that no one else reads or writes meanwhile.
         #[target_feature(enable = "avx512f")]
-        unsafe fn $name<const R: usize, const NV: usize>(blk: Block<$t>) {
+        unsafe fn $name<const R: usize, const NV: usize, const COPY: bool>(blk: Block<$t>) {
             let Block {
                 kc,
                 a,
@@ -30,8 +34,11 @@ macro_rules! kernel {
                 rsc,
                 nr,
                 accumulate,
+                copy,
                 ..
             } = blk;
+            // Where the next row of the panel is copied to (with `COPY`).
+            let mut cp = copy;
             const L: usize = $lanes;
             let full: $mask = !0;
             let bits = 8 * core::mem::size_of::<$mask>();
@@ -67,6 +74,14 @@ macro_rules! kernel {
                             // block).
                             unsafe { $load(bp.add(v * L)) }
                         });
+                        if COPY {
+                            for (v, &x) in bv.iter().enumerate() {
+                                // SAFETY: the pack's current row has room for `NV·L` values.
+                                unsafe { $storeu(cp.add(v * L), !0, x) };
+                            }
+                            // SAFETY: at most one past the pack's last row.
+                            cp = unsafe { cp.add(NV * L) };
+                        }
                         for (row, &p) in acc.iter_mut().zip(&rows) {
                             // SAFETY: step `off / a.cs < kc` of row `r < R` of A's block.
                             let av = $set1(unsafe { *p.add(off) });
@@ -84,6 +99,12 @@ macro_rules! kernel {
                         // SAFETY: as above, for the last row.
                         unsafe { $load(bp.add(v * L)) }
                     });
+                    if COPY {
+                        for (v, &x) in bv.iter().enumerate() {
+                            // SAFETY: the pack's last row has room for `NV·L` values.
+                            unsafe { $storeu(cp.add(v * L), !0, x) };
+                        }
+                    }
                     for (row, &p) in acc.iter_mut().zip(&rows) {
                         // SAFETY: step `off / a.cs < kc` of row `r < R` of A's block.
                         let av = $set1(unsafe { *p.add(off) });
@@ -166,46 +187,53 @@ macro_rules! kernel {
                 // Wide products: 6 rows × 4 vectors, 6 broadcasts per 24 multiply-adds.
                 let kernel = |blk: Block<$t>| {
                     // SAFETY: `blocked` passes blocks of at most 6 rows whose elements of A,
-                    // the panel and C are in bounds (see `Block`); the CPU runs AVX-512F.
+                    // the panel and C are in bounds (see `Block`), and sets `copy` only on the
+                    // first block (6 rows) of a full panel, to the pack; the CPU runs AVX-512F.
                     unsafe {
                         match blk.mr {
-                            6 => $name::<6, 4>(blk),
-                            5 => $name::<5, 4>(blk),
-                            4 => $name::<4, 4>(blk),
-                            3 => $name::<3, 4>(blk),
-                            2 => $name::<2, 4>(blk),
-                            _ => $name::<1, 4>(blk),
+                            6 if !blk.copy.is_null() => $name::<6, 4, true>(blk),
+                            6 => $name::<6, 4, false>(blk),
+                            5 => $name::<5, 4, false>(blk),
+                            4 => $name::<4, 4, false>(blk),
+                            3 => $name::<3, 4, false>(blk),
+                            2 => $name::<2, 4, false>(blk),
+                            _ => $name::<1, 4, false>(blk),
                         }
                     }
                 };
                 let pack_wide = |src, b, kc, nr, p| pack_panel(src, b, kc, nr, p, 4 * $lanes);
                 // SAFETY: the product keeps its promise (the caller's) and the pack holds
                 // `KC · 4·lanes` values.
-                unsafe { blocked::<$t, 6, { 4 * $lanes }>(p, pack, pack_wide, kernel, epilogue) };
+                unsafe {
+                    blocked::<$t, 6, { 4 * $lanes }>(p, pack, pack_wide, kernel, epilogue, true)
+                };
                 return;
             }
             let kernel = |blk: Block<$t>| {
                 // SAFETY: as above, with blocks of at most `MR` rows.
                 unsafe {
                     match blk.mr {
-                        12 => $name::<12, 2>(blk),
-                        11 => $name::<11, 2>(blk),
-                        10 => $name::<10, 2>(blk),
-                        9 => $name::<9, 2>(blk),
-                        8 => $name::<8, 2>(blk),
-                        7 => $name::<7, 2>(blk),
-                        6 => $name::<6, 2>(blk),
-                        5 => $name::<5, 2>(blk),
-                        4 => $name::<4, 2>(blk),
-                        3 => $name::<3, 2>(blk),
-                        2 => $name::<2, 2>(blk),
-                        _ => $name::<1, 2>(blk),
+                        12 if !blk.copy.is_null() => $name::<12, 2, true>(blk),
+                        12 => $name::<12, 2, false>(blk),
+                        11 => $name::<11, 2, false>(blk),
+                        10 => $name::<10, 2, false>(blk),
+                        9 => $name::<9, 2, false>(blk),
+                        8 => $name::<8, 2, false>(blk),
+                        7 => $name::<7, 2, false>(blk),
+                        6 => $name::<6, 2, false>(blk),
+                        5 => $name::<5, 2, false>(blk),
+                        4 => $name::<4, 2, false>(blk),
+                        3 => $name::<3, 2, false>(blk),
+                        2 => $name::<2, 2, false>(blk),
+                        _ => $name::<1, 2, false>(blk),
                     }
                 }
             };
             let pack_narrow = |src, b, kc, nr, p| pack_panel(src, b, kc, nr, p, 2 * $lanes);
             // SAFETY: as above.
-            unsafe { blocked::<$t, MR, { 2 * $lanes }>(p, pack, pack_narrow, kernel, epilogue) };
+            unsafe {
+                blocked::<$t, MR, { 2 * $lanes }>(p, pack, pack_narrow, kernel, epilogue, true)
+            };
         }
     };
 }

@@ -3,8 +3,10 @@
 //! The left operand `A` (a weight matrix, its transpose, or `δ`) is read in place, one scalar
 //! at a time, and broadcast, so it needs no layout. The right operand `B` is copied panel by
 //! panel (`KC × NR`) into a buffer on the stack, transposed there if its rows are not
-//! contiguous; the panel then sits in L1 while every row block of `A` streams past it. The
-//! micro-kernel keeps an `MR × NR` block of `C` in registers over the panel's depth.
+//! contiguous; the panel then sits in L1 while every row block of `A` streams past it. (The
+//! AVX-512 kernel packs a full panel of a row-major `B` while its first row block reads it, so
+//! that `B` is read once, not copied and then read.) The micro-kernel keeps an `MR × NR` block
+//! of `C` in registers over the panel's depth.
 //!
 //! [`super::gemm`] dispatches to a kernel; the kernels ([`gemm_portable`] here,
 //! `super::avx512`) build on [`blocked`]. Dependencies point one way: the front uses the
@@ -105,7 +107,8 @@ pub(crate) struct Block<T> {
     pub kc: usize,
     /// The block's rows of `A`, from the chunk's first column.
     pub a: Mat<T>,
-    /// The packed panel of `B`: `kc` rows of stride `rsb`.
+    /// The panel of `B`: `kc` rows of stride `rsb`, packed, or read in place from `B` by the
+    /// block that packs it (see `copy`).
     pub b: *const T,
     /// The panel's row stride.
     pub rsb: usize,
@@ -119,6 +122,9 @@ pub(crate) struct Block<T> {
     pub nr: usize,
     /// Whether to add to `C` rather than overwrite it.
     pub accumulate: bool,
+    /// Where the block copies the panel's rows as it reads them (the pack, rows of stride `NR`,
+    /// for the blocks after it), or null. Only for a full panel (`nr = NR`).
+    pub copy: *mut T,
 }
 
 impl<T> Mat<T> {
@@ -152,11 +158,13 @@ impl<T> Mat<T> {
 /// sits in L1 without cache-set conflicts whatever `B`'s strides (a transposed `B` is
 /// transposed here, once per panel); then `MR`-tall row blocks, calling `kernel` on each
 /// [`Block`] of the packed panel, and `epilogue(i0, mr, j0, nr)` on each block after its last
-/// chunk.
+/// chunk. With `fuse` (a kernel that honours [`Block::copy`]), a full panel of a row-major
+/// `B` is not copied first: the first row block reads it in place and packs it as it goes.
 ///
 /// # Safety
 /// `p` keeps [`Product`]'s promise, `pack` must be valid for `KC · NR` writes, and
-/// `pack_columns` and `kernel` must be sound on the panels and blocks it gives them.
+/// `pack_columns` and `kernel` must be sound on the panels and blocks it gives them (with
+/// `fuse`, `kernel` must fill the pack from a block whose `copy` is set).
 #[inline(always)]
 pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
     p: Product<T>,
@@ -164,6 +172,7 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
     mut pack_columns: impl FnMut(*const T, Mat<T>, usize, usize, *mut T),
     mut kernel: impl FnMut(Block<T>),
     mut epilogue: impl FnMut(usize, usize, usize, usize),
+    fuse: bool,
 ) {
     let Product {
         m,
@@ -189,7 +198,12 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
             // SAFETY: `(k0, j0)` is an element of B (k0 < k, j0 < n), in bounds by the
             // product's promise.
             let src = unsafe { b.ptr.add(k0 * b.rs + j0 * b.cs) };
-            if b.cs == 1 {
+            // With `fuse`, the first row block of a full panel of a row-major B reads B in
+            // place and copies each row into the pack as it goes (no separate pass over B).
+            let fused = fuse && b.cs == 1 && nr == NR && m >= MR;
+            if fused {
+                // The first block packs the panel.
+            } else if b.cs == 1 {
                 for kk in 0..kc {
                     // SAFETY: row `k0 + kk` of B has `nr` contiguous elements from column
                     // `j0` (b.cs == 1), `pack` holds `KC · NR` values and `kk < KC`, `nr ≤ NR`;
@@ -204,6 +218,7 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
             let mut i0 = 0;
             while i0 < m {
                 let mr = MR.min(m - i0);
+                let first = fused && i0 == 0;
                 // SAFETY: `(i0, k0)` is an element of A and `(i0, j0)` one of C (i0 < m,
                 // k0 < k, j0 < n), in bounds by the product's promise.
                 let (a_ptr, c_blk) =
@@ -215,13 +230,14 @@ pub(crate) unsafe fn blocked<T: Scalar, const MR: usize, const NR: usize>(
                         rs: a.rs,
                         cs: a.cs,
                     },
-                    b: pack,
-                    rsb: NR,
+                    b: if first { src } else { pack.cast_const() },
+                    rsb: if first { b.rs } else { NR },
                     c: c_blk,
                     rsc,
                     mr,
                     nr,
                     accumulate: acc,
+                    copy: if first { pack } else { core::ptr::null_mut() },
                 });
                 if last {
                     epilogue(i0, mr, j0, nr);
@@ -295,7 +311,7 @@ pub(crate) unsafe fn gemm_portable<T: Scalar>(
     let kernel = |blk| unsafe { kernel_portable::<T, MR, NR>(blk) };
     // SAFETY: the product keeps its promise (the caller's), the pack holds `KC · NR` values,
     // and the closures stay inside the panels and blocks `blocked` gives them.
-    unsafe { blocked::<T, MR, NR>(p, pack.ptr(), pack_t, kernel, epilogue) };
+    unsafe { blocked::<T, MR, NR>(p, pack.ptr(), pack_t, kernel, epilogue, false) };
 }
 
 /// The portable micro-kernel on one [`Block`] (`mr ≤ MR`, `nr ≤ NR`).
@@ -316,6 +332,7 @@ unsafe fn kernel_portable<T: Scalar, const MR: usize, const NR: usize>(blk: Bloc
         mr,
         nr,
         accumulate,
+        ..
     } = blk;
     let mut acc = [[T::ZERO; NR]; MR];
     if nr == NR && mr == MR {
