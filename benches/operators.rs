@@ -13,8 +13,8 @@
 //!
 //! - The floor: `p1_products_only` and `p2_products_only` do only the matrix products of P1
 //!   and P2 on the same kernel, nothing element-wise; `hidden_layer_product` is one hidden
-//!   layer's product over the 1024 stacked columns; `p1_tanh_only` is the `tanh` of P1's
-//!   element-wise passes alone.
+//!   layer's product over the 1024 stacked columns and `hidden_weight_gradient` its weight
+//!   gradient; `p1_tanh_only` is the `tanh` of P1's element-wise passes alone.
 //!
 //! One thread. Run with `taskset -c 1 cargo bench -p mlp-benches --bench operators`.
 
@@ -508,6 +508,14 @@ fn hidden_layer_product(bencher: divan::Bencher) {
     let x = Array2::from_shape_fn((32, 1024), |(i, j)| ((i * 5 + j) % 13) as f32 / 13.0 - 0.5);
     let mut z = Array2::zeros((32, 1024));
     bencher.bench_local(|| matmul(w.view(), black_box(x.view()), z.view_mut(), false).unwrap());
+}
+
+/// One hidden layer's weight gradient alone, `∂Loss/∂W (32 × 32) += Z̄ (32 × 1024) · Hᵀ`:
+/// two of P2's products.
+#[divan::bench]
+fn hidden_weight_gradient(bencher: divan::Bencher) {
+    let mut p = Floor::new((32, 32, 1024), false, true);
+    bencher.bench_local(|| p.run());
 }
 
 #[divan::bench(args = [(32usize, 2usize), (1, 32)])]
