@@ -299,8 +299,9 @@ mod tests {
     }
 
     /// With the `parallel` feature: a product large enough to be split gives the same bits
-    /// in pools of 1, 2 and 3 threads (and from outside a pool), and its epilogue sees every
-    /// block of `C` once, with rows counted from the top of `C`.
+    /// in pools of 1, 2 and 3 threads (and from outside a pool), with B transposed or
+    /// row-major (packed by the kernel's first row block), and its epilogue sees every block
+    /// of `C` once, with rows counted from the top of `C`.
     #[cfg(feature = "parallel")]
     #[test]
     fn split_products_match_one_thread_bit_for_bit() {
@@ -318,65 +319,74 @@ mod tests {
                 .build()
                 .unwrap()
         };
-        let run = |threads: Option<usize>| {
-            let mut c = vec![0.0f32; m * n];
-            let out = Shared::new(c.as_mut_ptr());
-            let seen = Mutex::new(vec![0u8; m * n]);
-            let go = || {
-                let (am, bm) = (
-                    Mat {
-                        ptr: a.as_ptr(),
-                        rs: k,
-                        cs: 1,
-                    },
-                    Mat {
-                        ptr: b.as_ptr(),
-                        rs: 1,
-                        cs: k,
-                    },
-                );
-                // SAFETY: A is m×k, B (transposed) k×n and C m×n, all in bounds.
-                unsafe {
-                    gemm_then(
-                        product((m, n, k), am, bm, out.get(), false),
-                        |i0, mr, j0, nr| {
-                            let mut seen = seen.lock().unwrap();
-                            for i in i0..i0 + mr {
-                                for j in j0..j0 + nr {
-                                    seen[i * n + j] += 1;
-                                }
-                            }
+        for transposed in [true, false] {
+            // B's element `(p, j)`: `b[p + j·k]` transposed, else `b[p·n + j]`.
+            let (rsb, csb) = if transposed { (1, k) } else { (n, 1) };
+            let run = |threads: Option<usize>| {
+                let mut c = vec![0.0f32; m * n];
+                let out = Shared::new(c.as_mut_ptr());
+                let seen = Mutex::new(vec![0u8; m * n]);
+                let go = || {
+                    let (am, bm) = (
+                        Mat {
+                            ptr: a.as_ptr(),
+                            rs: k,
+                            cs: 1,
+                        },
+                        Mat {
+                            ptr: b.as_ptr(),
+                            rs: rsb,
+                            cs: csb,
                         },
                     );
+                    // SAFETY: A is m×k, B k×n (either layout) and C m×n, all in bounds.
+                    unsafe {
+                        gemm_then(
+                            product((m, n, k), am, bm, out.get(), false),
+                            |i0, mr, j0, nr| {
+                                let mut seen = seen.lock().unwrap();
+                                for i in i0..i0 + mr {
+                                    for j in j0..j0 + nr {
+                                        seen[i * n + j] += 1;
+                                    }
+                                }
+                            },
+                        );
+                    }
+                };
+                match threads {
+                    Some(t) => pool(t).install(go),
+                    None => go(),
                 }
+                assert!(
+                    seen.into_inner().unwrap().iter().all(|&s| s == 1),
+                    "{threads:?}"
+                );
+                c
             };
-            match threads {
-                Some(t) => pool(t).install(go),
-                None => go(),
-            }
-            assert!(
-                seen.into_inner().unwrap().iter().all(|&s| s == 1),
-                "{threads:?}"
+            assert_eq!(
+                pool(2).install(|| super::super::parallel::parts(m, n, k)),
+                2
             );
-            c
-        };
-        assert_eq!(
-            pool(2).install(|| super::super::parallel::parts(m, n, k)),
-            2
-        );
-        assert_eq!(
-            pool(3).install(|| super::super::parallel::parts(m, n, k)),
-            3
-        );
-        assert_eq!(
-            pool(1).install(|| super::super::parallel::parts(m, n, k)),
-            1
-        );
-        let one = run(Some(1));
-        for threads in [Some(2), Some(3), None] {
-            assert!(one == run(threads), "{threads:?} threads differ from one");
+            assert_eq!(
+                pool(3).install(|| super::super::parallel::parts(m, n, k)),
+                3
+            );
+            assert_eq!(
+                pool(1).install(|| super::super::parallel::parts(m, n, k)),
+                1
+            );
+            let one = run(Some(1));
+            for threads in [Some(2), Some(3), None] {
+                assert!(
+                    one == run(threads),
+                    "{threads:?} threads differ from one (B transposed: {transposed})"
+                );
+            }
+            let c00: f64 = (0..k)
+                .map(|p| f64::from(a[p]) * f64::from(b[p * rsb]))
+                .sum();
+            assert!((f64::from(one[0]) - c00).abs() < 1e-4);
         }
-        let c00: f64 = (0..k).map(|p| f64::from(a[p]) * f64::from(b[p])).sum();
-        assert!((f64::from(one[0]) - c00).abs() < 1e-4);
     }
 }
