@@ -29,6 +29,8 @@ mod avx512;
 #[cfg(feature = "blas")]
 mod blas;
 mod blocking;
+#[cfg(target_arch = "x86_64")]
+mod dots;
 mod gemm;
 mod kernels;
 #[cfg(feature = "parallel")]

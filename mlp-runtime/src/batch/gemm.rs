@@ -7,7 +7,7 @@
 //! instead. The blocking they share is in [`super::blocking`]; products with a side of one or
 //! two take the loops of [`super::thin`], and long sums into a small output whose operands
 //! both run along the sum (weight gradients over a large batch), with AVX-512, a dot-product
-//! kernel (`dots_f32`, `dots_f64`).
+//! kernel ([`super::dots`]).
 
 #[cfg(test)]
 use super::blocking::Mat;
@@ -116,8 +116,8 @@ unsafe fn gemm_rows<T: Scalar>(
         // CPU runs AVX-512F; `T::KIND` says which type `T` is.
         unsafe {
             match T::KIND {
-                Kind::F32 => super::avx512::dots_f32(&p.cast()),
-                Kind::F64 => super::avx512::dots_f64(&p.cast()),
+                Kind::F32 => super::dots::dots_f32(&p.cast()),
+                Kind::F64 => super::dots::dots_f64(&p.cast()),
             }
         }
         epilogue(0, m, 0, n);

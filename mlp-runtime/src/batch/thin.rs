@@ -116,12 +116,12 @@ fn dot_fast<T: Scalar>(a: &[T], b: &[T]) -> T {
         // type `T` is, so each cast sees the values as the type they are.
         return unsafe {
             match T::KIND {
-                Kind::F32 => T::from_f64(f64::from(super::avx512::dot_f32(
+                Kind::F32 => T::from_f64(f64::from(super::dots::dot_f32(
                     a.as_ptr().cast(),
                     b.as_ptr().cast(),
                     k,
                 ))),
-                Kind::F64 => T::from_f64(super::avx512::dot_f64(
+                Kind::F64 => T::from_f64(super::dots::dot_f64(
                     a.as_ptr().cast(),
                     b.as_ptr().cast(),
                     k,
