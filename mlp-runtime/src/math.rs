@@ -45,31 +45,45 @@ use crate::Scalar;
 /// ```
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    const LOG2E: f32 = core::f32::consts::LOG2_E;
-    // ln 2 = C1 + C2, with C1 exact in 9 bits so that n · C1 is exact.
-    const C1: f32 = 0.693_359_4;
-    const C2: f32 = -2.121_944_4e-4;
-    // Adding then subtracting 1.5 · 2^23 rounds to the nearest integer (ties to even).
-    const ROUND: f32 = 12_582_912.0;
     // Beyond these e^x is +∞ or rounds to 0; clamping keeps n in range. NaN stays NaN.
     let x = select(x > 89.0, 89.0, x);
     let x = select(x < -104.0, -104.0, x);
-    let t = x * LOG2E + ROUND;
-    let n = t - ROUND;
-    let r = x - n * C1 - n * C2;
+    let (t, r) = reduce_f32(x, x * core::f32::consts::LOG2_E);
+    let e = exp_reduced_f32(r);
+    // n is held in the low mantissa bits of t: 2^n = 2^(n/2) · 2^(n − n/2).
+    let n = (t.to_bits() as i32).wrapping_sub(ROUND_F32.to_bits() as i32);
+    let half = n >> 1;
+    let s1 = f32::from_bits(((half + 127) as u32) << 23);
+    let s2 = f32::from_bits(((n - half + 127) as u32) << 23);
+    e * s1 * s2
+}
+
+/// Adding then subtracting `1.5 · 2^23` rounds an `f32` to the nearest integer (ties to even).
+const ROUND_F32: f32 = 12_582_912.0;
+
+/// Splits `x = n ln 2 + r` with `n` the integer nearest `x log₂ e` and `|r| ≤ ln 2 / 2`
+/// (Cody–Waite, two-part `ln 2`), given `x_log2e`, the product `x log₂ e` as the caller
+/// rounds it. Returns `(t, r)`, where `t = n + 1.5 · 2^23` holds `n` in its low mantissa bits.
+#[inline(always)]
+fn reduce_f32(x: f32, x_log2e: f32) -> (f32, f32) {
+    // ln 2 = C1 + C2, with C1 exact in 9 bits so that n · C1 is exact.
+    const C1: f32 = 0.693_359_4;
+    const C2: f32 = -2.121_944_4e-4;
+    let t = x_log2e + ROUND_F32;
+    let n = t - ROUND_F32;
+    (t, x - n * C1 - n * C2)
+}
+
+/// `e^r` for `|r| ≤ ln 2 / 2`: `1 + r + r² P(r)`, with `P` of degree 5 (Cephes).
+#[inline(always)]
+fn exp_reduced_f32(r: f32) -> f32 {
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_199_9e-3;
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
-    let e = p * (r * r) + r + 1.0;
-    // n is held in the low mantissa bits of t: 2^n = 2^(n/2) · 2^(n − n/2).
-    let n = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
-    let half = n >> 1;
-    let s1 = f32::from_bits(((half + 127) as u32) << 23);
-    let s2 = f32::from_bits(((n - half + 127) as u32) << 23);
-    e * s1 * s2
+    p * (r * r) + r + 1.0
 }
 
 /// `e^x` in `f64`, within 2 ulp of the exact value.
@@ -128,9 +142,15 @@ pub fn exp_f64(x: f64) -> f64 {
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
     let a = f32::from_bits(x.to_bits() & 0x7fff_ffff);
-    // e^(2·10) is finite, and 1 − 2/(e^20 + 1) rounds to 1 already. NaN stays NaN.
-    let big = select(a > 10.0, 10.0, a);
-    let far = 1.0 - 2.0 / (exp_f32(big + big) + 1.0);
+    // Far from 0: e^(2a) = 2^n e^r, and 1 − 2/(e^(2a) + 1) = 1 − 2^(1−n)/(e^r + 2^(−n)), the
+    // same bits as scaling e^r by 2^n first (every scaling by a power of two here is exact),
+    // one multiplication shorter. 2a · log₂ e is computed as a · (2 log₂ e), the same product.
+    let (t, r) = reduce_f32(a + a, a * (2.0 * core::f32::consts::LOG2_E));
+    let e = exp_reduced_f32(r);
+    let n = (t.to_bits() as i32).wrapping_sub(ROUND_F32.to_bits() as i32);
+    // 2^(−n), for 2 ≤ n ≤ 27 (0.625 ≤ a < 9.1); other lanes are replaced below.
+    let inv = f32::from_bits((127i32.wrapping_sub(n) as u32) << 23);
+    let far = 1.0 - (inv + inv) / (e + inv);
     let z = a * a;
     let p = -5.704_988_7e-3;
     let p = p * z + 2.063_908_9e-2;
@@ -139,6 +159,8 @@ pub fn tanh_f32(x: f32) -> f32 {
     let p = p * z - 3.333_328_2e-1;
     let near = p * z * a + a;
     let t = select(a < 0.625, near, far);
+    // From 9.1 on, tanh rounds to 1 (and `far` may overflow). NaN stays NaN.
+    let t = select(a >= 9.1, 1.0, t);
     f32::from_bits(t.to_bits() | (x.to_bits() & 0x8000_0000))
 }
 
