@@ -8,16 +8,18 @@
 //! target/release/examples/digits_mpi --alone                       # Trainer::fit, no MPI
 //! ```
 //!
-//! Every rank loads the bundled data (a rank that cannot ends the run on every rank with its
-//! error), trains with `Trainer::fit_mpi`, and rank 0 saves the weights to
-//! `out/digits_mpi.safetensors` and prints the test accuracy and a checksum of the weights.
+//! Each rank reads its rows of the bundled training file (rank `r` of `N` reads rows `r`,
+//! `r + N`, …; a rank that cannot ends the run on every rank with its error), the ranks
+//! standardise with the statistics of the whole set, train with `Trainer::fit_mpi`, and rank
+//! 0 reads the test file, saves the weights to `out/digits_mpi.safetensors` and prints the
+//! test accuracy and a checksum of the weights.
 
-use mlp::data::{load_csv, Standardizer, Target};
+use mlp::data::{load_csv, Csv, Target};
 use mlp::init::Init;
 use mlp::loss::SoftmaxCrossEntropy;
 use mlp::mlp;
 use mlp::optim::{Adam, Schedule};
-use mlp::train::distributed::{self, mpi, Reduction};
+use mlp::train::distributed::{mpi, Reduction, Shard};
 use mlp::train::{evaluate, Trainer};
 use mlp::Parameters;
 use mpi::topology::Communicator;
@@ -55,16 +57,14 @@ fn main() {
 fn run(world: &impl Communicator, alone: bool) -> Result<(), Box<dyn Error>> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     let digits = Target::Label { classes: 10 };
-    let loaded = load_csv::<f32>(data.join("digits_train.csv"), digits).and_then(|train| {
-        Ok((
-            train,
-            load_csv::<f32>(data.join("digits_test.csv"), digits)?,
-        ))
-    });
-    let (mut train, mut test) = distributed::agree(world, loaded)?;
-    let standardizer = Standardizer::fit(train.features())?;
+    let train_csv = data.join("digits_train.csv");
+    let mut train = if alone {
+        Shard::whole(load_csv::<f32>(&train_csv, digits)?)
+    } else {
+        Shard::load_csv(world, &Csv::new(digits), &train_csv)?
+    };
+    let standardizer = train.standardizer(world)?;
     train.standardize(&standardizer)?;
-    test.standardize(&standardizer)?;
 
     let mut net = Digits::zeros();
     let mut trainer = Trainer::new(
@@ -82,7 +82,7 @@ fn run(world: &impl Communicator, alone: bool) -> Result<(), Box<dyn Error>> {
     let start = Instant::now();
     let ranks = if alone { 1 } else { world.size() };
     if alone {
-        trainer.fit(&mut net, &train, None)?;
+        trainer.fit(&mut net, train.data(), None)?;
     } else {
         trainer.fit_mpi(world, Reduction::Ordered, &mut net, &train, None)?;
     }
@@ -90,6 +90,8 @@ fn run(world: &impl Communicator, alone: bool) -> Result<(), Box<dyn Error>> {
         return Ok(());
     }
     let seconds = start.elapsed().as_secs_f64();
+    let mut test = load_csv::<f32>(data.join("digits_test.csv"), digits)?;
+    test.standardize(&standardizer)?;
     std::fs::create_dir_all("out")?;
     mlp::io::save(&net, "out/digits_mpi.safetensors")?;
     let accuracy = evaluate(&net, &SoftmaxCrossEntropy, &test)?
@@ -104,7 +106,7 @@ fn run(world: &impl Communicator, alone: bool) -> Result<(), Box<dyn Error>> {
     });
     println!(
         "digits_mpi: {ranks} rank(s), {} training images, {EPOCHS} epochs in {seconds:.2} s",
-        train.len()
+        train.samples()
     );
     println!("weights checksum {checksum:016x}, saved to out/digits_mpi.safetensors");
     println!("test accuracy: {accuracy:.4}");

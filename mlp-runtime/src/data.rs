@@ -74,6 +74,25 @@ impl<T: Scalar> Dataset<T> {
         })
     }
 
+    /// A data set of `features` and `targets` as they are, with no check: for rows the
+    /// trainer gathers from checked data sets (over MPI).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn from_checked(features: Array2<T>, targets: Array2<T>) -> Self {
+        Dataset {
+            features: standard(features),
+            targets: standard(targets),
+            labels: None,
+            feature_names: None,
+            class_names: None,
+        }
+    }
+
+    /// The features and targets, to overwrite with other checked rows.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn arrays_mut(&mut self) -> (&mut Array2<T>, &mut Array2<T>) {
+        (&mut self.features, &mut self.targets)
+    }
+
     /// Names the feature columns; there must be one name per feature.
     pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self, DataError> {
         ShapeError::columns("feature names", self.n_features(), names.len())?;

@@ -51,7 +51,7 @@ use evaluate::{batch_error, check_data, evaluate_with};
 use progress::{progress_bar, progress_message};
 use snapshot::{copy_params, first_non_finite, restore_params};
 
-use chunks::{Alone, Chunks, Team};
+use chunks::{Alone, Chunks, Rows, Team};
 
 pub use builder::Trainer;
 pub use evaluate::evaluate;
@@ -106,7 +106,8 @@ impl<L, O> Trainer<L, O> {
         L: Loss<N::Scalar>,
         O: Optimizer<N::Scalar>,
     {
-        let mut work = Workspace::<N>::new(train.len());
+        let samples = team.samples(train.len());
+        let mut work = Workspace::<N>::new(samples);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(1);
         let mut history = History::default();
@@ -122,11 +123,23 @@ impl<L, O> Trainer<L, O> {
             if self.shuffle {
                 work.order.shuffle(&mut rng);
             }
-            let stats = self.run_epoch(net, train, epoch, &mut work, team)?;
-            let val = match validation {
-                Some(v) => Some(evaluate_with(net, &self.loss, v)?),
-                None => None,
+            let (data, order) = team.arrange(
+                train,
+                &work.order,
+                (self.batch_size, self.chunks),
+                &mut work.rows,
+            )?;
+            let epoch_rows = EpochRows {
+                data,
+                order,
+                samples,
             };
+            let stats = self.run_epoch(net, &epoch_rows, epoch, &mut work.step, team)?;
+            // Process 0 evaluates; the others learn its result.
+            let val = team.share_validation(match (validation, team.rank()) {
+                (Some(v), 0) => evaluate_with(net, &self.loss, v).map(Some),
+                _ => Ok(None),
+            })?;
             history.epochs.push(EpochStats {
                 epoch,
                 lr,
@@ -160,7 +173,7 @@ impl<L, O> Trainer<L, O> {
                 since_best = 0;
                 history.best_epoch = Some(epoch - 1);
                 if stop.is_some() {
-                    copy_params(net, &mut work.best);
+                    copy_params(net, &mut work.step.best);
                 }
             } else if let Some(stop) = stop {
                 since_best += 1;
@@ -171,18 +184,18 @@ impl<L, O> Trainer<L, O> {
             }
         }
         if self.early_stopping.is_some() && history.best_epoch.is_some() {
-            restore_params(net, &work.best);
+            restore_params(net, &work.step.best);
         }
         Ok(history)
     }
 
-    /// Runs one epoch of mini-batch steps over `work.order`.
+    /// Runs one epoch of mini-batch steps over `rows.order`.
     fn run_epoch<N>(
         &mut self,
         net: &mut N,
-        train: &Dataset<N::Scalar>,
+        rows: &EpochRows<'_, N::Scalar>,
         epoch: usize,
-        work: &mut Workspace<N>,
+        work: &mut StepBuffers<N>,
         team: &mut impl Team<N::Scalar>,
     ) -> Result<Evaluation, TrainError>
     where
@@ -196,14 +209,16 @@ impl<L, O> Trainer<L, O> {
         let lr = self.optimizer.learning_rate();
         // The sum of the epoch's batch means so far, for the divergence factor.
         let mut means = 0.0;
-        for (b, batch) in work.order.chunks(self.batch_size).enumerate() {
+        for (b, batch) in rows.order.chunks(self.batch_size).enumerate() {
             let diverged = |cause| TrainError::Diverged {
                 epoch,
                 batch: b + 1,
                 lr,
                 cause,
             };
-            let (stats, grads) = work.chunks.gradient(net, &self.loss, train, batch, team)?;
+            let (stats, grads) =
+                work.chunks
+                    .gradient(net, &self.loss, rows.data, batch, self.chunks, team)?;
             let mean = stats.loss_sum / batch.len() as f64;
             if !mean.is_finite() {
                 return Err(diverged(Divergence::Loss(mean)));
@@ -234,7 +249,7 @@ impl<L, O> Trainer<L, O> {
                 classified = true;
             }
         }
-        let n = train.len() as f64;
+        let n = rows.samples as f64;
         Ok(Evaluation {
             loss: loss_sum / n,
             accuracy: classified.then(|| correct as f64 / n),
@@ -251,6 +266,19 @@ impl<L, O> Trainer<L, O> {
         N: Network,
         O: Optimizer<N::Scalar>,
     {
+        self.check_settings(validation.is_some())?;
+        check_data::<N>("training", train)?;
+        if let Some(v) = validation {
+            check_data::<N>("validation", v)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the settings, given whether a validation set is watched.
+    fn check_settings<T: Scalar>(&self, has_validation: bool) -> Result<(), TrainError>
+    where
+        O: Optimizer<T>,
+    {
         let config = |name, reason: &str| {
             Err(TrainError::Config {
                 name,
@@ -263,6 +291,9 @@ impl<L, O> Trainer<L, O> {
         if self.batch_size == 0 {
             return config("batch_size", "expected a batch size of at least 1, found 0");
         }
+        if self.chunks == Some(0) {
+            return config("chunks", "expected at least 1 chunk per batch, found 0");
+        }
         if let Some(factor) = self.divergence_factor {
             if !(factor.is_finite() && factor > 1.0) {
                 return Err(TrainError::Config {
@@ -272,7 +303,7 @@ impl<L, O> Trainer<L, O> {
             }
         }
         if let Some(stop) = self.early_stopping {
-            if validation.is_none() {
+            if !has_validation {
                 return config(
                     "early_stopping",
                     "early stopping watches a validation metric, but no validation set was given",
@@ -296,20 +327,24 @@ impl<L, O> Trainer<L, O> {
         }
         self.optimizer.check()?;
         self.schedule.check()?;
-        check_data::<N>("training", train)?;
-        if let Some(v) = validation {
-            check_data::<N>("validation", v)?;
-        }
         Ok(())
     }
 }
 
-/// The buffers a training run reuses at every step, so that a step allocates nothing.
+/// The buffers a training run reuses, so that a step allocates nothing.
 struct Workspace<N: BatchNetwork> {
-    /// The buffers of each chunk of a batch, and the batch gradient.
-    chunks: Chunks<N>,
     /// The sample order, shuffled in place each epoch.
     order: Vec<usize>,
+    /// The rows this process reads when it does not hold every sample.
+    rows: Rows<N::Scalar>,
+    /// What each step writes.
+    step: StepBuffers<N>,
+}
+
+/// The buffers of a step.
+struct StepBuffers<N: BatchNetwork> {
+    /// The buffers of each chunk of a batch, and the batch gradient.
+    chunks: Chunks<N>,
     /// The weights before the current step, restored if the step makes them non-finite.
     backup: Vec<N::Scalar>,
     /// The weights of the best epoch, for early stopping.
@@ -319,12 +354,24 @@ struct Workspace<N: BatchNetwork> {
 impl<N: BatchNetwork> Workspace<N> {
     fn new(samples: usize) -> Self {
         Workspace {
-            chunks: Chunks::default(),
             order: (0..samples).collect(),
-            backup: Vec::with_capacity(N::num_params()),
-            best: Vec::with_capacity(N::num_params()),
+            rows: Rows::default(),
+            step: StepBuffers {
+                chunks: Chunks::default(),
+                backup: Vec::with_capacity(N::num_params()),
+                best: Vec::with_capacity(N::num_params()),
+            },
         }
     }
+}
+
+/// What an epoch reads: the data set and, for each position of the epoch's order, the row of
+/// it that holds that sample.
+struct EpochRows<'a, T> {
+    data: &'a Dataset<T>,
+    order: &'a [usize],
+    /// The number of samples in the whole training set.
+    samples: usize,
 }
 
 /// The sums over one batch.

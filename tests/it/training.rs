@@ -22,12 +22,15 @@ fn data(rng: &mut TestRng, n: usize) -> Dataset<f64> {
     Dataset::regression(x, t).unwrap()
 }
 
-/// One step on batches of 300, 130 and 5 samples (4, 2 and 1 chunks) moves the weights by
-/// `−η (1/B) Σᵢ ∂ℓᵢ/∂θ`, summed here sample by sample on the per-sample path.
+/// One step on batches of 300, 130 and 5 samples (4, 2 and 1 chunks, or 7, 3 and 5 chunks set
+/// by `Trainer::chunks`) moves the weights by `−η (1/B) Σᵢ ∂ℓᵢ/∂θ`, summed here sample by
+/// sample on the per-sample path.
 #[test]
 fn a_chunked_step_is_the_mean_gradient_step() {
     let mut rng = TestRng::new(31);
-    for b in [300, 130, 5] {
+    let cases = [300, 130, 5].map(|b| (b, None));
+    let set = [(300, Some(7)), (130, Some(3)), (5, Some(7))];
+    for (b, chunks) in cases.into_iter().chain(set) {
         let data = data(&mut rng, b);
         let mut net = Chunked::zeros();
         randomize(&mut net, &mut rng, 0.7);
@@ -54,10 +57,12 @@ fn a_chunked_step_is_the_mean_gradient_step() {
             .batch_size(b)
             .shuffle(false)
             .progress(false);
+        trainer.chunks = chunks;
         trainer.fit(&mut net, &data, None).unwrap();
         let mut got = Vec::new();
         net.visit(|_, p| got.extend_from_slice(p));
-        assert_close(&format!("batch of {b}"), &got, &want, F64_TOLERANCE, 1e-12);
+        let what = format!("batch of {b}, chunks {chunks:?}");
+        assert_close(&what, &got, &want, F64_TOLERANCE, 1e-12);
     }
 }
 

@@ -125,6 +125,7 @@ pub struct Csv {
     header: Option<bool>,
     class_names: Option<Vec<String>>,
     max_classes: usize,
+    every: Option<(usize, usize)>,
 }
 
 impl Csv {
@@ -139,6 +140,7 @@ impl Csv {
             header: None,
             class_names: None,
             max_classes: 1024,
+            every: None,
         }
     }
 
@@ -205,6 +207,28 @@ impl Csv {
     /// [`MAX_CLASSES`]): one more is an error at the row that brings it.
     pub fn max_classes(mut self, max: usize) -> Self {
         self.max_classes = max;
+        self
+    }
+
+    /// Keeps only the data rows `first`, `first + step`, `first + 2·step`, … (counted from 0,
+    /// the header and blank lines aside); the other rows are skipped unread, so their errors
+    /// are not reported. Process `r` of `n` reads its share of one file with `every(n, r)`
+    /// (what `train::distributed::Shard::load_csv` does, with the `mpi` feature). A `step` of
+    /// 0 counts as 1.
+    ///
+    /// With [`Target::Classes`], each share numbers the class names it meets, in sorted order,
+    /// so a share that lacks a class numbers the others differently: give the names with
+    /// [`Csv::class_names`] so that every share numbers them alike.
+    ///
+    /// ```
+    /// use mlp::data::{Csv, Target};
+    /// let text = "x,y\n0,0\n1,1\n2,0\n3,1\n4,0\n";
+    /// let odd = Csv::new(Target::Label { classes: 2 }).every(2, 1).parse::<f32>("five.csv", text)?;
+    /// assert_eq!(odd.features().column(0).to_vec(), [1.0, 3.0]);
+    /// # Ok::<(), mlp::error::DataError>(())
+    /// ```
+    pub fn every(mut self, step: usize, first: usize) -> Self {
+        self.every = Some((step, first));
         self
     }
 

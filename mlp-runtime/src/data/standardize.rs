@@ -33,12 +33,22 @@ impl<T: Scalar> Standardizer<T> {
                 what: "features to standardise",
             });
         }
-        let cols = features.ncols();
-        let mut mean = Array1::from_elem(cols, T::ZERO);
-        let mut std = Array1::from_elem(cols, T::ONE);
-        for (j, col) in features.axis_iter(Axis(1)).enumerate() {
+        let moments = features.axis_iter(Axis(1)).map(|col| {
             let mu = col.iter().map(|v| v.to_f64()).sum::<f64>() / n as f64;
             let var = col.iter().map(|v| (v.to_f64() - mu).powi(2)).sum::<f64>() / n as f64;
+            (mu, var)
+        });
+        Self::from_moments(moments)
+    }
+
+    /// The standardiser of columns of means `μ` and variances `σ²` (computed in `f64`), checked.
+    pub(crate) fn from_moments(
+        moments: impl ExactSizeIterator<Item = (f64, f64)>,
+    ) -> Result<Self, DataError> {
+        let cols = moments.len();
+        let mut mean = Array1::from_elem(cols, T::ZERO);
+        let mut std = Array1::from_elem(cols, T::ONE);
+        for (j, (mu, var)) in moments.enumerate() {
             let sigma = var.sqrt();
             if !(mu.is_finite() && sigma.is_finite()) {
                 return Err(DataError::Statistics { column: j });

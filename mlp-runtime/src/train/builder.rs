@@ -15,7 +15,8 @@ use crate::Scalar;
 /// same seed, data and initial weights give a bit-identical result.
 ///
 /// Each batch of `B` samples is cut into chunks that depend on `B` alone (`B / 64` chunks,
-/// between 2 and 4, of equal size but the last); each chunk's gradient is summed on the
+/// between 1 and 4, of equal size but the last, or as many as [`Trainer::chunks`] sets);
+/// each chunk's gradient is summed on the
 /// batched path into its own buffer, and the chunks' sums are added along one fixed binary
 /// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
 /// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
@@ -39,6 +40,9 @@ pub struct Trainer<L, O> {
     pub epochs: usize,
     /// The mini-batch size `B`, at least 1.
     pub batch_size: usize,
+    /// The number of chunks each batch is cut into (at most its size), or `None` for `B / 64`
+    /// between 1 and 4.
+    pub chunks: Option<usize>,
     /// The seed of the shuffling (stream 1), of [`Trainer::init`]'s initialisation (stream 0)
     /// and of [`Trainer::split`] (stream 2); 0 unless set.
     pub seed: u64,
@@ -70,6 +74,7 @@ impl<L, O> Trainer<L, O> {
             optimizer,
             epochs: 10,
             batch_size: 32,
+            chunks: None,
             seed: 0,
             init: None,
             shuffle: true,
@@ -89,6 +94,16 @@ impl<L, O> Trainer<L, O> {
     /// Sets the mini-batch size.
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
+        self
+    }
+
+    /// Cuts every batch into `chunks` chunks (fewer when a batch has fewer samples) instead of
+    /// `B / 64` between 1 and 4. The chunks are what threads and MPI ranks share out, so over
+    /// MPI set it to the number of ranks or a multiple of it, or ranks past the number of
+    /// chunks compute nothing; [`Trainer::fit`] with the same setting gives the same bits.
+    /// Each chunk costs a gradient's buffer and its addition. At least 1.
+    pub fn chunks(mut self, chunks: usize) -> Self {
+        self.chunks = Some(chunks);
         self
     }
 

@@ -5,14 +5,14 @@
 //!
 //! With the `parallel` feature the chunks run on the threads of the current rayon pool, and
 //! the tree's additions and the scaling are split across it too. With the `mpi` feature each
-//! process computes a share of the chunks ([`Team::share`]). Neither changes an operation or
+//! process computes a share of the chunks ([`share_of`]). Neither changes an operation or
 //! its order, so a step gives the same bits on one thread, on any number of threads and on
 //! any number of processes.
 //!
 //! The chunks are few (at most [`MAX_CHUNKS`]) because each one costs a gradient's worth of
 //! memory traffic: its products write a whole gradient, and the tree reads it once more.
 
-use super::{batch_gradient, BatchStats};
+use super::{batch_gradient, BatchStats, Evaluation};
 use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::loss::Loss;
@@ -25,7 +25,7 @@ use rayon::prelude::*;
 /// The rows per chunk a batch is cut for, once it has 128 samples or more.
 const CHUNK_ROWS: usize = 64;
 
-/// The most chunks a batch is cut into.
+/// The most chunks a batch is cut into, unless the trainer sets their number.
 pub const MAX_CHUNKS: usize = 4;
 
 /// The elements one task of the reduction adds: 256 KiB of `f32`.
@@ -41,13 +41,17 @@ const PIECE: usize = 64 * 1024;
 #[cfg(feature = "parallel")]
 const MIN_PARALLEL_FLOPS: usize = 150_000_000;
 
-/// The number of chunks a batch of `b ≥ 1` samples is cut into: `b / 64` between 1 and 4
-/// (one chunk up to `b = 127`, 2 of 64 rows at `b = 128`, 4 of 64 at `b = 256`, 4 of 256 at
-/// `b = 1024`). It depends on `b` alone, never on the number of threads or processes. Small
-/// batches stay whole: cutting a batch of 32 in two made the digits job 1.4× slower on one
-/// thread, and such a step is far below the work that pays for a second thread.
-pub fn chunk_count(b: usize) -> usize {
-    (b / CHUNK_ROWS).clamp(1, MAX_CHUNKS)
+/// The number of chunks a batch of `b ≥ 1` samples is cut into: `chunks` when set (at most
+/// `b`), else `b / 64` between 1 and 4 (one chunk up to `b = 127`, 2 of 64 rows at `b = 128`,
+/// 4 of 64 at `b = 256`, 4 of 256 at `b = 1024`). It depends on `b` and the setting alone,
+/// never on the number of threads or processes. Small batches stay whole: cutting a batch of
+/// 32 in two made the digits job 1.4× slower on one thread, and such a step is far below the
+/// work that pays for a second thread.
+pub fn chunk_count(b: usize, chunks: Option<usize>) -> usize {
+    match chunks {
+        Some(k) => k.clamp(1, b.max(1)),
+        None => (b / CHUNK_ROWS).clamp(1, MAX_CHUNKS),
+    }
 }
 
 /// The positions within a batch of `b` samples of chunk `k` of `count`: `⌈b / count⌉` rows
@@ -75,14 +79,26 @@ pub fn combine<P: Parameters>(
     count: usize,
     done: &impl Fn(Range<usize>) -> bool,
 ) {
+    combine_by(grads, lo, hi, count, done, &mut |d, s| add(d, s));
+}
+
+/// [`combine`] over any values with their addition `add(dst, src)`: `dst += src`.
+pub fn combine_by<S>(
+    items: &mut [S],
+    lo: usize,
+    hi: usize,
+    count: usize,
+    done: &impl Fn(Range<usize>) -> bool,
+    add: &mut impl FnMut(&mut S, &S),
+) {
     if hi - lo <= 1 || lo >= count || done(lo..hi) {
         return;
     }
     let mid = lo + (hi - lo) / 2;
-    combine(grads, lo, mid, count, done);
+    combine_by(items, lo, mid, count, done, add);
     if mid < count {
-        combine(grads, mid, hi, count, done);
-        let (left, right) = grads.split_at_mut(mid);
+        combine_by(items, mid, hi, count, done, add);
+        let (left, right) = items.split_at_mut(mid);
         add(&mut left[lo], &right[0]);
     }
 }
@@ -109,6 +125,15 @@ pub fn nodes(share: Range<usize>, count: usize, f: &mut impl FnMut(Range<usize>)
         walk(mid, hi, s, count, f);
     }
     walk(0, count.next_power_of_two(), &share, count, f);
+}
+
+/// Whether `node` of the tree over `count` chunks lies within one process's share, of
+/// `size` processes: the nodes [`nodes`] gives each process, and those below them.
+pub fn is_a_share_node(node: Range<usize>, size: usize, count: usize) -> bool {
+    (0..size).any(|r| {
+        let s = share_of(r, size, count);
+        s.start <= node.start && node.end.min(count) <= s.end
+    })
 }
 
 /// Calls `f(dst, src)` on each tensor of `dst` and the same tensor of `src`.
@@ -156,38 +181,97 @@ fn scale<P: Parameters>(grads: &mut P, factor: P::Scalar) {
 /// What a chunk tells the other processes: `[Σ ℓ, correct or −1, 1 if it failed]`.
 pub type ChunkStats = [f64; 3];
 
+/// The chunks, of `count`, that process `rank` of `size` computes: `⌊count·rank/size⌋` up to
+/// `⌊count·(rank+1)/size⌋`, so that every chunk has one process and the processes' shares
+/// follow rank order.
+pub fn share_of(rank: usize, size: usize, count: usize) -> Range<usize> {
+    count * rank / size..count * (rank + 1) / size
+}
+
+/// The process, of `size`, that computes chunk `k` of `count`.
+pub fn owner(size: usize, count: usize, k: usize) -> usize {
+    (0..size)
+        .find(|&r| share_of(r, size, count).contains(&k))
+        .unwrap_or(0)
+}
+
+/// The rows of the training set that a process reads in an epoch when it does not hold the
+/// whole set: the rows it computes, gathered from the others ([`Team::arrange`]), kept between
+/// epochs (their number depends on the set's size and the batch size alone).
+#[derive(Default)]
+// Only the `mpi` feature's processes fill and read them.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub struct Rows<T> {
+    /// This process's rows of the epoch, in the order of their positions in it.
+    pub data: Option<Dataset<T>>,
+    /// For each position of the epoch's order, the row of `data` that holds its sample (0
+    /// for the positions other processes compute).
+    pub order: Vec<usize>,
+}
+
 /// The processes that share each step: one ([`Alone`]), or an MPI communicator's.
 pub trait Team<T: Scalar> {
-    /// The chunks, of `count`, that this process computes.
-    fn share(&self, count: usize) -> Range<usize>;
+    /// This process's index among the team's, from 0.
+    fn rank(&self) -> usize;
 
-    /// The process that computes chunk `k` of `count`.
-    fn owner(&self, count: usize, k: usize) -> usize;
+    /// The number of processes.
+    fn size(&self) -> usize;
 
-    /// Makes every chunk's statistics known to every process: on entry, `stats[share]` holds
-    /// this process's, on return all `count` hold every process's.
-    fn exchange_stats(&mut self, stats: &mut [ChunkStats]) -> Result<(), TrainError>;
+    /// Makes every chunk's statistics and gradient sum known to every process. On entry,
+    /// `stats[share]` holds this process's statistics and each of its [`nodes`] is summed in
+    /// place; on return, every process's are, in the same places. Returns `true` when
+    /// `grads[0]` holds the sum of all chunks already (and the tree is not to be completed).
+    fn exchange<P: Parameters<Scalar = T>>(
+        &mut self,
+        stats: &mut [ChunkStats],
+        grads: &mut [P],
+    ) -> Result<bool, TrainError>;
 
-    /// On entry each of this process's [`nodes`] is summed in place; on return `grads[0]`
-    /// holds the tree sum of all `grads.len()` chunks, on every process.
-    fn reduce<P: Parameters<Scalar = T>>(&mut self, grads: &mut [P]) -> Result<(), TrainError>;
+    /// The number of samples of the whole training set, of which this process holds `local`.
+    fn samples(&self, local: usize) -> usize {
+        local
+    }
+
+    /// Before each epoch, with the epoch's global `order` of the samples, cut into batches of
+    /// `batching.0` samples and those into [`chunk_count`]`(b, batching.1)` chunks: the data
+    /// set and order this process reads its chunks' rows from. By default, `train` and `order`: the
+    /// process holds every sample.
+    fn arrange<'a>(
+        &mut self,
+        train: &'a Dataset<T>,
+        order: &'a [usize],
+        _batching: (usize, Option<usize>),
+        _rows: &'a mut Rows<T>,
+    ) -> Result<(&'a Dataset<T>, &'a [usize]), TrainError> {
+        Ok((train, order))
+    }
+
+    /// After each epoch: the validation result of process 0, which alone evaluates, on every
+    /// process (an error on process 0 is an error on every one).
+    fn share_validation(
+        &mut self,
+        mine: Result<Option<Evaluation>, TrainError>,
+    ) -> Result<Option<Evaluation>, TrainError> {
+        mine
+    }
 }
 
 /// One process: every chunk is its own.
 pub struct Alone;
 
 impl<T: Scalar> Team<T> for Alone {
-    fn share(&self, count: usize) -> Range<usize> {
-        0..count
-    }
-    fn owner(&self, _: usize, _: usize) -> usize {
+    fn rank(&self) -> usize {
         0
     }
-    fn exchange_stats(&mut self, _: &mut [ChunkStats]) -> Result<(), TrainError> {
-        Ok(())
+    fn size(&self) -> usize {
+        1
     }
-    fn reduce<P: Parameters<Scalar = T>>(&mut self, _: &mut [P]) -> Result<(), TrainError> {
-        Ok(())
+    fn exchange<P: Parameters<Scalar = T>>(
+        &mut self,
+        _: &mut [ChunkStats],
+        _: &mut [P],
+    ) -> Result<bool, TrainError> {
+        Ok(true)
     }
 }
 
@@ -228,6 +312,7 @@ impl<N: BatchNetwork> Chunks<N> {
         loss: &L,
         data: &Dataset<N::Scalar>,
         batch: &[usize],
+        chunks: Option<usize>,
         team: &mut M,
     ) -> Result<(BatchStats, &N::Grads), TrainError>
     where
@@ -235,7 +320,7 @@ impl<N: BatchNetwork> Chunks<N> {
         M: Team<N::Scalar>,
     {
         let b = batch.len();
-        let count = chunk_count(b);
+        let count = chunk_count(b, chunks);
         while self.parts.len() < count {
             self.parts.push(Part {
                 cache: N::BatchCache::default(),
@@ -245,7 +330,8 @@ impl<N: BatchNetwork> Chunks<N> {
             self.grads.push(N::Grads::default());
             self.stats.push([0.0; 3]);
         }
-        let share = team.share(count);
+        let (rank, size) = (team.rank(), team.size());
+        let share = share_of(rank, size, count);
         let work = |k: usize, part: &mut Part<N>, grads: &mut N::Grads| {
             let rows = &batch[chunk_range(b, count, k)];
             part.result = batch_gradient(
@@ -284,7 +370,11 @@ impl<N: BatchNetwork> Chunks<N> {
                 Err(_) => [0.0, 0.0, 1.0],
             };
         }
-        team.exchange_stats(stats)?;
+        let grads = &mut self.grads[..count];
+        nodes(share.clone(), count, &mut |node| {
+            tree(grads, node.start, node.end, count)
+        });
+        let whole = team.exchange(stats, grads)?;
         if let Some(part) = self.parts[share.clone()]
             .iter_mut()
             .find(|p| p.result.is_err())
@@ -298,16 +388,15 @@ impl<N: BatchNetwork> Chunks<N> {
         }
         if let Some(k) = stats.iter().position(|s| s[2] != 0.0) {
             return Err(TrainError::Distributed {
-                rank: team.owner(count, k),
+                rank: owner(size, count, k),
                 reason: format!("it failed on chunk {k} of the batch"),
             });
         }
-
-        let grads = &mut self.grads[..count];
-        nodes(share, count, &mut |node| {
-            tree(grads, node.start, node.end, count)
-        });
-        team.reduce(grads)?;
+        if !whole {
+            // Every process's nodes are summed in place: complete the tree above them.
+            let summed = |node| is_a_share_node(node, size, count);
+            combine(grads, 0, count.next_power_of_two(), count, &summed);
+        }
         scale(&mut grads[0], N::Scalar::ONE / N::Scalar::from_usize(b));
 
         let mut total = BatchStats::default();
@@ -353,7 +442,7 @@ mod tests {
     #[test]
     fn chunks_cover_the_batch_in_order_and_depend_on_its_size_alone() {
         for b in 1..1200 {
-            let count = chunk_count(b);
+            let count = chunk_count(b, None);
             assert!((1..=MAX_CHUNKS).contains(&count), "b = {b}");
             let mut next = 0;
             for k in 0..count {
@@ -364,7 +453,7 @@ mod tests {
             }
             assert_eq!(next, b);
         }
-        let counts = [1, 32, 64, 128, 256, 1024].map(chunk_count);
+        let counts = [1, 32, 64, 128, 256, 1024].map(|b| chunk_count(b, None));
         assert_eq!(counts, [1, 1, 1, 2, 4, 4]);
     }
 

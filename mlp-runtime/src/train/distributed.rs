@@ -2,53 +2,67 @@
 //! process ("rank") of a communicator trains the same network on its share of each global
 //! mini-batch, and the gradients are combined once per step.
 //!
+//! - **Shards.** Each rank holds a [`Shard`] of the training set: its rows of one file
+//!   ([`Shard::load_csv`]: rank `r` of `N` reads rows `r`, `r + N`, …), a file of its own
+//!   ([`Shard::load_csv_per_rank`]), or the whole set ([`Shard::whole`]). The whole set is
+//!   the samples of all shards in a fixed order: the file's rows, or rank 0's file, then
+//!   rank 1's, and so on.
 //! - **Bit-identical by default.** Each global batch of `B` samples is cut into the chunks the
 //!   one-process [`Trainer`] cuts it into (they depend on `B` alone); rank `r` of `N` computes
-//!   chunks `⌊Kr/N⌋..⌊K(r+1)/N⌋` of the `K`. Each rank sums its chunks along the trainer's
-//!   fixed binary tree, sends those sums to rank 0 in rank order, rank 0 completes the same
-//!   tree and broadcasts the sum ([`Reduction::Ordered`]). So `N` ranks give the same weights,
-//!   bit for bit, as one process with the same batch size and seed.
-//!   [`Reduction::Sum`] uses one `MPI_Allreduce` instead, faster on many ranks, whose order of
-//!   addition is the MPI library's: results then differ from one process in the last bits.
-//! - **Seeded and portable.** Every rank draws the same global permutation of the samples from
-//!   the trainer's seed; the number of ranks only decides which rows a rank computes. Each
-//!   rank therefore holds the same training set: it reads the rows it computes from it.
-//! - **Rank 0 reports.** Only rank 0 draws the progress bar; every rank returns the same
-//!   [`History`] (each evaluates the validation set, which gives the same result everywhere),
-//!   so that early stopping ends all ranks at the same epoch. Save on rank 0.
+//!   chunks `⌊Kr/N⌋..⌊K(r+1)/N⌋` of the `K`, and sums them along the trainer's fixed binary
+//!   tree. One all-gather per step then gives every rank every rank's sums (and the chunks'
+//!   loss statistics), and each rank completes the same tree ([`Reduction::Ordered`]). So
+//!   `N` ranks give the same weights, bit for bit, as one process training on the whole set
+//!   with the same batch size and seed. [`Reduction::Sum`] uses one `MPI_Allreduce` of the
+//!   gradients instead, whose order of addition is the MPI library's: results then differ
+//!   from one process in the last bits.
+//! - **Seeded and portable.** Every rank draws the same global permutation of the whole set
+//!   from the trainer's seed; the number of ranks only decides which rows a rank computes.
+//!   At the start of each epoch the ranks trade the rows each will compute in it (one
+//!   all-to-all, about a shard's bytes per rank).
+//! - **Rank 0 reports.** Only rank 0 draws the progress bar and evaluates the validation set
+//!   (the other ranks may pass none); its result reaches every rank, so every rank returns
+//!   the same [`History`] and early stopping ends all ranks at the same epoch. Save on rank 0.
 //! - **Faults.** At start-up the ranks compare a hash of the network's
-//!   [`PARAM_INFO`](crate::Parameters::PARAM_INFO) and layers, the data's widths and sizes and the settings;
-//!   any difference, or a rank whose settings or data are refused, or a chunk that fails on
-//!   one rank, is a [`TrainError::Distributed`] on every rank. [`agree`] does the same for a
-//!   user's own step, such as loading a shard. A rank that dies ends the job: `mpirun`
+//!   [`PARAM_INFO`](crate::Parameters::PARAM_INFO) and layers, the data's widths, names and
+//!   sizes and the settings; any difference, or a rank whose settings or data are refused,
+//!   or a chunk that fails or diverges on one rank, is an error on every rank
+//!   ([`TrainError::Distributed`] naming the rank, or the same [`TrainError::Diverged`]).
+//!   [`agree`] does the same for a user's own step. A rank that dies ends the job: `mpirun`
 //!   terminates the others (MPI's default error handler aborts on a broken communicator).
 //!
 //! ```no_run
-//! use mlp::{data::{load_csv, Target}, loss::SoftmaxCrossEntropy, mlp, optim::Sgd, train::Trainer};
-//! use mlp::train::distributed::{self, mpi, Reduction};
+//! use mlp::{data::{Csv, Target}, loss::SoftmaxCrossEntropy, mlp, optim::Sgd, train::Trainer};
+//! use mlp::train::distributed::{mpi, Reduction, Shard};
 //! mlp! { pub struct Net { scalar: f32, input: 64, layers: [32 relu, 10 identity] } }
 //! let universe = mpi::initialize().expect("MPI initialises once");
 //! let world = universe.world();
-//! let data = distributed::agree(&world, load_csv::<f32>("train.csv", Target::Label { classes: 10 }))?;
+//! // Rank r of N reads rows r, r + N, r + 2N, … of the file.
+//! let mut shard = Shard::<f32>::load_csv(&world, &Csv::new(Target::Label { classes: 10 }), "train.csv")?;
+//! let standardizer = shard.standardizer(&world)?;
+//! shard.standardize(&standardizer)?;
 //! let mut net = Net::zeros();
 //! let mut trainer = Trainer::new(SoftmaxCrossEntropy, Sgd::new(0.1)).seed(1).init(mlp::init::Init::HE_UNIFORM);
-//! trainer.fit_mpi(&world, Reduction::Ordered, &mut net, &data, None)?;
-//! # Ok::<(), mlp::error::TrainError>(())
+//! trainer.fit_mpi(&world, Reduction::Ordered, &mut net, &shard, None)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::chunks::{add, combine, nodes, ChunkStats, Team};
-use super::{copy_params, progress_bar, restore_params, History, Trainer};
+use super::{progress_bar, History, Trainer};
 use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::{BatchNetwork, Network, Parameters, Scalar};
+use crate::{BatchNetwork, Network};
 use core::fmt::Display;
-use core::ops::Range;
-use mpi::collective::SystemOperation;
 use mpi::datatype::Equivalence;
 use mpi::topology::Communicator;
-use mpi::traits::{CommunicatorCollectives, Destination, Root, Source};
+use mpi::traits::{CommunicatorCollectives, Root};
+
+mod ranks;
+mod shard;
+
+use ranks::Ranks;
+pub use shard::Shard;
 
 /// The `mpi` crate (rsmpi) these functions take communicators from, so that users name the
 /// same version.
@@ -57,163 +71,79 @@ pub use mpi;
 /// How the ranks combine each step's gradients.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Reduction {
-    /// Each rank's chunk sums go to rank 0 in rank order, rank 0 completes the trainer's fixed
-    /// tree of sums and broadcasts it: the same bits as one process, whatever the number of
-    /// ranks. Each rank sends rank 0 one gradient per node of the tree it owns (one when the
-    /// number of ranks divides the `K ≤ 4` chunks, at most two otherwise), then rank 0
-    /// broadcasts one.
+    /// One all-gather per step: every rank sends every other its chunks' gradient sums (one
+    /// per node of the trainer's tree it owns: one when the number of ranks divides the
+    /// `K ≤ 4` chunks, at most two otherwise) and their loss statistics, and each rank
+    /// completes the tree in the same fixed order: the same bits as one process, whatever
+    /// the number of ranks. Each rank receives at most `K` gradients per step.
     #[default]
     Ordered,
-    /// One `MPI_Allreduce` (sum) of each rank's chunk sum. Floating-point addition is not
-    /// associative, and the library picks the order (by the number of ranks, the message size
-    /// and the algorithm), so results may differ from one process, and between runs on
-    /// different numbers of ranks, by a rounding of each addition (about `log₂ N` units in the
-    /// last place of the gradient); it is the same from run to run on the same ranks with the
-    /// same library.
+    /// One `MPI_Allreduce` (sum) of each rank's gradient sum, after a small all-gather of
+    /// the loss statistics. Floating-point addition is not associative, and the library picks
+    /// the order (by the number of ranks, the message size and the algorithm), so results
+    /// may differ from one process, and between runs on different numbers of ranks, by a
+    /// rounding of each addition (about `log₂ N` units in the last place of the gradient);
+    /// it is the same from run to run on the same ranks with the same library. Each rank
+    /// sends and receives about two gradients per step, whatever the number of ranks.
     Sum,
 }
 
-/// The ranks of an MPI communicator as the trainer's [`Team`].
-struct Ranks<'c, C: Communicator, T> {
-    comm: &'c C,
-    reduction: Reduction,
-    /// The number of parameters, the length of each gradient buffer.
-    params: usize,
-    /// Every rank's chunk statistics, as gathered.
-    gathered: Vec<ChunkStats>,
-    /// A gradient, flat in parameter order, as sent and received.
-    buf: Vec<T>,
-    /// The sum [`Reduction::Sum`] receives.
-    sum: Vec<T>,
-}
-
-impl<C: Communicator, T> Ranks<'_, C, T> {
-    fn rank(&self) -> usize {
-        self.comm.rank() as usize
-    }
-
-    fn size(&self) -> usize {
-        self.comm.size() as usize
-    }
-
-    fn share_of(&self, rank: usize, count: usize) -> Range<usize> {
-        let n = self.size();
-        count * rank / n..count * (rank + 1) / n
-    }
-}
-
-impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
-    fn share(&self, count: usize) -> Range<usize> {
-        self.share_of(self.rank(), count)
-    }
-
-    fn owner(&self, count: usize, k: usize) -> usize {
-        (0..self.size())
-            .find(|&r| self.share_of(r, count).contains(&k))
-            .unwrap_or(0)
-    }
-
-    fn exchange_stats(&mut self, stats: &mut [ChunkStats]) -> Result<(), TrainError> {
-        let count = stats.len();
-        let flat = stats.as_flattened_mut();
-        self.gathered.resize(count * self.size(), [0.0; 3]);
-        self.comm
-            .all_gather_into(&*flat, self.gathered.as_flattened_mut());
-        for r in 0..self.size() {
-            let share = self.share_of(r, count);
-            if r != self.rank() {
-                for k in share {
-                    stats[k] = self.gathered[r * count + k];
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn reduce<P: Parameters<Scalar = T>>(&mut self, grads: &mut [P]) -> Result<(), TrainError> {
-        let count = grads.len();
-        let root = self.comm.process_at_rank(0);
-        // Taken out of `self` for the call, put back at the end (no allocation).
-        let mut buf = core::mem::take(&mut self.buf);
-        buf.resize(self.params, T::ZERO);
-        match self.reduction {
-            Reduction::Ordered => {
-                if self.rank() == 0 {
-                    for r in 1..self.size() {
-                        let process = self.comm.process_at_rank(r as i32);
-                        nodes(self.share_of(r, count), count, &mut |node| {
-                            process.receive_into(&mut buf[..]);
-                            restore_params(&mut grads[node.start], &buf);
-                        });
-                    }
-                    let owned = |node: Range<usize>| {
-                        (0..self.size()).any(|r| {
-                            let s = self.share_of(r, count);
-                            s.start <= node.start && node.end.min(count) <= s.end
-                        })
-                    };
-                    combine(grads, 0, count.next_power_of_two(), count, &owned);
-                    copy_params(&grads[0], &mut buf);
-                } else {
-                    nodes(self.share_of(self.rank(), count), count, &mut |node| {
-                        copy_params(&grads[node.start], &mut buf);
-                        root.send(&buf[..]);
-                    });
-                }
-                root.broadcast_into(&mut buf[..]);
-            }
-            Reduction::Sum => {
-                // This rank's nodes added left to right (zeros when it has none).
-                let share = self.share_of(self.rank(), count);
-                let mut first = None;
-                nodes(share, count, &mut |node| match first {
-                    None => first = Some(node.start),
-                    Some(f) => {
-                        let (left, right) = grads.split_at_mut(node.start);
-                        add(&mut left[f], &right[0]);
-                    }
-                });
-                match first {
-                    Some(f) => copy_params(&grads[f], &mut buf),
-                    None => buf.fill(T::ZERO),
-                }
-                self.sum.resize(self.params, T::ZERO);
-                self.comm
-                    .all_reduce_into(&buf[..], &mut self.sum[..], SystemOperation::sum());
-                core::mem::swap(&mut buf, &mut self.sum);
-            }
-        }
-        restore_params(&mut grads[0], &buf);
-        self.buf = buf;
-        Ok(())
-    }
+/// FNV-1a of `text`: the same on every build and platform.
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// What every rank must agree on before training, each as a number.
-fn fingerprint<N: Network, L, O>(
+fn fingerprint<N: Network, L: Loss<N::Scalar>, O: Optimizer<N::Scalar>>(
     trainer: &Trainer<L, O>,
-    train: &Dataset<N::Scalar>,
-    validation: Option<&Dataset<N::Scalar>>,
-) -> [(&'static str, u64); 10] {
-    // FNV-1a over the network's description: the same on every build and platform.
-    let description = format!("{:?}{:?}", N::PARAM_INFO, N::LAYER_SPECS);
-    let hash = description.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    train: &Shard<N::Scalar>,
+    reduction: Reduction,
+) -> [(&'static str, u64); 14] {
+    let data = train.data();
+    // Settings that decide when a rank stops or how it reduces: ranks that differ in them
+    // would wait for each other at different steps.
+    let settings = format!(
+        "{} {:?} {:?} {:?} {:?} {:?}",
+        L::NAME,
+        trainer.optimizer.learning_rate().to_bits(),
+        trainer.schedule,
+        trainer.early_stopping,
+        trainer.divergence_factor.map(f64::to_bits),
+        reduction,
+    );
     [
-        ("the hash of the network's PARAM_INFO and layers", hash),
+        (
+            "the hash of the loss, learning rate, schedule, early stopping, divergence factor \
+             and reduction",
+            hash(&settings),
+        ),
+        (
+            "the hash of the network's PARAM_INFO and layers",
+            hash(&format!("{:?}{:?}", N::PARAM_INFO, N::LAYER_SPECS)),
+        ),
         (
             "the scalar's size in bytes",
             core::mem::size_of::<N::Scalar>() as u64,
         ),
-        ("the training features' width", train.n_features() as u64),
-        ("the training targets' width", train.n_targets() as u64),
-        ("the training samples", train.len() as u64),
+        ("the training features' width", data.n_features() as u64),
+        ("the training targets' width", data.n_targets() as u64),
         (
-            "the validation samples",
-            validation.map_or(u64::MAX, |v| v.len() as u64),
+            "the hash of the feature names",
+            hash(&format!("{:?}", data.feature_names())),
         ),
+        (
+            "the hash of the class names (give them with Csv::class_names)",
+            hash(&format!("{:?}", data.class_names())),
+        ),
+        ("the training samples in all", train.samples() as u64),
+        ("the shards' layout", train.layout.kind()),
         ("the batch size", trainer.batch_size as u64),
+        (
+            "the chunks per batch (0: automatic)",
+            trainer.chunks.map_or(0, |k| k as u64),
+        ),
         ("the seed", trainer.seed),
         ("the epochs", trainer.epochs as u64),
         ("shuffling", u64::from(trainer.shuffle)),
@@ -281,21 +211,22 @@ fn check_fingerprints<C: Communicator>(
 }
 
 impl<L, O> Trainer<L, O> {
-    /// [`Trainer::fit`] on every rank of `comm` at once: each rank computes its share of each
-    /// global batch of [`Trainer::batch_size`] samples and the gradients are combined as
-    /// `reduction` says, so that every rank ends with the same weights (with
-    /// [`Reduction::Ordered`], those of one process running [`Trainer::fit`]). Every rank
-    /// passes the same training and validation sets; only rank 0 draws the progress bar. Call
-    /// it on the thread that initialised MPI.
+    /// [`Trainer::fit`] on every rank of `comm` at once, over the whole training set that the
+    /// ranks' shards make up: each rank computes its share of each global batch of
+    /// [`Trainer::batch_size`] samples and the gradients are combined as `reduction` says, so
+    /// that every rank ends with the same weights (with [`Reduction::Ordered`], those of one
+    /// process running [`Trainer::fit`] on the whole set). Rank 0 evaluates `validation`
+    /// (the other ranks' is not read: they may pass `None`) and draws the progress bar; every
+    /// rank returns the same history. Call it on the thread that initialised MPI.
     ///
     /// Fails on every rank with [`TrainError::Distributed`] when the ranks disagree on the
-    /// network, the data's widths or sizes, or the settings, or when one rank fails.
+    /// network, the data's widths, names or sizes, or the settings, or when one rank fails.
     pub fn fit_mpi<N, C>(
         &mut self,
         comm: &C,
         reduction: Reduction,
         net: &mut N,
-        train: &Dataset<N::Scalar>,
+        train: &Shard<N::Scalar>,
         validation: Option<&Dataset<N::Scalar>>,
     ) -> Result<History, TrainError>
     where
@@ -305,24 +236,34 @@ impl<L, O> Trainer<L, O> {
         L: Loss<N::Scalar>,
         O: Optimizer<N::Scalar> + Send,
     {
-        agree(comm, self.check::<N>(train, validation))?;
-        check_fingerprints(comm, &fingerprint::<N, L, O>(self, train, validation))?;
+        let rank = comm.rank();
+        let validation = validation.filter(|_| rank == 0);
+        let mut watched = u8::from(validation.is_some());
+        comm.process_at_rank(0).broadcast_into(&mut watched);
+        let checked = self
+            .check_settings::<N::Scalar>(watched != 0)
+            .and_then(|()| super::check_data::<N>("training", train.data()))
+            .and_then(|()| match validation {
+                Some(v) => super::check_data::<N>("validation", v),
+                None => Ok(()),
+            });
+        agree(comm, checked)?;
+        check_fingerprints(comm, &fingerprint::<N, L, O>(self, train, reduction))?;
         if let Some(init) = self.init {
             init.init(net, self.seed);
         }
         let base_lr = self.optimizer.learning_rate();
-        let bar = progress_bar(self.progress && comm.rank() == 0, self.epochs);
-        let mut ranks = Ranks {
+        let bar = progress_bar(self.progress && rank == 0, self.epochs);
+        let mut ranks = Ranks::new(
             comm,
             reduction,
-            params: N::num_params(),
-            gathered: Vec::new(),
-            buf: Vec::new(),
-            sum: Vec::new(),
-        };
+            &train.layout,
+            train.samples(),
+            N::num_params(),
+        );
         // On the calling thread, the one MPI was initialised on; the chunks still run on the
         // rayon pool with `parallel`.
-        let result = self.run_epochs(net, train, validation, base_lr, &bar, &mut ranks);
+        let result = self.run_epochs(net, train.data(), validation, base_lr, &bar, &mut ranks);
         self.optimizer.set_learning_rate(base_lr);
         match result {
             Ok(_) => bar.finish_and_clear(),

@@ -294,11 +294,18 @@ impl<'o, R: Read> Reader<'o, R> {
         let mut record = self.first.take().unwrap_or_default();
         let mut pending = !record.is_empty();
         let mut rows = 0;
+        // The data rows read so far, kept or not; `every` keeps every `step`-th from `first`.
+        let mut index = 0usize;
+        let (step, first) = self.options.every.unwrap_or((1, 0));
         loop {
             if !pending && !self.next(&mut record)? {
                 break;
             }
             pending = false;
+            index += 1;
+            if (index - 1) % step.max(1) != first {
+                continue;
+            }
             if record.len() != width {
                 return Err(DataError::Ragged {
                     path: self.path.clone(),
