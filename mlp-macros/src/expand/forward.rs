@@ -11,12 +11,7 @@ pub fn forward(cx: &Ctx) -> TokenStream {
     let steps = (1..=cx.layers()).map(|l| {
         let span = cx.span(l);
         let h = field("__h", l, span);
-        let prev = if l == 1 {
-            quote!(x)
-        } else {
-            let prev = field("__h", l - 1, cx.span(l - 1));
-            quote!(&#prev)
-        };
+        let prev = cx.layer_input(l, quote!(x), "__h");
         let w = field("w", l, span);
         let act = cx.activation(l);
         if cx.net.bias {
@@ -52,12 +47,7 @@ pub fn forward_cached(cx: &Ctx) -> TokenStream {
         let span = cx.span(l);
         let (z, h) = (field("z", l, span), field("h", l, span));
         let local = field("__h", l, span);
-        let prev = if l == 1 {
-            quote!(x)
-        } else {
-            let prev = field("__h", l - 1, cx.span(l - 1));
-            quote!(&#prev)
-        };
+        let prev = cx.layer_input(l, quote!(x), "__h");
         let w = field("w", l, span);
         let act = cx.activation(l);
         if cx.net.bias {
