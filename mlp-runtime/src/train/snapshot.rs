@@ -25,12 +25,11 @@ pub(super) fn restore_params<P: Parameters>(p: &mut P, buf: &[P::Scalar]) {
     });
 }
 
-/// The name of the first tensor holding a NaN or an infinity; large tensors are checked in
-/// halves on the pool's threads.
+/// The name of the first tensor holding a NaN or an infinity.
 pub(super) fn first_non_finite<P: Parameters>(p: &P) -> Option<&'static str> {
     let mut found = None;
     p.visit(|info, v| {
-        if found.is_none() && !halves(v, &all_finite, |a, b| a && b) {
+        if found.is_none() && !all_finite(v) {
             found = Some(info.name);
         }
     });
