@@ -93,9 +93,10 @@ split_tuple!(A a 0, B b 1);
 split_tuple!(A a 0, B b 1, C c 2);
 split_tuple!(A a 0, B b 1, C c 2, D d 3);
 
-/// Elements from which a pass is cut in two for the pool's threads: about 10 µs of an
-/// optimizer's update on one core, well above the microsecond or two of a `rayon::join` on one
-/// of the pool's threads.
+/// The fewest elements of a half when a pass is cut in two for the pool's threads (64 KiB of
+/// `f32`): a few microseconds of a copy or an optimizer's update, against the microsecond or
+/// two of a `rayon::join` on one of the pool's threads. W3's two large weight matrices are cut;
+/// the digits network's tensors (at most 16,384 values) stay whole.
 #[cfg(feature = "parallel")]
 const MIN_SPLIT: usize = 16_384;
 
