@@ -25,26 +25,10 @@ use divan::black_box;
 use mlp::loss::{Loss, Mse};
 use mlp::math::tanh_f32;
 use mlp::{Parameters, Vector};
+use mlp_benches::avx512;
 
 fn main() {
     divan::main();
-}
-
-/// Runs `f` inlined into a function compiled for AVX-512 where the CPU has it, else as the
-/// build targets: the hand-written baselines compiled as the generated passes are.
-#[inline(always)]
-fn avx512<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        /// `f()`, with `f` inlined into a function compiled for AVX-512.
-        #[target_feature(enable = "avx512f")]
-        unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        // SAFETY: the CPU supports AVX-512F (checked above).
-        return unsafe { wide(f) };
-    }
-    f()
 }
 
 mlp::mlp! {

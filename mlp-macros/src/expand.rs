@@ -111,6 +111,17 @@ impl Ctx<'_> {
         })
     }
 
+    /// The input of layer `l` as the argument of its kernel call: `first` for layer 1, else a
+    /// reference to the local `{prefix}{l−1}` that holds the previous layer's output.
+    pub fn layer_input(&self, l: usize, first: TokenStream, prefix: &str) -> TokenStream {
+        if l == 1 {
+            first
+        } else {
+            let prev = field(prefix, l - 1, self.span(l - 1));
+            quote!(&#prev)
+        }
+    }
+
     /// The value of the activation of layer `l`, e.g. `::mlp::__private::Tanh` or, for an
     /// activation defined in the call, `NetSwish { a: 0.1f32 }`.
     pub fn activation(&self, l: usize) -> TokenStream {

@@ -182,16 +182,18 @@ fn activate<T: Scalar, A: Activation<T>, const N: usize>(act: &A, h: &mut [T; N]
     }
 }
 
-/// Computes one layer and keeps what backward needs: `z = W x + b`, `h = σ(z)`.
+/// Computes one layer and keeps what backward needs: `z = W x + b`, `h = σ(z)`; returns `h`
+/// as well, so that the next layer reads it from a local rather than back from the cache.
 ///
 /// ```
 /// use mlp::{activation::Sigmoid, kernels::dense_cached};
 /// let w = [[0.5, 1.0]];
 /// let x = [1.0, 2.0];
 /// let (mut z, mut h) = ([0.0], [0.0]);
-/// dense_cached(&w, &[0.25], &x, &Sigmoid, &mut z, &mut h);
+/// let out = dense_cached(&w, &[0.25], &x, &Sigmoid, &mut z, &mut h);
 /// assert_eq!(z, [0.5 * 1.0 + 1.0 * 2.0 + 0.25]);
 /// assert_eq!(h, [1.0 / (1.0 + f64::exp(-z[0]))]);
+/// assert_eq!(out, h);
 /// ```
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
@@ -202,7 +204,7 @@ pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usi
     act: &A,
     z: &mut [T; OUT],
     h: &mut [T; OUT],
-) {
+) -> [T; OUT] {
     // In locals, then stored once: the activation then reads registers, not the cache.
     let mut zl = gemv(w, x);
     axpy(&mut zl, b);
@@ -210,18 +212,21 @@ pub fn dense_cached<T: Scalar, A: Activation<T>, const IN: usize, const OUT: usi
     activate(act, &mut hl);
     *z = zl;
     *h = hl;
+    hl
 }
 
-/// Computes one layer without bias and keeps what backward needs: `z = W x`, `h = σ(z)`.
+/// Computes one layer without bias and keeps what backward needs: `z = W x`, `h = σ(z)`;
+/// returns `h` as well.
 ///
 /// ```
 /// use mlp::{activation::Tanh, kernels::dense_cached_unbiased};
 /// let w = [[0.5, -1.0]];
 /// let x = [1.0, 2.0];
 /// let (mut z, mut h) = ([0.0], [0.0]);
-/// dense_cached_unbiased(&w, &x, &Tanh, &mut z, &mut h);
+/// let out = dense_cached_unbiased(&w, &x, &Tanh, &mut z, &mut h);
 /// assert_eq!(z, [0.5 * 1.0 - 1.0 * 2.0]);
 /// assert_eq!(h, [f64::tanh(z[0])]);
+/// assert_eq!(out, h);
 /// ```
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
@@ -231,12 +236,13 @@ pub fn dense_cached_unbiased<T: Scalar, A: Activation<T>, const IN: usize, const
     act: &A,
     z: &mut [T; OUT],
     h: &mut [T; OUT],
-) {
+) -> [T; OUT] {
     let zl = gemv(w, x);
     let mut hl = zl;
     activate(act, &mut hl);
     *z = zl;
     *h = hl;
+    hl
 }
 
 /// Computes `δ = σ'(z) ⊙ g`, where `g = ∂L/∂h` and `h = σ(z)` come from the cache.

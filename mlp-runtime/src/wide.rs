@@ -47,6 +47,86 @@ pub(crate) fn all_finite<T: crate::Scalar>(v: &[T]) -> bool {
     wide(|| lane_sums(v, |x| x * T::ZERO).iter().all(|&s| s == T::ZERO))
 }
 
+/// Slices that an element-wise pass walks together and that can be cut at the same index: a
+/// slice, or a tuple of slices of one length. Only the pool cuts them (the `parallel`
+/// feature).
+#[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+pub(crate) trait Split: Sized {
+    /// The number of elements.
+    fn len(&self) -> usize;
+    /// The elements before `mid` and from `mid` on.
+    fn split_at(self, mid: usize) -> (Self, Self);
+}
+
+impl<T> Split for &[T] {
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        <[T]>::split_at(self, mid)
+    }
+}
+
+impl<T> Split for &mut [T] {
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        self.split_at_mut(mid)
+    }
+}
+
+macro_rules! split_tuple {
+    ($($s:ident $v:ident $i:tt),*) => {
+        impl<$($s: Split),*> Split for ($($s,)*) {
+            fn len(&self) -> usize {
+                self.0.len()
+            }
+            fn split_at(self, mid: usize) -> (Self, Self) {
+                $(let $v = self.$i.split_at(mid);)*
+                (($($v.0,)*), ($($v.1,)*))
+            }
+        }
+    };
+}
+split_tuple!(A a 0, B b 1);
+split_tuple!(A a 0, B b 1, C c 2);
+split_tuple!(A a 0, B b 1, C c 2, D d 3);
+
+/// The fewest elements of a half when a pass is cut in two for the pool's threads (64 KiB of
+/// `f32`): a few microseconds of a copy or an optimizer's update, against the microsecond or
+/// two of a `rayon::join` on one of the pool's threads. W3's two large weight matrices are cut;
+/// the digits network's tensors (at most 16,384 values) stay whole.
+#[cfg(feature = "parallel")]
+const MIN_SPLIT: usize = 16_384;
+
+/// Runs the element-wise pass `f` over `items`, in halves on the pool's threads (the
+/// `parallel` feature, called from one of the pool's threads, and at least [`MIN_SPLIT`]
+/// elements), and folds the halves' results with `fold`; else on the whole in one call.
+/// Every element goes through the same code either way, so the results are the same bit for
+/// bit whatever the number of threads; `fold` must not depend on where the cut is (`&&`).
+pub(crate) fn halves<I, R>(items: I, f: &(impl Fn(I) -> R + Sync), fold: fn(R, R) -> R) -> R
+where
+    I: Split + Send,
+    R: Send,
+{
+    #[cfg(feature = "parallel")]
+    if items.len() >= 2 * MIN_SPLIT
+        && rayon::current_num_threads() > 1
+        && rayon::current_thread_index().is_some()
+    {
+        let mid = items.len() / 2;
+        let (a, b) = items.split_at(mid);
+        let (ra, rb) = rayon::join(|| halves(a, f, fold), || halves(b, f, fold));
+        return fold(ra, rb);
+    }
+    let _ = fold;
+    f(items)
+}
+
+/// The `fold` of [`halves`] for a pass that returns nothing.
+pub(crate) fn none(_: (), _: ()) {}
+
 #[cfg(test)]
 mod tests {
     use super::all_finite;
@@ -68,5 +148,41 @@ mod tests {
         }
         assert!(all_finite(&[f64::MAX, f64::MIN_POSITIVE / 4.0, -0.0]));
         assert!(!all_finite(&[1.0, f64::NAN]));
+    }
+
+    /// With `parallel`: a pass cut in halves on pools of 2 and 3 threads writes the same bits
+    /// as one call, and a fold over the halves sees a value in either of them.
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn halves_on_the_pool_change_no_bit() {
+        use super::{halves, none};
+        let n = 100_003;
+        let g: Vec<f32> = (0..n)
+            .map(|i| ((i * 37) % 101) as f32 / 101.0 - 0.5)
+            .collect();
+        let start: Vec<f32> = (0..n).map(|i| ((i * 11) % 97) as f32 / 97.0).collect();
+        let update = |(p, g): (&mut [f32], &[f32])| {
+            for (p, &g) in p.iter_mut().zip(g) {
+                *p = *p * 0.9 - 0.01 * g;
+            }
+        };
+        let mut want = start.clone();
+        update((&mut want, &g));
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut got = start.clone();
+            pool.install(|| halves((got.as_mut_slice(), g.as_slice()), &update, none));
+            assert!(got == want, "{threads} threads");
+            for at in [0, n / 2 - 1, n / 2, n - 1] {
+                let mut bad = start.clone();
+                bad[at] = f32::NAN;
+                let finite = pool.install(|| halves(bad.as_slice(), &all_finite, |a, b| a && b));
+                assert!(!finite, "NaN at {at} of {n}, {threads} threads");
+            }
+            assert!(pool.install(|| halves(start.as_slice(), &all_finite, |a, b| a && b)));
+        }
     }
 }

@@ -11,12 +11,7 @@ pub fn forward(cx: &Ctx) -> TokenStream {
     let steps = (1..=cx.layers()).map(|l| {
         let span = cx.span(l);
         let h = field("__h", l, span);
-        let prev = if l == 1 {
-            quote!(x)
-        } else {
-            let prev = field("__h", l - 1, cx.span(l - 1));
-            quote!(&#prev)
-        };
+        let prev = cx.layer_input(l, quote!(x), "__h");
         let w = field("w", l, span);
         let act = cx.activation(l);
         if cx.net.bias {
@@ -46,25 +41,28 @@ pub fn forward(cx: &Ctx) -> TokenStream {
 pub fn forward_cached(cx: &Ctx) -> TokenStream {
     let p = cx.private();
     let cache_ty = &cx.cache;
+    // Each layer reads the previous one's output from the local the kernel returns, not back
+    // from the cache it was just stored to.
     let steps = (1..=cx.layers()).map(|l| {
         let span = cx.span(l);
         let (z, h) = (field("z", l, span), field("h", l, span));
-        let prev = field("h", l - 1, cx.span(l - 1));
+        let local = field("__h", l, span);
+        let prev = cx.layer_input(l, quote!(x), "__h");
         let w = field("w", l, span);
         let act = cx.activation(l);
         if cx.net.bias {
             let b = field("b", l, span);
             quote_spanned! {span=>
-                #p::dense_cached(&self.#w, &self.#b, &cache.#prev, &#act, &mut cache.#z, &mut cache.#h);
+                let #local = #p::dense_cached(&self.#w, &self.#b, #prev, &#act, &mut cache.#z, &mut cache.#h);
             }
         } else {
             quote_spanned! {span=>
-                #p::dense_cached_unbiased(&self.#w, &cache.#prev, &#act, &mut cache.#z, &mut cache.#h);
+                let #local = #p::dense_cached_unbiased(&self.#w, #prev, &#act, &mut cache.#z, &mut cache.#h);
             }
         }
     });
     let h0 = field("h", 0, cx.span(0));
-    let last = field("h", cx.layers(), cx.span(cx.layers()));
+    let last = field("__h", cx.layers(), cx.span(cx.layers()));
     let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
     let doc = docs::forward_cached(cx);
     quote! {
@@ -74,7 +72,7 @@ pub fn forward_cached(cx: &Ctx) -> TokenStream {
             #p::wide(|| {
                 cache.#h0 = *x;
                 #(#steps)*
-                cache.#last
+                #last
             })
         }
     }

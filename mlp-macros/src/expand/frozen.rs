@@ -35,12 +35,7 @@ pub fn frozen(cx: &Ctx) -> TokenStream {
             quote!(::core::option::Option::None)
         };
         let h = field("__h", l, s);
-        let prev = if l == 1 {
-            quote!(x)
-        } else {
-            let prev = field("__h", l - 1, cx.span(l - 1));
-            quote!(&#prev)
-        };
+        let prev = cx.layer_input(l, quote!(x), "__h");
         let act = cx.activation(l);
         steps.push(quote_spanned!(s=> let #h = #p::dense_input_major(&self.#w, #b, #prev, &#act);));
     }

@@ -143,12 +143,7 @@ fn dense_cached(cx: &Ctx, l: usize, z: &syn::Ident, h: &syn::Ident) -> TokenStre
     let w = field("w", l, span);
     let v = cx.vector(l);
     let n = Literal::usize_unsuffixed(cx.widths[l]);
-    let prev = if l == 1 {
-        quote!(x)
-    } else {
-        let prev = field("__h", l - 1, cx.span(l - 1));
-        quote!(&#prev)
-    };
+    let prev = cx.layer_input(l, quote!(x), "__h");
     let act = cx.activation(l);
     let call = if cx.net.bias {
         let b = field("b", l, span);
@@ -238,12 +233,7 @@ fn jvp_steps(cx: &Ctx) -> Vec<TokenStream> {
             );
             let dense = dense_cached(cx, l, &z, &h);
             let w = field("w", l, span);
-            let t_prev = if l == 1 {
-                quote!(v)
-            } else {
-                let t_prev = field("__t", l - 1, cx.span(l - 1));
-                quote!(&#t_prev)
-            };
+            let t_prev = cx.layer_input(l, quote!(v), "__t");
             let act = cx.activation(l);
             quote_spanned! {span=>
                 #dense

@@ -2,7 +2,7 @@
 
 use super::{check_non_negative, check_unit, ensure_len, invalid, Optimizer};
 use crate::error::TrainError;
-use crate::wide::wide;
+use crate::wide::{halves, none, wide};
 use crate::{Network, Scalar};
 
 /// Adam (Kingma and Ba, 2015), and AdamW (Loshchilov and Hutter, 2019) when the weight decay is
@@ -134,12 +134,7 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
         } else {
             T::ONE
         };
-        let (ms, vs) = (&mut self.m, &mut self.v);
-        let mut offset = 0;
-        net.visit_with_grads(grads, |_, theta, g| {
-            let end = offset + theta.len();
-            let (m, v) = (&mut ms[offset..end], &mut vs[offset..end]);
-            offset = end;
+        let update = |(theta, g, m, v): (&mut [T], &[T], &mut [T], &mut [T])| {
             wide(|| {
                 for (((p, &gi), mi), vi) in theta.iter_mut().zip(g).zip(m).zip(v) {
                     *p *= shrink;
@@ -149,6 +144,14 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
                     *p -= step_size * *mi / (vi.sqrt() * inv_bc2_sqrt + eps);
                 }
             });
+        };
+        let (ms, vs) = (&mut self.m, &mut self.v);
+        let mut offset = 0;
+        net.visit_with_grads(grads, |_, theta, g| {
+            let end = offset + theta.len();
+            let (m, v) = (&mut ms[offset..end], &mut vs[offset..end]);
+            offset = end;
+            halves((theta, g, m, v), &update, none);
         });
     }
 

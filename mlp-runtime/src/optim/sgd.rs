@@ -2,7 +2,7 @@
 
 use super::{check_non_negative, check_unit, ensure_len, Optimizer};
 use crate::error::TrainError;
-use crate::wide::wide;
+use crate::wide::{halves, none, wide};
 use crate::{Network, Scalar};
 
 /// Stochastic gradient descent, with PyTorch's `torch.optim.SGD` conventions.
@@ -94,7 +94,7 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         let wd = T::from_f64(self.weight_decay);
         let use_wd = self.weight_decay != 0.0;
         if self.momentum == 0.0 {
-            net.visit_with_grads(grads, |_, theta, g| {
+            let update = |(theta, g): (&mut [T], &[T])| {
                 wide(|| {
                     if use_wd {
                         for (p, &gi) in theta.iter_mut().zip(g) {
@@ -106,7 +106,8 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
                         }
                     }
                 });
-            });
+            };
+            net.visit_with_grads(grads, |_, theta, g| halves((theta, g), &update, none));
             return;
         }
         if ensure_len(&mut self.velocity, N::num_params()) {
@@ -117,9 +118,7 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         let (first, nesterov) = (!self.started, self.nesterov);
         let velocity = &mut self.velocity;
         let mut offset = 0;
-        net.visit_with_grads(grads, |_, theta, g| {
-            let buf = &mut velocity[offset..offset + theta.len()];
-            offset += theta.len();
+        let update = |(theta, g, buf): (&mut [T], &[T], &mut [T])| {
             wide(|| {
                 for ((p, &gi), b) in theta.iter_mut().zip(g).zip(buf) {
                     let d = if use_wd { gi + wd * *p } else { gi };
@@ -128,6 +127,11 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
                     *p -= lr * step;
                 }
             });
+        };
+        net.visit_with_grads(grads, |_, theta, g| {
+            let buf = &mut velocity[offset..offset + theta.len()];
+            offset += theta.len();
+            halves((theta, g, buf), &update, none);
         });
         self.started = true;
     }

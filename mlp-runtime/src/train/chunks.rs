@@ -34,8 +34,8 @@ const PIECE: usize = 64 * 1024;
 
 /// The work (`6 B P` flops for a batch of `B` samples and `P` parameters) below which a
 /// step's chunks run one after the other on the calling thread, the same bits either way.
-/// Between steps the pool's other threads run out of work (the optimizer's update is serial)
-/// and sleep, and each then reads all the weights the update wrote on another core: on the
+/// Between steps the pool's other threads run out of work (only the optimizer's update of
+/// large tensors is split) and sleep, and each then reads all the weights the update wrote on another core: on the
 /// 2-core machine of the README, W3 at batch 64 (90 Mflop) ran 0.7× as fast on two threads
 /// as on one, at batch 256 (360 Mflop) 1.1–1.2×.
 #[cfg(feature = "parallel")]

@@ -1,13 +1,19 @@
 //! Copies of a network's weights: before each step (restored if the step diverges) and at the
 //! best epoch (for early stopping).
 
-use crate::Parameters;
+use crate::wide::{all_finite, halves, none};
+use crate::{Parameters, Scalar};
 
 /// Copies every parameter into `buf`, flat in parameter order (no allocation once `buf` has
-/// the capacity).
+/// the capacity); large tensors in halves on the pool's threads.
 pub(super) fn copy_params<P: Parameters>(p: &P, buf: &mut Vec<P::Scalar>) {
-    buf.clear();
-    p.visit(|_, v| buf.extend_from_slice(v));
+    buf.resize(P::num_params(), P::Scalar::ZERO);
+    let copy = |(dst, src): (&mut [P::Scalar], &[P::Scalar])| dst.copy_from_slice(src);
+    let mut offset = 0;
+    p.visit(|_, v| {
+        halves((&mut buf[offset..offset + v.len()], v), &copy, none);
+        offset += v.len();
+    });
 }
 
 /// Copies `buf`, as written by [`copy_params`], back into the parameters.
@@ -23,7 +29,7 @@ pub(super) fn restore_params<P: Parameters>(p: &mut P, buf: &[P::Scalar]) {
 pub(super) fn first_non_finite<P: Parameters>(p: &P) -> Option<&'static str> {
     let mut found = None;
     p.visit(|info, v| {
-        if found.is_none() && !crate::wide::all_finite(v) {
+        if found.is_none() && !all_finite(v) {
             found = Some(info.name);
         }
     });
