@@ -17,3 +17,21 @@ pub fn avx512<R>(f: impl FnOnce() -> R) -> R {
     }
     f()
 }
+
+/// `n` inputs of W3/W4's width, 784, in `[0, 1)`, in 10 classes.
+pub fn mnist_data(n: usize) -> mlp::data::Dataset<f32> {
+    let x = mlp::ndarray::Array2::from_shape_fn((n, 784), |(i, j)| {
+        ((i * 131 + j * 7) % 97) as f32 / 97.0
+    });
+    mlp::data::Dataset::classification(x, (0..n).map(|i| i % 10).collect(), 10).unwrap()
+}
+
+/// The trainer of the W3 benchmarks: one epoch of plain SGD at `batch`, no progress bar.
+pub fn w3_trainer(
+    batch: usize,
+) -> mlp::train::Trainer<mlp::loss::SoftmaxCrossEntropy, mlp::optim::Sgd<f32>> {
+    mlp::train::Trainer::new(mlp::loss::SoftmaxCrossEntropy, mlp::optim::Sgd::new(1e-3))
+        .epochs(1)
+        .batch_size(batch)
+        .progress(false)
+}

@@ -16,11 +16,8 @@
 
 use mlp::data::Dataset;
 use mlp::init::Init;
-use mlp::loss::SoftmaxCrossEntropy;
-use mlp::ndarray::Array2;
-use mlp::optim::Sgd;
 use mlp::train::distributed::{mpi, Reduction, Shard};
-use mlp::train::Trainer;
+use mlp_benches::{mnist_data, w3_trainer};
 use mpi::collective::SystemOperation;
 use mpi::datatype::{Partition, PartitionMut};
 use mpi::topology::Communicator;
@@ -40,10 +37,7 @@ const RUNS: usize = 5;
 fn main() {
     let universe = mpi::initialize().expect("MPI initialises once");
     let world = universe.world();
-    let x = Array2::from_shape_fn((SAMPLES, 784), |(i, j)| {
-        ((i * 131 + j * 7) % 97) as f32 / 97.0
-    });
-    let data = Dataset::classification(x, (0..SAMPLES).map(|i| i % 10).collect(), 10).unwrap();
+    let data = mnist_data(SAMPLES);
     let report = |what: &str, steps: usize, mut times: Vec<f64>| {
         times.sort_by(f64::total_cmp);
         if world.rank() == 0 {
@@ -71,10 +65,7 @@ fn main() {
         for batch in [256, 1024] {
             let mut net = Mnist::zeros();
             Init::XAVIER_UNIFORM.init(&mut net, 1);
-            let mut trainer = Trainer::new(SoftmaxCrossEntropy, Sgd::new(1e-3))
-                .epochs(1)
-                .batch_size(batch)
-                .progress(false);
+            let mut trainer = w3_trainer(batch);
             let mut times = Vec::new();
             for run in 0..=RUNS {
                 world.barrier();

@@ -23,13 +23,13 @@
 
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
-use mlp::data::{load_csv, Dataset, Target};
+use mlp::data::{load_csv, Target};
 use mlp::init::Init;
 use mlp::loss::SoftmaxCrossEntropy;
 use mlp::ndarray::{Array2, ArrayViewMut2, Axis};
-use mlp::optim::{Adam, Sgd};
+use mlp::optim::Adam;
 use mlp::train::Trainer;
-use mlp_benches::avx512;
+use mlp_benches::{avx512, mnist_data, w3_trainer};
 
 fn main() {
     divan::main();
@@ -55,22 +55,13 @@ fn pool(threads: usize) -> mlp::rayon::ThreadPool {
         .unwrap()
 }
 
-/// `n` inputs in `[0, 1)` in 10 classes.
-fn mnist_data(n: usize) -> Dataset<f32> {
-    let x = Array2::from_shape_fn((n, 784), |(i, j)| ((i * 131 + j * 7) % 97) as f32 / 97.0);
-    Dataset::classification(x, (0..n).map(|i| i % 10).collect(), 10).unwrap()
-}
-
 /// One epoch of `SAMPLES / batch` steps per iteration.
 fn w3(bencher: Bencher, threads: usize, batch: usize) {
     let data = mnist_data(SAMPLES);
     let pool = pool(threads);
     let mut net = Mnist::zeros();
     Init::XAVIER_UNIFORM.init(&mut net, 1);
-    let mut trainer = Trainer::new(SoftmaxCrossEntropy, Sgd::new(1e-3))
-        .epochs(1)
-        .batch_size(batch)
-        .progress(false);
+    let mut trainer = w3_trainer(batch);
     bencher
         .counter(ItemsCount::new(SAMPLES / batch))
         .bench_local(|| {

@@ -351,17 +351,13 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
         }
         let mine: usize = from.iter().sum();
         let (width_x, width_t) = (train.n_features(), train.n_targets());
-        let data = rows.data.get_or_insert_with(|| {
-            Dataset::from_checked(
-                Array2::from_elem((0, width_x), T::ZERO),
-                Array2::from_elem((0, width_t), T::ZERO),
-            )
-        });
-        if data.len() != mine {
-            *data = Dataset::from_checked(
+        // The number of rows a rank computes in an epoch depends on the set's size and the
+        // batch size alone: the buffers are made once.
+        if rows.data.as_ref().map(Dataset::len) != Some(mine) {
+            rows.data = Some(Dataset::from_checked(
                 Array2::from_elem((mine, width_x), T::ZERO),
                 Array2::from_elem((mine, width_t), T::ZERO),
-            );
+            ));
         }
         // The received rows stay where they arrive: rank 0's, then rank 1's, … each in
         // position order; `rows.order` says where each of this rank's positions is.
@@ -382,6 +378,9 @@ impl<T: Scalar + Equivalence, C: Communicator> Team<T> for Ranks<'_, C, T> {
                 next[holder] += 1;
             }
         }
+        let Some(data) = rows.data.as_mut() else {
+            unreachable!("the rows were just made")
+        };
         let (features, targets) = data.arrays_mut();
         for (source, into, width) in [
             (train.features(), features, width_x),
