@@ -27,20 +27,22 @@ pub(super) unsafe fn gemv_rows8_f32(
         _mm256_set1_epi32((n % 8) as i32),
         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
     );
-    // The eight running sums of row `r`.
+    // The eight running sums of row `r < rows`.
     let sums = |r: usize| {
-        // SAFETY (of the loads): row `r < rows` holds `n` values from `w + r n`, and `x` holds
-        // `n`; the masked load reads the lanes below `n` only.
+        // SAFETY: row `r < rows` starts at `w + r n`, inside the `rows · n` values.
         let row = unsafe { w.add(r * n) };
         let mut s = _mm256_setzero_ps();
         let mut j = 0;
         while j < full {
+            // SAFETY: `j + 8 ≤ full ≤ n`: eight values of the row and of `x`.
             let p =
                 unsafe { _mm256_mul_ps(_mm256_loadu_ps(row.add(j)), _mm256_loadu_ps(x.add(j))) };
             s = _mm256_add_ps(s, p);
             j += 8;
         }
         if full < n {
+            // SAFETY: `tail` selects the lanes `full + k < n`, values of the row and of `x`;
+            // the masked load reads no other lane.
             let p = unsafe {
                 _mm256_mul_ps(
                     _mm256_maskload_ps(row.add(full), tail),
