@@ -53,6 +53,7 @@ pub(super) fn parameters_impls(cx: &Ctx) -> TokenStream {
     let mut infos = Vec::new();
     let mut refs = Vec::new();
     let mut muts = Vec::new();
+    let mut fills = Vec::new();
     let mut pairs = Vec::new();
     for l in 1..=cx.layers() {
         let span = cx.span(l);
@@ -65,6 +66,7 @@ pub(super) fn parameters_impls(cx: &Ctx) -> TokenStream {
         });
         refs.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened());));
         muts.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened_mut());));
+        fills.push(quote!(self.#w.as_flattened_mut().fill(value);));
         pairs
             .push(quote!(f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), grads.#w.as_flattened());));
         if net.bias {
@@ -76,6 +78,7 @@ pub(super) fn parameters_impls(cx: &Ctx) -> TokenStream {
             });
             refs.push(quote!(f(&Self::PARAM_INFO[#i], &self.#b[..]);));
             muts.push(quote!(f(&Self::PARAM_INFO[#i], &mut self.#b[..]);));
+            fills.push(quote!(self.#b.fill(value);));
             pairs.push(quote!(f(&PARAM_INFO[#i], &mut self.#b[..], &grads.#b[..]);));
         }
     }
@@ -85,6 +88,13 @@ pub(super) fn parameters_impls(cx: &Ctx) -> TokenStream {
         }
         fn visit_mut(&mut self, mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t])) {
             #(#muts)*
+        }
+        // In one function compiled for the widest vectors, each tensor's size known (the
+        // closure forced inline: left out of line, it would be compiled for the baseline).
+        fn fill(&mut self, value: #t) {
+            #p::wide(#[inline(always)] || {
+                #(#fills)*
+            })
         }
     };
     quote! {
@@ -123,9 +133,11 @@ fn visit_with_grads(cx: &Ctx, pairs: &[TokenStream]) -> TokenStream {
                 mut f: impl ::core::ops::FnMut(&#p::ParamInfo, &mut [#t], &[#t]),
             ) {
                 const PARAM_INFO: &[#p::ParamInfo] = <#ident as #p::Parameters>::PARAM_INFO;
-                // Compiled for the widest vectors the CPU has, with `f` inlined: an update
-                // written as a plain loop vectorises as the generated passes do.
-                #p::wide(|| {
+                // Compiled for the widest vectors the CPU has, with this closure forced
+                // inline (left out of line, it would be compiled for the baseline) and `f`
+                // inlined: an update written as a plain loop vectorises as the generated passes
+                // do.
+                #p::wide(#[inline(always)] || {
                     #(#pairs)*
                 })
             }

@@ -13,6 +13,8 @@ use core::arch::x86_64::*;
 /// # Safety
 /// `w` addresses `rows · n` values, `x` addresses `n` and `y` addresses `rows`; the CPU
 /// supports AVX-512F.
+// Inlined into the generated passes (compiled for AVX-512 themselves) from other crates.
+#[inline]
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn gemv_rows8_f32(
     w: *const f32,
