@@ -44,6 +44,13 @@ pub(super) fn inherent(cx: &Ctx) -> TokenStream {
     }
 }
 
+/// The largest gradient tensor (in scalars) that `visit_with_grads` hands to its closure from
+/// a copy on the stack (at most 1 KiB in `f32`): the compiler then knows that the gradient and
+/// the parameter do not overlap, and vectorises an update written as a plain loop without a
+/// run-time check (a small tensor's loop, unrolled, was not vectorised at all). Larger ones
+/// are passed in place, where the check costs little beside the loop.
+const GRAD_COPY_MAX: usize = 256;
+
 /// `Parameters` for the network and for its gradients, sharing one `PARAM_INFO`.
 pub(super) fn parameters_impls(cx: &Ctx) -> TokenStream {
     let Ctx { net, t, grads, .. } = cx;
@@ -67,8 +74,15 @@ pub(super) fn parameters_impls(cx: &Ctx) -> TokenStream {
         refs.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened());));
         muts.push(quote!(f(&Self::PARAM_INFO[#i], self.#w.as_flattened_mut());));
         fills.push(quote!(self.#w.as_flattened_mut().fill(value);));
-        pairs
-            .push(quote!(f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), grads.#w.as_flattened());));
+        pairs.push(if n_in * n_out <= GRAD_COPY_MAX {
+            quote!({
+                let __g: [[#t; #n_in]; #n_out] =
+                    *::core::borrow::Borrow::<[[#t; #n_in]; #n_out]>::borrow(&grads.#w);
+                f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), __g.as_flattened());
+            })
+        } else {
+            quote!(f(&PARAM_INFO[#i], self.#w.as_flattened_mut(), grads.#w.as_flattened());)
+        });
         if net.bias {
             let b = field("b", l, span);
             let name = b.to_string();
@@ -79,7 +93,14 @@ pub(super) fn parameters_impls(cx: &Ctx) -> TokenStream {
             refs.push(quote!(f(&Self::PARAM_INFO[#i], &self.#b[..]);));
             muts.push(quote!(f(&Self::PARAM_INFO[#i], &mut self.#b[..]);));
             fills.push(quote!(self.#b.fill(value);));
-            pairs.push(quote!(f(&PARAM_INFO[#i], &mut self.#b[..], &grads.#b[..]);));
+            pairs.push(if n_out <= GRAD_COPY_MAX {
+                quote!({
+                    let __g: [#t; #n_out] = *::core::borrow::Borrow::<[#t; #n_out]>::borrow(&grads.#b);
+                    f(&PARAM_INFO[#i], &mut self.#b[..], &__g[..]);
+                })
+            } else {
+                quote!(f(&PARAM_INFO[#i], &mut self.#b[..], &grads.#b[..]);)
+            });
         }
     }
     let visit = quote! {
