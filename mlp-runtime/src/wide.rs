@@ -100,32 +100,63 @@ split_tuple!(A a 0, B b 1, C c 2, D d 3);
 #[cfg(feature = "parallel")]
 const MIN_SPLIT: usize = 16_384;
 
-/// Runs the element-wise pass `f` over `items`, in halves on the pool's threads (the
+/// As [`MIN_SPLIT`], while the pool's other threads are kept looking for work (the trainer's
+/// steps, `crate::awake`).
+#[cfg(feature = "parallel")]
+const MIN_SPLIT_AWAKE: usize = 2_048;
+
+/// Runs the element-wise pass `f` over `items`, in pieces on the pool's threads (the
 /// `parallel` feature, called from one of the pool's threads, and at least [`MIN_SPLIT`]
-/// elements), and folds the halves' results with `fold`; else on the whole in one call.
-/// Every element goes through the same code either way, so the results are the same bit for
-/// bit whatever the number of threads; `fold` must not depend on where the cut is (`&&`).
+/// elements a piece), and folds the pieces' results with `fold`; else on the whole in one
+/// call. Every element goes through the same code either way, so the results are the same bit
+/// for bit whatever the number of threads; `fold` must not depend on where the cuts are
+/// (`&&`).
 pub(crate) fn halves<I, R>(items: I, f: &(impl Fn(I) -> R + Sync), fold: fn(R, R) -> R) -> R
 where
     I: Split + Send,
     R: Send,
 {
     #[cfg(feature = "parallel")]
-    if items.len() >= 2 * MIN_SPLIT
-        && rayon::current_num_threads() > 1
-        && rayon::current_thread_index().is_some()
-    {
-        let mid = items.len() / 2;
-        let (a, b) = items.split_at(mid);
-        let (ra, rb) = rayon::join(|| halves(a, f, fold), || halves(b, f, fold));
-        return fold(ra, rb);
+    if rayon::current_thread_index().is_some() {
+        let min = if crate::awake::is_awake() {
+            MIN_SPLIT_AWAKE
+        } else {
+            MIN_SPLIT
+        };
+        let pieces = rayon::current_num_threads().min(items.len() / min);
+        return in_pieces(items, pieces.max(1), f, fold);
     }
     let _ = fold;
     f(items)
 }
 
+/// [`halves`] in `pieces` pieces, cut in two (sizes in proportion) and each side in turn.
+#[cfg(feature = "parallel")]
+fn in_pieces<I, R>(items: I, pieces: usize, f: &(impl Fn(I) -> R + Sync), fold: fn(R, R) -> R) -> R
+where
+    I: Split + Send,
+    R: Send,
+{
+    if pieces <= 1 {
+        return f(items);
+    }
+    let left = pieces / 2;
+    let mid = items.len() * left / pieces;
+    let (a, b) = items.split_at(mid);
+    let (ra, rb) = rayon::join(
+        || in_pieces(a, left, f, fold),
+        || in_pieces(b, pieces - left, f, fold),
+    );
+    fold(ra, rb)
+}
+
 /// The `fold` of [`halves`] for a pass that returns nothing.
 pub(crate) fn none(_: (), _: ()) {}
+
+/// The `fold` of [`halves`] for a test that every piece passes.
+pub(crate) fn both(a: bool, b: bool) -> bool {
+    a && b
+}
 
 #[cfg(test)]
 mod tests {
