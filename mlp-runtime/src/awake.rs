@@ -80,7 +80,7 @@ fn look_for_work(done: &AtomicBool, owner: usize) {
             Some(rayon::Yield::Executed) => idle = 0,
             _ => {
                 idle += 1;
-                if idle % SPINS_PER_YIELD == 0 {
+                if idle.is_multiple_of(SPINS_PER_YIELD) {
                     std::thread::yield_now();
                 } else {
                     std::hint::spin_loop();

@@ -93,15 +93,17 @@ split_tuple!(A a 0, B b 1);
 split_tuple!(A a 0, B b 1, C c 2);
 split_tuple!(A a 0, B b 1, C c 2, D d 3);
 
-/// The fewest elements of a half when a pass is cut in two for the pool's threads (64 KiB of
+/// The fewest elements of a piece when a pass is cut for the pool's threads (64 KiB of
 /// `f32`): a few microseconds of a copy or an optimizer's update, against the microsecond or
-/// two of a `rayon::join` on one of the pool's threads. W3's two large weight matrices are cut;
-/// the digits network's tensors (at most 16,384 values) stay whole.
+/// two of a `rayon::join` on one of the pool's threads, more when it has to wake one.
 #[cfg(feature = "parallel")]
 const MIN_SPLIT: usize = 16_384;
 
 /// As [`MIN_SPLIT`], while the pool's other threads are kept looking for work (the trainer's
-/// steps, `crate::awake`).
+/// steps, `crate::awake`): a join then costs about a microsecond, and a piece is a
+/// microsecond or more of an optimizer's update. The digits network's first weight matrix
+/// (16,384 values) is cut in two at the row where its products are cut, so that each thread
+/// updates the rows it computed.
 #[cfg(feature = "parallel")]
 const MIN_SPLIT_AWAKE: usize = 2_048;
 

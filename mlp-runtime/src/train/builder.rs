@@ -18,13 +18,17 @@ use crate::Scalar;
 /// between 1 and 4, of equal size but the last, or as many as [`Trainer::chunks`] sets);
 /// each chunk's gradient is summed on the
 /// batched path into its own buffer, and the chunks' sums are added along one fixed binary
-/// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
-/// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
-/// `pool.install`): the chunks of a step of at least 150 Mflop (`6 B P` for `P` parameters)
-/// run on the pool's threads, smaller steps' one after the other, and the sum, the
-/// validation and the optimizer's step run on the pool too. No operation or order changes
-/// with the number of threads, so a run gives the same bits on any number of threads, and
-/// the same as without the feature.
+/// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] called
+/// from a thread of a rayon pool of two threads or more (`pool.install`) keeps the pool's
+/// other threads looking for work until it returns (they spin, yielding the core between
+/// rounds, rather than sleep), so that handing them a piece of a step costs about a
+/// microsecond: the chunks of a step of at least 10 Mflop (`6 B P` for `P` parameters) run on
+/// the pool's threads, and within a chunk the products of at least 0.5 Mflop and the
+/// element-wise passes (the sum, the scaling, the finiteness checks, the copy of the weights
+/// and the optimizer's update) are cut into pieces of rows, columns or elements, one per
+/// thread; validation runs on the pool too. No operation or order changes with the number of
+/// threads, so a run gives the same bits on any number of threads, and the same as without
+/// the feature.
 ///
 /// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
 /// infinite, training stops with [`TrainError::Diverged`](crate::error::TrainError::Diverged) naming the epoch, the batch and the

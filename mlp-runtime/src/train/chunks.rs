@@ -30,16 +30,14 @@ const CHUNK_ROWS: usize = 64;
 pub const MAX_CHUNKS: usize = 4;
 
 /// The work (`6 B P` flops for a batch of `B` samples and `P` parameters) below which a
-/// step's chunks run one after the other on the calling thread, the same bits either way.
-/// Between steps the pool's other threads run out of work (only the optimizer's update of
-/// large tensors is split) and sleep, and each then reads all the weights the update wrote on another core: on the
-/// 2-core machine of the README, W3 at batch 64 (90 Mflop) ran 0.7× as fast on two threads
-/// as on one, at batch 256 (360 Mflop) 1.1–1.2×.
+/// step's chunks run one after the other on the calling thread, the same bits either way,
+/// when the pool's other threads may be asleep (`fit` called from outside the pool): waking
+/// one costs tens to hundreds of microseconds on a virtual machine.
 #[cfg(feature = "parallel")]
 const MIN_PARALLEL_FLOPS: usize = 150_000_000;
 
-/// As [`MIN_PARALLEL_FLOPS`], while the pool's other threads are kept looking for work
-/// (`crate::awake`).
+/// As [`MIN_PARALLEL_FLOPS`], while the trainer keeps the pool's other threads looking for
+/// work (`crate::awake`): a chunk is then handed over in about a microsecond.
 #[cfg(feature = "parallel")]
 const MIN_PARALLEL_FLOPS_AWAKE: usize = 10_000_000;
 
