@@ -9,59 +9,135 @@
 //! to a few microseconds ([`is_awake`]). Where a piece runs never changes its arithmetic, so
 //! the results are the same bit for bit either way.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-thread_local! {
-    /// Whether this thread holds an [`Awake`] guard.
-    static AWAKE: Cell<bool> = const { Cell::new(false) };
+/// What the thread holding an [`Awake`] guard knows of its helpers.
+struct Watch {
+    /// Set when the guard drops, or when the helpers are late: their jobs return.
+    done: Arc<AtomicBool>,
+    /// The joins made so far through [`join`] whose second half another thread took.
+    joins: u32,
+    /// Those of them whose second half ended late.
+    late: u32,
 }
 
-/// Whether the calling thread holds an [`Awake`] guard: the pool's other threads are looking
-/// for work, so a `rayon::join` costs about a microsecond.
+thread_local! {
+    /// The watch of this thread's [`Awake`] guard, if it holds one.
+    static AWAKE: RefCell<Option<Watch>> = const { RefCell::new(None) };
+}
+
+/// Whether the calling thread holds an [`Awake`] guard whose helpers are looking for work,
+/// so that a [`join`] costs about a microsecond.
 pub(crate) fn is_awake() -> bool {
-    AWAKE.with(Cell::get)
+    AWAKE.with(|a| {
+        a.borrow()
+            .as_ref()
+            .is_some_and(|w| !w.done.load(Ordering::Relaxed))
+    })
 }
 
 /// Keeps the current pool's other threads looking for work until dropped; see the module's
-/// documentation. Does nothing outside a pool of two threads or more.
+/// documentation. Does nothing outside a pool of two threads or more, or within another guard.
 pub(crate) struct Awake {
-    /// Set when the guard drops: the jobs return.
-    done: Option<Arc<AtomicBool>>,
-    /// Whether the thread held a guard already (the inner guard leaves it set).
-    outer: bool,
+    /// Whether this guard started the helpers (an inner guard leaves them to the outer).
+    started: bool,
 }
 
 impl Awake {
     /// Starts one job per other thread of the current pool, when called from one of its
     /// threads and it has two or more.
     pub(crate) fn new() -> Self {
-        let outer = is_awake();
+        let held = AWAKE.with(|a| a.borrow().is_some());
         let threads = rayon::current_num_threads();
-        let done = match rayon::current_thread_index() {
-            Some(owner) if threads > 1 && !outer => {
+        let started = match rayon::current_thread_index() {
+            Some(owner) if threads > 1 && !held => {
                 let done = Arc::new(AtomicBool::new(false));
                 for _ in 1..threads {
                     let done = Arc::clone(&done);
                     rayon::spawn(move || look_for_work(&done, owner));
                 }
-                AWAKE.with(|a| a.set(true));
-                Some(done)
+                AWAKE.with(|a| {
+                    *a.borrow_mut() = Some(Watch {
+                        done,
+                        joins: 0,
+                        late: 0,
+                    })
+                });
+                true
             }
-            _ => None,
+            _ => false,
         };
-        Awake { done, outer }
+        Awake { started }
     }
 }
 
 impl Drop for Awake {
     fn drop(&mut self) {
-        if let Some(done) = &self.done {
-            done.store(true, Ordering::Release);
-            AWAKE.with(|a| a.set(self.outer));
+        if self.started {
+            if let Some(watch) = AWAKE.with(|a| a.borrow_mut().take()) {
+                watch.done.store(true, Ordering::Release);
+            }
         }
     }
+}
+
+/// How much later than the first half a second half taken by another thread may end: a
+/// slack for uneven halves and the hand-over, beyond the first half's own time.
+const SLACK: Duration = Duration::from_micros(20);
+
+/// The late second halves, and their share of the joins (one in `LATE_SHARE`), from which
+/// the helpers are let go.
+const LATE_MIN: u32 = 8;
+const LATE_SHARE: u32 = 8;
+
+/// `rayon::join(a, b)`, watched: under an [`Awake`] guard, a second half that another thread
+/// took and that ends later than twice the first half's time (plus [`SLACK`]) is late. A
+/// helper is late when the operating system gives its core to another process; once one join
+/// in eight is late, the helpers are let go (their jobs return) and the splits go back to
+/// the sizes that pay for waking a thread, so that a busy machine is not made to wait on a
+/// thread that does not run.
+pub(crate) fn join<RA: Send, RB: Send>(
+    a: impl FnOnce() -> RA + Send,
+    b: impl FnOnce() -> RB + Send,
+) -> (RA, RB) {
+    if !is_awake() {
+        return rayon::join(a, b);
+    }
+    let owner = rayon::current_thread_index();
+    let start = Instant::now();
+    // When the second half ended, in nanoseconds from `start`, if another thread ran it.
+    let b_end = AtomicU64::new(u64::MAX);
+    let ((ra, a_end), rb) = rayon::join(
+        || {
+            let r = a();
+            (r, start.elapsed())
+        },
+        || {
+            let r = b();
+            if rayon::current_thread_index() != owner {
+                let end = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+                b_end.store(end, Ordering::Relaxed);
+            }
+            r
+        },
+    );
+    let b_end = b_end.load(Ordering::Relaxed);
+    if b_end != u64::MAX {
+        let late = Duration::from_nanos(b_end) > 2 * a_end + SLACK;
+        AWAKE.with(|a| {
+            if let Some(w) = a.borrow_mut().as_mut() {
+                w.joins += 1;
+                w.late += u32::from(late);
+                if w.late >= LATE_MIN && w.late * LATE_SHARE >= w.joins {
+                    w.done.store(true, Ordering::Release);
+                }
+            }
+        });
+    }
+    (ra, rb)
 }
 
 /// Idle rounds between two yields of the core to the operating system.
@@ -127,5 +203,27 @@ mod tests {
         // Outside a pool: nothing to keep awake.
         let _guard = Awake::new();
         assert!(!is_awake());
+    }
+
+    /// Helpers that end their halves late (here they sleep, as a thread whose core went to
+    /// another process does) are let go: the thread is no longer awake, and the pool still
+    /// runs joins.
+    #[test]
+    fn late_helpers_are_let_go() {
+        pool(2).install(|| {
+            let _guard = Awake::new();
+            let mut joins = 0;
+            while is_awake() && joins < 2_000 {
+                let spin = Instant::now();
+                join(
+                    || while spin.elapsed() < Duration::from_micros(50) {},
+                    || std::thread::sleep(Duration::from_millis(1)),
+                );
+                joins += 1;
+            }
+            assert!(!is_awake(), "still awake after {joins} late joins");
+            assert!(joins >= LATE_MIN as usize);
+            assert_eq!(join(|| 1, || 2), (1, 2));
+        });
     }
 }

@@ -82,7 +82,7 @@ pub(super) fn split(
     let left = parts / 2;
     let mid = (len * left / parts).div_ceil(quantum) * quantum;
     let mid = mid.min(len);
-    rayon::join(
+    crate::awake::join(
         || split(left, start, mid, quantum, piece),
         || split(parts - left, start + mid, len - mid, quantum, piece),
     );

@@ -1,7 +1,7 @@
 //! Copies of a network's weights: before each step (restored if the step diverges) and at the
 //! best epoch (for early stopping).
 
-use crate::wide::{all_finite, both, halves, none};
+use crate::wide::{all_finite, halves, none};
 use crate::{Parameters, Scalar};
 
 /// Copies every parameter into `buf`, flat in parameter order (no allocation once `buf` has
@@ -29,7 +29,7 @@ pub(super) fn restore_params<P: Parameters>(p: &mut P, buf: &[P::Scalar]) {
 pub(super) fn first_non_finite<P: Parameters>(p: &P) -> Option<&'static str> {
     let mut found = None;
     p.visit(|info, v| {
-        if found.is_none() && !halves(v, &all_finite, both) {
+        if found.is_none() && !all_finite(v) {
             found = Some(info.name);
         }
     });
