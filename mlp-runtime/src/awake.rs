@@ -46,7 +46,18 @@ pub(crate) struct Awake {
     started: bool,
 }
 
+/// The work of a training step (`6 B P` flops for a batch of `B` samples and `P`
+/// parameters) from which the trainer keeps the pool's threads awake: below it, no product
+/// of the step is large enough to split even so (the digits example's steps, 3.7 Mflop, ran
+/// no faster on two threads), and the spinning would only take a core from other processes.
+pub(crate) const MIN_STEP_FLOPS: usize = 20_000_000;
+
 impl Awake {
+    /// [`Awake::new`] for steps of `flops` (`6 B P`), when they reach [`MIN_STEP_FLOPS`].
+    pub(crate) fn for_steps_of(flops: usize) -> Option<Self> {
+        (flops >= MIN_STEP_FLOPS).then(Self::new)
+    }
+
     /// Starts one job per other thread of the current pool, when called from one of its
     /// threads and it has two or more.
     pub(crate) fn new() -> Self {

@@ -124,14 +124,6 @@ split_tuple!(A a 0, B b 1, C c 2, D d 3);
 #[cfg(feature = "parallel")]
 const MIN_SPLIT: usize = 16_384;
 
-/// As [`MIN_SPLIT`], while the pool's other threads are kept looking for work (the trainer's
-/// steps, `crate::awake`): a join then costs about a microsecond, and a piece is a
-/// microsecond or more of an optimizer's update. The digits network's first weight matrix
-/// (16,384 values) is cut in two at the row where its products are cut, so that each thread
-/// updates the rows it computed.
-#[cfg(feature = "parallel")]
-const MIN_SPLIT_AWAKE: usize = 2_048;
-
 /// Runs the element-wise pass `f` over `items`, in pieces on the pool's threads (the
 /// `parallel` feature, called from one of the pool's threads, and at least [`MIN_SPLIT`]
 /// elements a piece), and folds the pieces' results with `fold`; else on the whole in one
@@ -145,12 +137,7 @@ where
 {
     #[cfg(feature = "parallel")]
     if rayon::current_thread_index().is_some() {
-        let min = if crate::awake::is_awake() {
-            MIN_SPLIT_AWAKE
-        } else {
-            MIN_SPLIT
-        };
-        let pieces = rayon::current_num_threads().min(items.len() / min);
+        let pieces = rayon::current_num_threads().min(items.len() / MIN_SPLIT);
         return in_pieces(items, pieces.max(1), f, fold);
     }
     let _ = fold;

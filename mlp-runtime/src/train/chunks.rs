@@ -31,15 +31,10 @@ pub const MAX_CHUNKS: usize = 4;
 
 /// The work (`6 B P` flops for a batch of `B` samples and `P` parameters) below which a
 /// step's chunks run one after the other on the calling thread, the same bits either way,
-/// when the pool's other threads may be asleep (`fit` called from outside the pool): waking
-/// one costs tens to hundreds of microseconds on a virtual machine.
+/// unless the trainer keeps the pool's other threads looking for work (`crate::awake`, from
+/// 20 Mflop a step): waking one costs tens to hundreds of microseconds on a virtual machine.
 #[cfg(feature = "parallel")]
 const MIN_PARALLEL_FLOPS: usize = 150_000_000;
-
-/// As [`MIN_PARALLEL_FLOPS`], while the trainer keeps the pool's other threads looking for
-/// work (`crate::awake`): a chunk is then handed over in about a microsecond.
-#[cfg(feature = "parallel")]
-const MIN_PARALLEL_FLOPS_AWAKE: usize = 10_000_000;
 
 /// The number of chunks a batch of `b ≥ 1` samples is cut into: `chunks` when set (at most
 /// `b`), else `b / 64` between 1 and 4 (one chunk up to `b = 127`, 2 of 64 rows at `b = 128`,
@@ -337,9 +332,7 @@ impl<N: BatchNetwork> Chunks<N> {
         let parts = &mut self.parts[share.clone()];
         let grads = &mut self.grads[share.clone()];
         #[cfg(feature = "parallel")]
-        if 6 * b * N::num_params() >= MIN_PARALLEL_FLOPS
-            || (crate::awake::is_awake() && 6 * b * N::num_params() >= MIN_PARALLEL_FLOPS_AWAKE)
-        {
+        if 6 * b * N::num_params() >= MIN_PARALLEL_FLOPS || crate::awake::is_awake() {
             parts
                 .par_iter_mut()
                 .zip(grads.par_iter_mut())
