@@ -47,40 +47,42 @@ pub(crate) unsafe fn gemm_then<T: Scalar>(
         let (parts, cut) = plan(p.m, p.n, p.k);
         if parts > 1 && !cutting_changes_path(&p, cut) {
             let c = Shared::new(p.c);
-            let rsc = p.rsc;
-            match cut {
-                Cut::Rows => split(parts, 0, p.m, ROWS, &|row0, rows| {
-                    // SAFETY: rows `row0..row0 + rows` of A and C are in bounds (the
-                    // caller's promise for all `m`), and the pieces' rows of C are disjoint.
-                    unsafe {
-                        gemm_rows(
+            let (len, quantum) = match cut {
+                Cut::Rows => (p.m, ROWS),
+                Cut::Columns => (p.n, COLUMNS),
+            };
+            split(parts, 0, len, quantum, &|start, len| {
+                // SAFETY: rows (or columns) `start..start + len` of A (or B) and C are in
+                // bounds (the caller's promise for all `m` and `n`), and the pieces of C are
+                // disjoint.
+                unsafe {
+                    let (piece, rows, columns) = match cut {
+                        Cut::Rows => (
                             Product {
-                                m: rows,
-                                a: p.a.skip_rows(row0),
-                                c: c.get().add(row0 * rsc),
+                                m: len,
+                                a: p.a.skip_rows(start),
+                                c: c.get().add(start * p.rsc),
                                 ..p
                             },
-                            |i0, mr, j0, nr| epilogue(row0 + i0, mr, j0, nr),
-                        );
-                    }
-                }),
-                Cut::Columns => split(parts, 0, p.n, COLUMNS, &|col0, cols| {
-                    // SAFETY: columns `col0..col0 + cols` of B and C are in bounds (the
-                    // caller's promise for all `n`), and the pieces' columns of C are
-                    // disjoint.
-                    unsafe {
-                        gemm_rows(
+                            start,
+                            0,
+                        ),
+                        Cut::Columns => (
                             Product {
-                                n: cols,
-                                b: p.b.skip_columns(col0),
-                                c: c.get().add(col0),
+                                n: len,
+                                b: p.b.skip_columns(start),
+                                c: c.get().add(start),
                                 ..p
                             },
-                            |i0, mr, j0, nr| epilogue(i0, mr, col0 + j0, nr),
-                        );
-                    }
-                }),
-            }
+                            0,
+                            start,
+                        ),
+                    };
+                    gemm_rows(piece, |i0, mr, j0, nr| {
+                        epilogue(rows + i0, mr, columns + j0, nr)
+                    });
+                }
+            });
             return;
         }
     }
