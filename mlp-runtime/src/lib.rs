@@ -35,6 +35,8 @@
 extern crate alloc;
 
 pub mod activation;
+#[cfg(feature = "parallel")]
+mod awake;
 #[cfg(feature = "std")]
 pub mod batch;
 mod boxed;

@@ -108,6 +108,14 @@ impl<L, O> Trainer<L, O> {
     {
         let samples = team.samples(train.len());
         let mut work = Workspace::<N>::new(samples);
+        // The pool's other threads look for work until training ends, so that the splits of
+        // a large enough step cost about a microsecond each.
+        #[cfg(feature = "parallel")]
+        let _awake = crate::awake::Awake::for_steps_of(
+            6usize
+                .saturating_mul(self.batch_size)
+                .saturating_mul(N::num_params()),
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(1);
         let mut history = History::default();

@@ -42,9 +42,34 @@ pub(crate) fn lane_sums<T: crate::Scalar>(v: &[T], f: impl Fn(T) -> T) -> [T; 16
 
 /// Whether every value of `v` is finite, in one pass that vectorises (no early exit): `x · 0`
 /// is `±0` for a finite `x` and NaN for `±∞` or NaN, so the [`lane_sums`] of them all stay 0
-/// exactly when every value is finite.
+/// exactly when every value is finite. In pieces on the pool, as [`halves`].
 pub(crate) fn all_finite<T: crate::Scalar>(v: &[T]) -> bool {
-    wide(|| lane_sums(v, |x| x * T::ZERO).iter().all(|&s| s == T::ZERO))
+    halves(v, &finite_piece, both)
+}
+
+/// [`all_finite`] of one piece, compiled for AVX-512 where the CPU has it. A named function
+/// rather than a closure given to [`wide`]: called from two places, such a closure was not
+/// inlined into the AVX-512 function and ran its loop 4 lanes wide.
+fn finite_piece<T: crate::Scalar>(v: &[T]) -> bool {
+    /// Whether the lane sums of `x · 0` over `v` are all 0.
+    #[inline(always)]
+    fn finite<T: crate::Scalar>(v: &[T]) -> bool {
+        lane_sums(v, |x| x * T::ZERO).iter().all(|&s| s == T::ZERO)
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        /// [`finite`] compiled for AVX-512.
+        ///
+        /// # Safety
+        /// The CPU supports AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<T: crate::Scalar>(v: &[T]) -> bool {
+            finite(v)
+        }
+        // SAFETY: the CPU supports AVX-512F (checked above).
+        return unsafe { avx512(v) };
+    }
+    finite(v)
 }
 
 /// Slices that an element-wise pass walks together and that can be cut at the same index: a
@@ -93,39 +118,59 @@ split_tuple!(A a 0, B b 1);
 split_tuple!(A a 0, B b 1, C c 2);
 split_tuple!(A a 0, B b 1, C c 2, D d 3);
 
-/// The fewest elements of a half when a pass is cut in two for the pool's threads (64 KiB of
+/// The fewest elements of a piece when a pass is cut for the pool's threads (64 KiB of
 /// `f32`): a few microseconds of a copy or an optimizer's update, against the microsecond or
-/// two of a `rayon::join` on one of the pool's threads. W3's two large weight matrices are cut;
-/// the digits network's tensors (at most 16,384 values) stay whole.
+/// two of a `rayon::join` on one of the pool's threads, more when it has to wake one.
 #[cfg(feature = "parallel")]
 const MIN_SPLIT: usize = 16_384;
 
-/// Runs the element-wise pass `f` over `items`, in halves on the pool's threads (the
+/// Runs the element-wise pass `f` over `items`, in pieces on the pool's threads (the
 /// `parallel` feature, called from one of the pool's threads, and at least [`MIN_SPLIT`]
-/// elements), and folds the halves' results with `fold`; else on the whole in one call.
-/// Every element goes through the same code either way, so the results are the same bit for
-/// bit whatever the number of threads; `fold` must not depend on where the cut is (`&&`).
+/// elements a piece), and folds the pieces' results with `fold`; else on the whole in one
+/// call. Every element goes through the same code either way, so the results are the same bit
+/// for bit whatever the number of threads; `fold` must not depend on where the cuts are
+/// (`&&`).
 pub(crate) fn halves<I, R>(items: I, f: &(impl Fn(I) -> R + Sync), fold: fn(R, R) -> R) -> R
 where
     I: Split + Send,
     R: Send,
 {
     #[cfg(feature = "parallel")]
-    if items.len() >= 2 * MIN_SPLIT
-        && rayon::current_num_threads() > 1
-        && rayon::current_thread_index().is_some()
-    {
-        let mid = items.len() / 2;
-        let (a, b) = items.split_at(mid);
-        let (ra, rb) = rayon::join(|| halves(a, f, fold), || halves(b, f, fold));
-        return fold(ra, rb);
+    if rayon::current_thread_index().is_some() {
+        let pieces = rayon::current_num_threads().min(items.len() / MIN_SPLIT);
+        return in_pieces(items, pieces.max(1), f, fold);
     }
     let _ = fold;
     f(items)
 }
 
+/// [`halves`] in `pieces` pieces, cut in two (sizes in proportion) and each side in turn.
+#[cfg(feature = "parallel")]
+fn in_pieces<I, R>(items: I, pieces: usize, f: &(impl Fn(I) -> R + Sync), fold: fn(R, R) -> R) -> R
+where
+    I: Split + Send,
+    R: Send,
+{
+    if pieces <= 1 {
+        return f(items);
+    }
+    let left = pieces / 2;
+    let mid = items.len() * left / pieces;
+    let (a, b) = items.split_at(mid);
+    let (ra, rb) = crate::awake::join(
+        || in_pieces(a, left, f, fold),
+        || in_pieces(b, pieces - left, f, fold),
+    );
+    fold(ra, rb)
+}
+
 /// The `fold` of [`halves`] for a pass that returns nothing.
 pub(crate) fn none(_: (), _: ()) {}
+
+/// The `fold` of [`halves`] for a test that every piece passes.
+pub(crate) fn both(a: bool, b: bool) -> bool {
+    a && b
+}
 
 #[cfg(test)]
 mod tests {

@@ -67,9 +67,9 @@ fn a_chunked_step_is_the_mean_gradient_step() {
 }
 
 /// With `parallel`: training with validation gives the same weights and history, bit for
-/// bit, in pools of 1, 2 and 3 threads, with batches of 64 (whose chunks run one after the
-/// other: too little work to hand out) and 256 (160 Mflop: chunks on the pool; the second
-/// batch has 194).
+/// bit, in pools of 1, 2 and 3 threads, with batches of 64 (one chunk, 40 Mflop: the pool's
+/// threads kept awake, the products cut into pieces) and 256 (160 Mflop: chunks on the pool;
+/// the second batch has 194).
 #[cfg(feature = "parallel")]
 #[test]
 fn training_gives_the_same_bits_on_any_number_of_threads() {

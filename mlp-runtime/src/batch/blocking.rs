@@ -142,6 +142,20 @@ impl<T> Mat<T> {
         }
     }
 
+    /// The same operand from column `c` on.
+    ///
+    /// # Safety
+    /// Column `c` is within the operand (or one past its last column).
+    #[cfg(feature = "parallel")]
+    #[inline(always)]
+    pub(crate) unsafe fn skip_columns(self, c: usize) -> Self {
+        Mat {
+            // SAFETY: column `c` is within the operand (the caller's promise).
+            ptr: unsafe { self.ptr.add(c * self.cs) },
+            ..self
+        }
+    }
+
     /// The same operand, its elements seen as `U` (same size).
     #[inline(always)]
     pub(crate) fn cast<U>(self) -> Mat<U> {

@@ -43,38 +43,47 @@ pub(crate) unsafe fn gemm_then<T: Scalar>(
 ) {
     #[cfg(feature = "parallel")]
     {
-        let parts = super::parallel::parts(p.m, p.n, p.k);
-        if parts > 1 {
-            let Product {
-                n,
-                k,
-                a,
-                b,
-                c,
-                rsc,
-                accumulate,
-                ..
-            } = p;
-            let c = Shared::new(c);
-            return super::parallel::split(parts, 0, p.m, &|row0, rows| {
-                // SAFETY: rows `row0..row0 + rows` of A and C are in bounds (the caller's
-                // promise for all `m`), and the pieces' rows of C are disjoint.
+        use super::parallel::{plan, split, Cut, COLUMNS, ROWS};
+        let (parts, cut) = plan(p.m, p.n, p.k);
+        if parts > 1 && !cutting_changes_path(&p, cut) {
+            let c = Shared::new(p.c);
+            let (len, quantum) = match cut {
+                Cut::Rows => (p.m, ROWS),
+                Cut::Columns => (p.n, COLUMNS),
+            };
+            split(parts, 0, len, quantum, &|start, len| {
+                // SAFETY: rows (or columns) `start..start + len` of A (or B) and C are in
+                // bounds (the caller's promise for all `m` and `n`), and the pieces of C are
+                // disjoint.
                 unsafe {
-                    gemm_rows(
-                        Product {
-                            m: rows,
-                            n,
-                            k,
-                            a: a.skip_rows(row0),
-                            b,
-                            c: c.get().add(row0 * rsc),
-                            rsc,
-                            accumulate,
-                        },
-                        |i0, mr, j0, nr| epilogue(row0 + i0, mr, j0, nr),
-                    );
+                    let (piece, rows, columns) = match cut {
+                        Cut::Rows => (
+                            Product {
+                                m: len,
+                                a: p.a.skip_rows(start),
+                                c: c.get().add(start * p.rsc),
+                                ..p
+                            },
+                            start,
+                            0,
+                        ),
+                        Cut::Columns => (
+                            Product {
+                                n: len,
+                                b: p.b.skip_columns(start),
+                                c: c.get().add(start),
+                                ..p
+                            },
+                            0,
+                            start,
+                        ),
+                    };
+                    gemm_rows(piece, |i0, mr, j0, nr| {
+                        epilogue(rows + i0, mr, columns + j0, nr)
+                    });
                 }
             });
+            return;
         }
     }
     // SAFETY: the caller's promise.
@@ -153,6 +162,33 @@ unsafe fn gemm_rows<T: Scalar>(
 fn dots_suit<T>(p: &Product<T>) -> bool {
     let small = (4..=64).contains(&p.m) && (2..=64).contains(&p.n);
     p.a.cs == 1 && p.b.rs == 1 && p.k >= 512 && small
+}
+
+/// Whether cutting `p` along `cut` could make a piece take another path than the whole (the
+/// dot-product kernel, which adds in another order, wants at most 64 rows and columns): such
+/// a product stays whole, so that it gives the same bits on any number of threads.
+#[cfg(feature = "parallel")]
+fn cutting_changes_path<T: Scalar>(p: &Product<T>, cut: super::parallel::Cut) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::parallel::Cut;
+        let piece = match cut {
+            Cut::Rows => Product {
+                m: p.m.min(64),
+                ..*p
+            },
+            Cut::Columns => Product {
+                n: p.n.min(64),
+                ..*p
+            },
+        };
+        dots_suit(p) != dots_suit(&piece)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (p, cut);
+        false
+    }
 }
 
 /// Whether this CPU runs AVX-512F, detected once.
@@ -300,25 +336,51 @@ mod tests {
 
     /// With the `parallel` feature: a product large enough to be split gives the same bits
     /// in pools of 1, 2 and 3 threads (and from outside a pool), with B transposed or
-    /// row-major (packed by the kernel's first row block), and its epilogue sees every block
-    /// of `C` once, with rows counted from the top of `C`.
+    /// row-major (packed by the kernel's first row block), cut into rows (301 × 70) or
+    /// columns (20 × 1000), or kept whole where a piece would take the dot-product kernel
+    /// (128 × 64 over 1200), and its epilogue sees every block of `C` once, with rows and
+    /// columns counted from the top left of `C`.
     #[cfg(feature = "parallel")]
     #[test]
     fn split_products_match_one_thread_bit_for_bit() {
+        use super::super::parallel::{plan, Cut};
+        for (m, n, k, cut) in [
+            (301, 70, 1200, Cut::Rows),
+            (20, 1000, 700, Cut::Columns),
+            (128, 64, 1200, Cut::Rows),
+        ] {
+            split_product_matches_one_thread(m, n, k, cut);
+        }
+        let in_pool = |t: usize, (m, n, k)| pool(t).install(|| plan(m, n, k));
+        assert_eq!(in_pool(2, (301, 70, 1200)), (2, Cut::Rows));
+        assert_eq!(in_pool(3, (301, 70, 1200)), (3, Cut::Rows));
+        assert_eq!(in_pool(1, (301, 70, 1200)).0, 1);
+        assert_eq!(in_pool(3, (20, 1000, 700)), (3, Cut::Columns));
+    }
+
+    #[cfg(feature = "parallel")]
+    fn pool(t: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .unwrap()
+    }
+
+    /// One shape of [`split_products_match_one_thread_bit_for_bit`].
+    #[cfg(feature = "parallel")]
+    fn split_product_matches_one_thread(
+        m: usize,
+        n: usize,
+        k: usize,
+        cut: super::super::parallel::Cut,
+    ) {
         use std::sync::Mutex;
-        let (m, n, k) = (301, 70, 1200);
         let a: Vec<f32> = (0..m * k)
             .map(|i| ((i * 7) % 13) as f32 / 13.0 - 0.5)
             .collect();
         let b: Vec<f32> = (0..k * n)
             .map(|i| ((i * 5) % 11) as f32 / 11.0 - 0.5)
             .collect();
-        let pool = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-        };
         for transposed in [true, false] {
             // B's element `(p, j)`: `b[p + j·k]` transposed, else `b[p·n + j]`.
             let (rsb, csb) = if transposed { (1, k) } else { (n, 1) };
@@ -365,22 +427,15 @@ mod tests {
                 c
             };
             assert_eq!(
-                pool(2).install(|| super::super::parallel::parts(m, n, k)),
-                2
-            );
-            assert_eq!(
-                pool(3).install(|| super::super::parallel::parts(m, n, k)),
-                3
-            );
-            assert_eq!(
-                pool(1).install(|| super::super::parallel::parts(m, n, k)),
-                1
+                pool(2).install(|| super::super::parallel::plan(m, n, k)),
+                (2, cut),
+                "{m}×{n}×{k}"
             );
             let one = run(Some(1));
             for threads in [Some(2), Some(3), None] {
                 assert!(
                     one == run(threads),
-                    "{threads:?} threads differ from one (B transposed: {transposed})"
+                    "{m}×{n}×{k}: {threads:?} threads differ from one (B transposed: {transposed})"
                 );
             }
             let c00: f64 = (0..k)

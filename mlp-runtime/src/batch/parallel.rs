@@ -1,58 +1,91 @@
-//! The `parallel` feature: a large product's rows of `C` split into pieces that rayon's
-//! threads compute at once. Every element is computed by one thread, in the same order as on
-//! one thread, so the result is the same bit for bit whatever the number of threads.
+//! The `parallel` feature: a large product's `C` cut into pieces, of rows or of columns, that
+//! rayon's threads compute at once. Every element is computed by one thread, in the same order
+//! as on one thread, so the result is the same bit for bit whatever the number of threads.
 //!
-//! Splitting costs a `rayon::join` per piece: a microsecond or two on one of rayon's threads,
-//! tens from another thread (which waits while the pool computes), so a product is split only
-//! when its work is many times that. Run a loop of steps inside `pool.install` so that its
-//! products are split from within the pool.
+//! Splitting costs a `rayon::join` per piece: a microsecond or two on one of rayon's threads
+//! while the others look for work (the trainer keeps them at it, `crate::awake`), tens to
+//! hundreds once they sleep, so a product is split only when its work is many times that. Run
+//! a loop of steps inside `pool.install` so that its products are split from within the pool.
 
-/// Pieces have a multiple of this many rows (a multiple of every kernel's block height), so
-/// that no piece adds a short block.
-const QUANTUM: usize = 12;
+/// Row pieces have a multiple of this many rows (a multiple of every kernel's block height),
+/// so that no piece adds a short block.
+pub(super) const ROWS: usize = 12;
+
+/// Column pieces have a multiple of this many columns (a multiple of every kernel's block
+/// width), for the same reason.
+pub(super) const COLUMNS: usize = 64;
 
 /// The work (`2 m n k` flops) that makes a piece worth a join from one of rayon's threads,
 /// about 40 µs of one core. Smaller pieces measured slower than one thread in a training
-/// step: besides the join, each thread packs the shared operand, and the other core's caches
-/// hold half of the result.
+/// step: besides the join, which may have to wake a sleeping thread, each thread packs the
+/// shared operand, and the other core's caches hold half of the result.
 const MIN_FLOPS_IN_POOL: usize = 8_000_000;
+
+/// As [`MIN_FLOPS_IN_POOL`], while the pool's other threads are kept looking for work (the
+/// trainer's steps, `crate::awake`): a join then costs about a microsecond, but each thread
+/// still packs the shared operand and reads what the other wrote. On the README's 2-vCPU
+/// machine, W3 at batch 64 (whose second layer's products are 4.2 Mflop) ran 1.33× as fast on
+/// two threads as on one with these splits, 1.16× without.
+const MIN_FLOPS_AWAKE: usize = 2_000_000;
 
 /// As [`MIN_FLOPS_IN_POOL`], from a thread outside rayon's pool, which waits while the pool
 /// computes: the hand-over costs tens of microseconds.
 const MIN_FLOPS_OUTSIDE: usize = 16_000_000;
 
-/// How many pieces to split an `m × n × k` product into: one per thread of the current pool,
-/// fewer when the pieces would be too small.
-pub(super) fn parts(m: usize, n: usize, k: usize) -> usize {
+/// The side of `C` a product is cut along.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cut {
+    /// Pieces of rows (of `A` and `C`).
+    Rows,
+    /// Pieces of columns (of `B` and `C`).
+    Columns,
+}
+
+/// How to cut an `m × n × k` product: into how many pieces (one per thread of the current
+/// pool, fewer when the pieces would be too small), and along which side. Rows while each
+/// piece gets two blocks of rows or more, else the side with more room (a batch of 32 samples
+/// through a layer of 256 units is cut into columns: rows would make pieces of 24 and 8).
+pub(super) fn plan(m: usize, n: usize, k: usize) -> (usize, Cut) {
     let threads = rayon::current_num_threads();
     if threads < 2 {
-        return 1;
+        return (1, Cut::Rows);
     }
-    let min = if rayon::current_thread_index().is_some() {
+    let min = if crate::awake::is_awake() {
+        MIN_FLOPS_AWAKE
+    } else if rayon::current_thread_index().is_some() {
         MIN_FLOPS_IN_POOL
     } else {
         MIN_FLOPS_OUTSIDE
     };
     let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
-    threads.min(flops / min).min(m / QUANTUM).max(1)
+    let wanted = threads.min(flops / min);
+    let (rows, columns) = (m / ROWS, n / COLUMNS);
+    let (cut, room) = if rows >= 2 * wanted || rows >= columns {
+        (Cut::Rows, rows)
+    } else {
+        (Cut::Columns, columns)
+    };
+    (wanted.min(room).max(1), cut)
 }
 
-/// Calls `piece(row0, rows)` for `parts` pieces covering rows `row0..row0 + rows`, on
-/// rayon's threads: split in two (sizes in proportion to their pieces), each half in turn.
+/// Calls `piece(start, len)` for `parts` pieces covering `start..start + len`, each but the
+/// last a multiple of `quantum` long, on rayon's threads: split in two (sizes in proportion to
+/// their pieces), each half in turn.
 pub(super) fn split(
     parts: usize,
-    row0: usize,
-    rows: usize,
+    start: usize,
+    len: usize,
+    quantum: usize,
     piece: &(impl Fn(usize, usize) + Sync),
 ) {
     if parts <= 1 {
-        return piece(row0, rows);
+        return piece(start, len);
     }
     let left = parts / 2;
-    let mid = (rows * left / parts).div_ceil(QUANTUM) * QUANTUM;
-    let mid = mid.min(rows);
-    rayon::join(
-        || split(left, row0, mid, piece),
-        || split(parts - left, row0 + mid, rows - mid, piece),
+    let mid = (len * left / parts).div_ceil(quantum) * quantum;
+    let mid = mid.min(len);
+    crate::awake::join(
+        || split(left, start, mid, quantum, piece),
+        || split(parts - left, start + mid, len - mid, quantum, piece),
     );
 }

@@ -20,11 +20,17 @@ use crate::Scalar;
 /// batched path into its own buffer, and the chunks' sums are added along one fixed binary
 /// tree before the scaling by `1/B`. With the `parallel` feature, [`Trainer::fit`] runs its
 /// loop on a thread of the current rayon pool (the global one, or the one of an enclosing
-/// `pool.install`): the chunks of a step of at least 150 Mflop (`6 B P` for `P` parameters)
-/// run on the pool's threads, smaller steps' one after the other, and the sum, the
-/// validation and the optimizer's step run on the pool too. No operation or order changes
-/// with the number of threads, so a run gives the same bits on any number of threads, and
-/// the same as without the feature.
+/// `pool.install`). When its steps are 20 Mflop or more (`6 B P` for `P` parameters) and the
+/// pool has two threads or more, it keeps the pool's other threads looking for work until it
+/// returns (they spin, yielding the core between rounds, rather than sleep; they are let go
+/// if the operating system gives their core to another process), so that handing them a
+/// piece costs about a microsecond: the chunks run on the pool's threads, and within a chunk
+/// the products of 2 Mflop or more are cut into pieces of rows or columns, one per thread.
+/// Otherwise only steps of 150 Mflop or more hand out their chunks, and products of 8 Mflop
+/// or more their pieces. The sum, the scaling, the finiteness checks, the copy of the weights,
+/// the optimizer's update and the validation run on the pool too. No operation or order
+/// changes with the number of threads, so a run gives the same bits on any number of threads,
+/// and the same as without the feature.
 ///
 /// After each batch the loss, the gradients and the new weights are checked: if one is NaN or
 /// infinite, training stops with [`TrainError::Diverged`](crate::error::TrainError::Diverged) naming the epoch, the batch and the

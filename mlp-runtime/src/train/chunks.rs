@@ -16,6 +16,7 @@ use super::{batch_gradient, BatchStats, Evaluation};
 use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::loss::Loss;
+use crate::wide::{halves, none};
 use crate::{BatchNetwork, Parameters, Scalar};
 use core::ops::Range;
 use ndarray::Array2;
@@ -28,16 +29,10 @@ const CHUNK_ROWS: usize = 64;
 /// The most chunks a batch is cut into, unless the trainer sets their number.
 pub const MAX_CHUNKS: usize = 4;
 
-/// The elements one task of the reduction adds: 256 KiB of `f32`.
-#[cfg(feature = "parallel")]
-const PIECE: usize = 64 * 1024;
-
 /// The work (`6 B P` flops for a batch of `B` samples and `P` parameters) below which a
-/// step's chunks run one after the other on the calling thread, the same bits either way.
-/// Between steps the pool's other threads run out of work (only the optimizer's update of
-/// large tensors is split) and sleep, and each then reads all the weights the update wrote on another core: on the
-/// 2-core machine of the README, W3 at batch 64 (90 Mflop) ran 0.7× as fast on two threads
-/// as on one, at batch 256 (360 Mflop) 1.1–1.2×.
+/// step's chunks run one after the other on the calling thread, the same bits either way,
+/// unless the trainer keeps the pool's other threads looking for work (`crate::awake`, from
+/// 20 Mflop a step): waking one costs tens to hundreds of microseconds on a virtual machine.
 #[cfg(feature = "parallel")]
 const MIN_PARALLEL_FLOPS: usize = 150_000_000;
 
@@ -155,27 +150,17 @@ fn zip_tensors<P: Parameters>(
     });
 }
 
-/// `dst += src`, element by element, split across the pool with `parallel`.
+/// `dst += src`, element by element, in pieces on the pool with `parallel`.
 pub fn add<P: Parameters>(dst: &mut P, src: &P) {
-    zip_tensors(dst, src, |d, s| {
-        #[cfg(feature = "parallel")]
-        d.par_chunks_mut(PIECE)
-            .zip(s.par_chunks(PIECE))
-            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s));
-        #[cfg(not(feature = "parallel"))]
-        d.iter_mut().zip(s).for_each(|(d, &s)| *d += s);
-    });
+    let add =
+        |(d, s): (&mut [P::Scalar], &[P::Scalar])| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s);
+    zip_tensors(dst, src, |d, s| halves((d, s), &add, none));
 }
 
-/// `grads ← factor · grads`, split across the pool with `parallel`.
+/// `grads ← factor · grads`, in pieces on the pool with `parallel`.
 fn scale<P: Parameters>(grads: &mut P, factor: P::Scalar) {
-    grads.visit_mut(|_, d| {
-        #[cfg(feature = "parallel")]
-        d.par_chunks_mut(PIECE)
-            .for_each(|d| d.iter_mut().for_each(|d| *d *= factor));
-        #[cfg(not(feature = "parallel"))]
-        d.iter_mut().for_each(|d| *d *= factor);
-    });
+    let scale = |d: &mut [P::Scalar]| d.iter_mut().for_each(|d| *d *= factor);
+    grads.visit_mut(|_, d| halves(d, &scale, none));
 }
 
 /// What a chunk tells the other processes: `[Σ ℓ, correct or −1, 1 if it failed]`.
@@ -347,7 +332,7 @@ impl<N: BatchNetwork> Chunks<N> {
         let parts = &mut self.parts[share.clone()];
         let grads = &mut self.grads[share.clone()];
         #[cfg(feature = "parallel")]
-        if 6 * b * N::num_params() >= MIN_PARALLEL_FLOPS {
+        if 6 * b * N::num_params() >= MIN_PARALLEL_FLOPS || crate::awake::is_awake() {
             parts
                 .par_iter_mut()
                 .zip(grads.par_iter_mut())
