@@ -18,6 +18,10 @@ mod avx512;
 
 /// Computes `y = W x`, W: OUT×IN.
 ///
+/// Each `y_i` is a dot product in eight running sums added pairwise, in a fixed order. Where
+/// the CPU has AVX-512, `f32` products with eight or more inputs and outputs take eight rows
+/// at a time in the same order, so the result is the same bit for bit either way.
+///
 /// ```
 /// let w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
 /// let x = [1.0, 0.5, -1.0];
@@ -58,9 +62,9 @@ pub fn gemv<T: Scalar, const IN: usize, const OUT: usize>(
         return y;
     }
     let mut y = [T::ZERO; OUT];
-    let mut i = 0;
     // Four rows per iteration: a loop over single rows would be vectorised across the rows,
     // with a gather down every column.
+    let mut i = 0;
     while i + 4 <= OUT {
         y[i] = dot(&w[i], x);
         y[i + 1] = dot(&w[i + 1], x);
