@@ -218,17 +218,30 @@ mod tests {
 
     /// Helpers that end their halves late (here they sleep, as a thread whose core went to
     /// another process does) are let go: the thread is no longer awake, and the pool still
-    /// runs joins.
+    /// runs joins. The first half waits (yielding its core, so that this holds on one core
+    /// too) until the helper has taken the second, which then sleeps three times as long as
+    /// that took, and 5 ms more: late by any measure.
     #[test]
     fn late_helpers_are_let_go() {
+        use std::sync::atomic::AtomicBool;
         pool(2).install(|| {
             let _guard = Awake::new();
             let mut joins = 0;
-            while is_awake() && joins < 2_000 {
-                let spin = Instant::now();
+            while is_awake() && joins < 200 {
+                let start = Instant::now();
+                let taken = AtomicBool::new(false);
                 join(
-                    || while spin.elapsed() < Duration::from_micros(50) {},
-                    || std::thread::sleep(Duration::from_millis(1)),
+                    || {
+                        while !taken.load(Ordering::Acquire)
+                            && start.elapsed() < Duration::from_millis(100)
+                        {
+                            std::thread::yield_now();
+                        }
+                    },
+                    || {
+                        taken.store(true, Ordering::Release);
+                        std::thread::sleep(3 * start.elapsed() + Duration::from_millis(5));
+                    },
                 );
                 joins += 1;
             }
