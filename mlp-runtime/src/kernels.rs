@@ -117,28 +117,55 @@ pub fn ger<T: Scalar, const IN: usize, const OUT: usize>(
     d: &[T; OUT],
     x: &[T; IN],
 ) {
-    /// `row += dᵢ x`, a whole row at a time.
-    #[inline(always)]
-    fn row<T: Scalar, const N: usize>(row: &mut [T; N], di: T, x: &[T; N]) {
-        for (gij, &xj) in row.iter_mut().zip(x) {
-            *gij += di * xj;
-        }
-    }
+    outer_rows(g, d, x, |gij, v| *gij += v);
+}
+
+/// Writes the outer product `G = d xᵀ`, G: OUT×IN, over what `G` held: one sample's
+/// `∂L/∂W_l = δ_l h_(l−1)ᵀ` without zeroing the gradient first.
+///
+/// ```
+/// let mut g = [[9.0, 9.0, 9.0], [9.0, 9.0, 9.0]];
+/// mlp::kernels::outer(&mut g, &[2.0, -1.0], &[1.0, 2.0, 3.0]);
+/// assert_eq!(g, [[2.0, 4.0, 6.0], [-1.0, -2.0, -3.0]]);
+/// ```
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn outer<T: Scalar, const IN: usize, const OUT: usize>(
+    g: &mut [[T; IN]; OUT],
+    d: &[T; OUT],
+    x: &[T; IN],
+) {
+    outer_rows(g, d, x, |gij, v| *gij = v);
+}
+
+/// `put(G[i][j], dᵢ xⱼ)` for every element, a whole row at a time: [`ger`] and [`outer`].
+#[inline(always)]
+fn outer_rows<T: Scalar, const IN: usize, const OUT: usize>(
+    g: &mut [[T; IN]; OUT],
+    d: &[T; OUT],
+    x: &[T; IN],
+    put: impl Fn(&mut T, T),
+) {
     // Copies in locals: `g` may live on the heap, where the compiler cannot rule out that it
     // overlaps `d` or `x`, which would keep every update scalar and in order.
     let (d, x) = (*d, *x);
+    let row = |row: &mut [T; IN], di: T| {
+        for (gij, &xj) in row.iter_mut().zip(&x) {
+            put(gij, di * xj);
+        }
+    };
     // Four rows per iteration: a loop over single rows would be vectorised across the rows,
     // with a gather and a scatter down every column, in place of a load and a store per row.
     let mut i = 0;
     while i + 4 <= OUT {
-        row(&mut g[i], d[i], &x);
-        row(&mut g[i + 1], d[i + 1], &x);
-        row(&mut g[i + 2], d[i + 2], &x);
-        row(&mut g[i + 3], d[i + 3], &x);
+        row(&mut g[i], d[i]);
+        row(&mut g[i + 1], d[i + 1]);
+        row(&mut g[i + 2], d[i + 2]);
+        row(&mut g[i + 3], d[i + 3]);
         i += 4;
     }
     while i < OUT {
-        row(&mut g[i], d[i], &x);
+        row(&mut g[i], d[i]);
         i += 1;
     }
 }

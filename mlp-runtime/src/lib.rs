@@ -2,7 +2,7 @@
 //! what trains it.
 //!
 //! - [`Scalar`]: `f32` or `f64`.
-//! - [`kernels`]: shape-typed products (`gemv`, `gemv_tr`, `ger`), one call per product.
+//! - [`kernels`]: shape-typed products (`gemv`, `gemv_tr`, `ger`, `outer`), one call per product.
 //! - [`activation`]: each activation's value and derivative, defined together.
 //! - [`Network`] and [`Parameters`]: what every generated network implements.
 //! - [`math`]: `exp`, `tanh` and the logistic function, written to vectorise.
@@ -104,7 +104,8 @@ pub mod __private {
     };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
     pub use crate::kernels::{
-        axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr, ger,
+        axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr,
+        ger, outer,
     };
     pub use crate::kernels::{
         dense_input_major, derivative, gemm_diag, scale_rows, sgd_layer, transpose,

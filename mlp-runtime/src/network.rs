@@ -188,6 +188,15 @@ pub trait Network: Parameters {
         grads: &mut Self::Grads,
     ) -> Self::Input;
 
+    /// Writes this sample's `∂L/∂W_l` and `∂L/∂b_l` over `grads`, given `dl_dy = ∂L/∂y` and
+    /// the cache of the matching [`Network::forward_cached`] call: the same values as
+    /// `grads.fill(0)` then [`Network::backward`] (a zero may keep its sign), without `∂L/∂x`. Generated networks write
+    /// the gradients in one pass (no zeroing pass, no input gradient).
+    fn param_gradient(&self, cache: &Self::Cache, dl_dy: &Self::Output, grads: &mut Self::Grads) {
+        grads.fill(Self::Scalar::ZERO);
+        self.backward(cache, dl_dy, grads);
+    }
+
     /// Calls `f(info, parameter, gradient)` for every tensor in the fixed order, so that an
     /// optimizer can update the parameters from the gradients.
     fn visit_with_grads(

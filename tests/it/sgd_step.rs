@@ -1,5 +1,6 @@
 //! The fused per-sample `sgd_step` against the unfused path it replaces: `forward_cached`,
-//! `backward` into zeroed gradients, then `θ −= lr · ∂L/∂θ` through `visit_with_grads`. Every
+//! `backward` into zeroed gradients, then `θ −= lr · ∂L/∂θ` through `visit_with_grads`; and
+//! `param_gradient`, which writes the gradients without zeroing them first, against `backward`. Every
 //! activation, with and without bias, in `f64` and `f32`, at widths that are and are not
 //! multiples of the vector width.
 
@@ -42,6 +43,15 @@ fn check<N: Step + Clone>(seed: u64, tol: f64, floor: f64) {
         unfused.forward_cached(&x, &mut cache);
         let mut grads = N::Grads::default();
         unfused.backward(&cache, &dl_dy, &mut grads);
+        // `gradient` writes the same values over whatever the gradients held (NaN here, so
+        // that a tensor it skipped cannot pass).
+        let mut written = N::Grads::default();
+        written.fill(N::Scalar::from_f64(f64::NAN));
+        unfused.param_gradient(&cache, &dl_dy, &mut written);
+        assert!(
+            flat(&written) == flat(&grads),
+            "param_gradient differs from backward"
+        );
         unfused.visit_with_grads(&grads, |_, p, g| {
             p.iter_mut().zip(g).for_each(|(p, &g)| *p -= lr * g);
         });

@@ -10,34 +10,8 @@ use quote::{quote, quote_spanned};
 /// with `g_L = ∂L/∂y` and `∂L/∂x = g_0`.
 pub fn backward(cx: &Ctx) -> TokenStream {
     let p = cx.private();
-    let layers = cx.layers();
-    let steps = (1..=layers).rev().map(|l| {
-        let span = cx.span(l);
-        let (z, h) = (field("z", l, span), field("h", l, span));
-        let prev = field("h", l - 1, cx.span(l - 1));
-        let (w, d) = (field("w", l, span), field("__d", l, span));
-        let g = if l == layers {
-            quote!(dl_dy)
-        } else {
-            let g = field("__g", l, span);
-            quote!(&#g)
-        };
-        let act = cx.activation(l);
-        let delta = quote_spanned!(span=> let #d = #p::delta(&#act, &cache.#z, &cache.#h, #g););
-        let dw = quote_spanned!(span=> #p::ger(&mut grads.#w, &#d, &cache.#prev););
-        let db = cx.net.bias.then(|| {
-            let b = field("b", l, span);
-            quote_spanned!(span=> #p::axpy(&mut grads.#b, &#d);)
-        });
-        let g_prev = if l == 1 {
-            quote_spanned!(span=> #p::gemv_tr(&self.#w, &#d))
-        } else {
-            let g_prev = field("__g", l - 1, cx.span(l - 1));
-            quote_spanned!(span=> let #g_prev = #p::gemv_tr(&self.#w, &#d);)
-        };
-        quote!(#delta #dw #db #g_prev)
-    });
-    let (input, output) = (cx.vector(0), cx.vector(layers));
+    let steps = chain(cx, false);
+    let (input, output) = (cx.vector(0), cx.vector(cx.layers()));
     let (cache_ty, grads_ty) = (&cx.cache, &cx.grads);
     let doc = docs::backward(cx);
     quote! {
@@ -49,6 +23,71 @@ pub fn backward(cx: &Ctx) -> TokenStream {
             })
         }
     }
+}
+
+/// `fn param_gradient(&self, cache, dl_dy, grads)`: [`backward`] that writes this sample's
+/// gradient over `grads` (`∂L/∂W_l = δ_l h_{l−1}ᵀ`, `∂L/∂b_l = δ_l`) and stops before `∂L/∂x`.
+pub fn param_gradient(cx: &Ctx) -> TokenStream {
+    let p = cx.private();
+    let steps = chain(cx, true);
+    let output = cx.vector(cx.layers());
+    let (cache_ty, grads_ty) = (&cx.cache, &cx.grads);
+    let doc = docs::param_gradient(cx);
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        pub fn param_gradient(&self, cache: &#cache_ty, dl_dy: &#output, grads: &mut #grads_ty) {
+            #p::wide(|| {
+                #(#steps)*
+            })
+        }
+    }
+}
+
+/// The steps of [`backward`] (`overwrite` false: the gradients added into `grads`, `∂L/∂x`
+/// returned) or of [`param_gradient`] (`overwrite`: written over `grads`, no `∂L/∂x`).
+fn chain(cx: &Ctx, overwrite: bool) -> Vec<TokenStream> {
+    let p = cx.private();
+    let layers = cx.layers();
+    (1..=layers)
+        .rev()
+        .map(|l| {
+            let span = cx.span(l);
+            let (z, h) = (field("z", l, span), field("h", l, span));
+            let prev = field("h", l - 1, cx.span(l - 1));
+            let (w, d) = (field("w", l, span), field("__d", l, span));
+            let g = if l == layers {
+                quote!(dl_dy)
+            } else {
+                let g = field("__g", l, span);
+                quote!(&#g)
+            };
+            let act = cx.activation(l);
+            let delta = quote_spanned!(span=> let #d = #p::delta(&#act, &cache.#z, &cache.#h, #g););
+            let dw = if overwrite {
+                quote_spanned!(span=> #p::outer(&mut grads.#w, &#d, &cache.#prev);)
+            } else {
+                quote_spanned!(span=> #p::ger(&mut grads.#w, &#d, &cache.#prev);)
+            };
+            let db = cx.net.bias.then(|| {
+                let b = field("b", l, span);
+                if overwrite {
+                    quote_spanned!(span=> *grads.#b = #d;)
+                } else {
+                    quote_spanned!(span=> #p::axpy(&mut grads.#b, &#d);)
+                }
+            });
+            let g_prev = match (l, overwrite) {
+                (1, true) => None,
+                (1, false) => Some(quote_spanned!(span=> #p::gemv_tr(&self.#w, &#d))),
+                _ => {
+                    let g_prev = field("__g", l - 1, cx.span(l - 1));
+                    Some(quote_spanned!(span=> let #g_prev = #p::gemv_tr(&self.#w, &#d);))
+                }
+            };
+            quote!(#delta #dw #db #g_prev)
+        })
+        .collect()
 }
 
 /// `fn sgd_step(&mut self, cache, dl_dy, lr)`: one plain SGD step on one sample, fused into

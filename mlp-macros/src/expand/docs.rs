@@ -210,6 +210,23 @@ pub fn forward_cached(cx: &Ctx) -> String {
     )
 }
 
+/// The doc of `param_gradient`.
+pub fn param_gradient(cx: &Ctx) -> String {
+    format!(
+        " Writes this sample's `∂L/∂W_l`{} over `grads`, given `dl_dy = ∂L/∂y` and the \
+          `cache` filled by [`Self::forward_cached`] for the same sample: [`Self::backward`] \
+          into zeroed gradients, without zeroing them first and without computing `∂L/∂x` (the \
+          per-sample twin of `gradient_batch`). The same values as `grads.fill(0)` then \
+          `backward` (a zero may keep its sign). Then update the weights from `grads` with an optimizer or \
+          `visit_with_grads`; [`Self::sgd_step`] fuses plain SGD into the pass.",
+        if cx.net.bias {
+            " and `∂L/∂b_l`"
+        } else {
+            ""
+        }
+    )
+}
+
 /// The doc of `backward`.
 pub fn backward(cx: &Ctx) -> String {
     format!(

@@ -16,6 +16,7 @@ pub(super) fn inherent(cx: &Ctx) -> TokenStream {
     let forward = forward::forward(cx);
     let forward_cached = forward::forward_cached(cx);
     let backward = backward::backward(cx);
+    let param_gradient = backward::param_gradient(cx);
     let sgd_step = backward::sgd_step(cx);
     let docs = docs::consts(cx);
     let [d_input, d_output, d_layers, d_params, d_zeros] = docs;
@@ -39,6 +40,7 @@ pub(super) fn inherent(cx: &Ctx) -> TokenStream {
             #forward
             #forward_cached
             #backward
+            #param_gradient
             #sgd_step
         }
     }
@@ -215,6 +217,9 @@ pub(super) fn network_impl(cx: &Ctx) -> TokenStream {
             }
             fn backward(&self, cache: &#cache, dl_dy: &#output, grads: &mut #grads) -> #input {
                 #ident::backward(self, cache, dl_dy, grads)
+            }
+            fn param_gradient(&self, cache: &#cache, dl_dy: &#output, grads: &mut #grads) {
+                #ident::param_gradient(self, cache, dl_dy, grads)
             }
             fn visit_with_grads(
                 &mut self,
