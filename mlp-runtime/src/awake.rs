@@ -95,8 +95,8 @@ impl Drop for Awake {
     }
 }
 
-/// How much later than the first half a second half taken by another thread may end: a
-/// slack for uneven halves and the hand-over, beyond the first half's own time.
+/// How much longer than twice the first half a second half taken by another thread may run:
+/// a slack for uneven halves and cold caches.
 const SLACK: Duration = Duration::from_micros(20);
 
 /// The late second halves, and their share of the joins (one in `LATE_SHARE`), from which
@@ -105,10 +105,11 @@ const LATE_MIN: u32 = 8;
 const LATE_SHARE: u32 = 8;
 
 /// `rayon::join(a, b)`, watched: under an [`Awake`] guard, a second half that another thread
-/// took and that ends later than twice the first half's time (plus [`SLACK`]) is late. A
-/// helper is late when the operating system gives its core to another process; once one join
-/// in eight is late, the helpers are let go (their jobs return) and the splits go back to
-/// the sizes that pay for waking a thread, so that a busy machine is not made to wait on a
+/// took and that ran longer than twice the first half (plus [`SLACK`]) is late. A helper is
+/// late when the operating system gives its core to another process in the middle of a
+/// piece (a helper busy with other work takes the piece later, but not for longer); once one
+/// join in eight is late, the helpers are let go (their jobs return) and the splits go back
+/// to the sizes that pay for waking a thread, so that a busy machine is not made to wait on a
 /// thread that does not run.
 pub(crate) fn join<RA: Send, RB: Send>(
     a: impl FnOnce() -> RA + Send,
@@ -119,25 +120,26 @@ pub(crate) fn join<RA: Send, RB: Send>(
     }
     let owner = rayon::current_thread_index();
     let start = Instant::now();
-    // When the second half ended, in nanoseconds from `start`, if another thread ran it.
-    let b_end = AtomicU64::new(u64::MAX);
-    let ((ra, a_end), rb) = rayon::join(
+    // How long the second half ran, in nanoseconds, if another thread ran it.
+    let b_time = AtomicU64::new(u64::MAX);
+    let ((ra, a_time), rb) = rayon::join(
         || {
             let r = a();
             (r, start.elapsed())
         },
         || {
+            let b_start = Instant::now();
             let r = b();
             if rayon::current_thread_index() != owner {
-                let end = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-                b_end.store(end, Ordering::Relaxed);
+                let time = u64::try_from(b_start.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+                b_time.store(time, Ordering::Relaxed);
             }
             r
         },
     );
-    let b_end = b_end.load(Ordering::Relaxed);
-    if b_end != u64::MAX {
-        let late = Duration::from_nanos(b_end) > 2 * a_end + SLACK;
+    let b_time = b_time.load(Ordering::Relaxed);
+    if b_time != u64::MAX {
+        let late = Duration::from_nanos(b_time) > 2 * a_time + SLACK;
         AWAKE.with(|a| {
             if let Some(w) = a.borrow_mut().as_mut() {
                 w.joins += 1;
@@ -216,7 +218,7 @@ mod tests {
         assert!(!is_awake());
     }
 
-    /// Helpers that end their halves late (here they sleep, as a thread whose core went to
+    /// Helpers that run their halves late (here they sleep, as a thread whose core went to
     /// another process does) are let go: the thread is no longer awake, and the pool still
     /// runs joins. The first half waits (yielding its core, so that this holds on one core
     /// too) until the helper has taken the second, which then sleeps three times as long as
