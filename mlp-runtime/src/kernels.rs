@@ -170,6 +170,18 @@ fn outer_rows<T: Scalar, const IN: usize, const OUT: usize>(
     }
 }
 
+/// Writes `y = x` over what `y` held, e.g. one sample's `∂L/∂b = δ`.
+///
+/// ```
+/// let mut y = [9.0, 9.0];
+/// mlp::kernels::assign(&mut y, &[0.5, -2.0]);
+/// assert_eq!(y, [0.5, -2.0]);
+/// ```
+#[inline(always)]
+pub fn assign<T: Scalar, const N: usize>(y: &mut [T; N], x: &[T; N]) {
+    *y = *x;
+}
+
 /// Accumulates `y += x` (BLAS `axpy` with α = 1), e.g. `∂L/∂b += δ`.
 ///
 /// ```

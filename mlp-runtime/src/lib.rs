@@ -104,8 +104,8 @@ pub mod __private {
     };
     pub use crate::boxed::{zeros_matrix, zeros_vector, Boxed};
     pub use crate::kernels::{
-        axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv, gemv_tr,
-        ger, outer,
+        assign, axpy, delta, dense, dense_cached, dense_cached_unbiased, dense_unbiased, gemv,
+        gemv_tr, ger, outer,
     };
     pub use crate::kernels::{
         dense_input_major, derivative, gemm_diag, scale_rows, sgd_layer, transpose,

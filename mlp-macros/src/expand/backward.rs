@@ -72,7 +72,7 @@ fn chain(cx: &Ctx, overwrite: bool) -> Vec<TokenStream> {
             let db = cx.net.bias.then(|| {
                 let b = field("b", l, span);
                 if overwrite {
-                    quote_spanned!(span=> *grads.#b = #d;)
+                    quote_spanned!(span=> #p::assign(&mut grads.#b, &#d);)
                 } else {
                     quote_spanned!(span=> #p::axpy(&mut grads.#b, &#d);)
                 }
