@@ -45,7 +45,7 @@ pub(crate) unsafe fn gemm_then<T: Scalar>(
     {
         use super::parallel::{plan, split, Cut, COLUMNS, ROWS};
         let (parts, cut) = plan(p.m, p.n, p.k);
-        if parts > 1 && !cutting_changes_path(&p, cut) {
+        if parts > 1 && !cutting_changes_path(&p, parts, cut) {
             let c = Shared::new(p.c);
             let (len, quantum) = match cut {
                 Cut::Rows => (p.m, ROWS),
@@ -164,29 +164,34 @@ fn dots_suit<T>(p: &Product<T>) -> bool {
     p.a.cs == 1 && p.b.rs == 1 && p.k >= 512 && small
 }
 
-/// Whether cutting `p` along `cut` could make a piece take another path than the whole (the
-/// dot-product kernel, which adds in another order, wants at most 64 rows and columns): such
-/// a product stays whole, so that it gives the same bits on any number of threads.
+/// Whether cutting `p` along `cut` into `parts` pieces would make a piece take another path
+/// than the whole (the dot-product kernel, which adds in another order, wants at most 64 rows
+/// and columns): such a product stays whole, so that it gives the same bits on any number of
+/// threads.
 #[cfg(feature = "parallel")]
-fn cutting_changes_path<T: Scalar>(p: &Product<T>, cut: super::parallel::Cut) -> bool {
+fn cutting_changes_path<T: Scalar>(
+    p: &Product<T>,
+    parts: usize,
+    cut: super::parallel::Cut,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        use super::parallel::Cut;
-        let piece = match cut {
-            Cut::Rows => Product {
-                m: p.m.min(64),
-                ..*p
-            },
-            Cut::Columns => Product {
-                n: p.n.min(64),
-                ..*p
-            },
-        };
-        dots_suit(p) != dots_suit(&piece)
+        use super::parallel::{pieces, Cut, COLUMNS, ROWS};
+        let whole = dots_suit(p);
+        let mut changes = false;
+        match cut {
+            Cut::Rows => pieces(parts, p.m, ROWS, &mut |m| {
+                changes |= dots_suit(&Product { m, ..*p }) != whole;
+            }),
+            Cut::Columns => pieces(parts, p.n, COLUMNS, &mut |n| {
+                changes |= dots_suit(&Product { n, ..*p }) != whole;
+            }),
+        }
+        changes
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (p, cut);
+        let _ = (p, parts, cut);
         false
     }
 }
@@ -356,6 +361,33 @@ mod tests {
         assert_eq!(in_pool(3, (301, 70, 1200)), (3, Cut::Rows));
         assert_eq!(in_pool(1, (301, 70, 1200)).0, 1);
         assert_eq!(in_pool(3, (20, 1000, 700)), (3, Cut::Columns));
+        // Only the pieces that would change path keep a product whole: W3's first layer
+        // (256 × 64 over 784, both operands along the sum) is cut into 132 and 124 rows, both
+        // on the blocked kernel, while 128 × 64 would be cut into 72 and 56, the second on
+        // the dot-product kernel.
+        let along_k = |(m, n, k): (usize, usize, usize)| {
+            let a = Mat::<f32> {
+                ptr: core::ptr::null(),
+                rs: k,
+                cs: 1,
+            };
+            let b = Mat::<f32> {
+                ptr: core::ptr::null(),
+                rs: 1,
+                cs: k,
+            };
+            product((m, n, k), a, b, core::ptr::null_mut(), false)
+        };
+        assert!(!cutting_changes_path(
+            &along_k((256, 64, 784)),
+            2,
+            Cut::Rows
+        ));
+        assert!(cutting_changes_path(
+            &along_k((128, 64, 1200)),
+            2,
+            Cut::Rows
+        ));
     }
 
     #[cfg(feature = "parallel")]

@@ -68,6 +68,23 @@ pub(super) fn plan(m: usize, n: usize, k: usize) -> (usize, Cut) {
     (wanted.min(room).max(1), cut)
 }
 
+/// Where [`split`] cuts `len` into `parts`: the length of the first `parts / 2` pieces (sizes
+/// in proportion to their pieces, a multiple of `quantum`).
+fn middle(parts: usize, len: usize, quantum: usize) -> usize {
+    ((len * (parts / 2) / parts).div_ceil(quantum) * quantum).min(len)
+}
+
+/// Calls `f(len)` with the length of each piece [`split`] makes, in order.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(super) fn pieces(parts: usize, len: usize, quantum: usize, f: &mut impl FnMut(usize)) {
+    if parts <= 1 {
+        return f(len);
+    }
+    let mid = middle(parts, len, quantum);
+    pieces(parts / 2, mid, quantum, f);
+    pieces(parts - parts / 2, len - mid, quantum, f);
+}
+
 /// Calls `piece(start, len)` for `parts` pieces covering `start..start + len`, each but the
 /// last a multiple of `quantum` long, on rayon's threads: split in two (sizes in proportion to
 /// their pieces), each half in turn.
@@ -82,8 +99,7 @@ pub(super) fn split(
         return piece(start, len);
     }
     let left = parts / 2;
-    let mid = (len * left / parts).div_ceil(quantum) * quantum;
-    let mid = mid.min(len);
+    let mid = middle(parts, len, quantum);
     crate::awake::join(
         || split(left, start, mid, quantum, piece),
         || split(parts - left, start + mid, len - mid, quantum, piece),
