@@ -24,8 +24,9 @@ const MIN_FLOPS_IN_POOL: usize = 8_000_000;
 /// As [`MIN_FLOPS_IN_POOL`], while the pool's other threads are kept looking for work (the
 /// trainer's steps, `crate::awake`): a join then costs about a microsecond, but each thread
 /// still packs the shared operand and reads what the other wrote. On the README's 2-vCPU
-/// machine, W3 at batch 64 (whose second layer's products are 4.2 Mflop) ran 1.33× as fast on
-/// two threads as on one with these splits, 1.16× without.
+/// machine, W3 at batch 64 (whose second layer's products are 4.2 Mflop) ran 1.69–1.71× as
+/// fast on two threads as on one with these splits; the digits recipe's 1 Mflop products,
+/// cut, made its step slower.
 const MIN_FLOPS_AWAKE: usize = 2_000_000;
 
 /// As [`MIN_FLOPS_IN_POOL`], from a thread outside rayon's pool, which waits while the pool
@@ -43,8 +44,9 @@ pub(super) enum Cut {
 
 /// How to cut an `m × n × k` product: into how many pieces (one per thread of the current
 /// pool, fewer when the pieces would be too small), and along which side. Rows while each
-/// piece gets two blocks of rows or more, else the side with more room (a batch of 32 samples
-/// through a layer of 256 units is cut into columns: rows would make pieces of 24 and 8).
+/// piece gets two blocks of rows or more, else the side with more room (a layer of 20 units
+/// over a batch of 1,000 samples, `C` of 20 × 1,000, is cut into columns: rows would make
+/// pieces of 12 and 8).
 pub(super) fn plan(m: usize, n: usize, k: usize) -> (usize, Cut) {
     let threads = rayon::current_num_threads();
     if threads < 2 {
