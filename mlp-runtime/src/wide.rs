@@ -44,32 +44,15 @@ pub(crate) fn lane_sums<T: crate::Scalar>(v: &[T], f: impl Fn(T) -> T) -> [T; 16
 /// is `±0` for a finite `x` and NaN for `±∞` or NaN, so the [`lane_sums`] of them all stay 0
 /// exactly when every value is finite. In pieces on the pool, as [`halves`].
 pub(crate) fn all_finite<T: crate::Scalar>(v: &[T]) -> bool {
-    halves(v, &finite_piece, both)
-}
-
-/// [`all_finite`] of one piece, compiled for AVX-512 where the CPU has it. A named function
-/// rather than a closure given to [`wide`]: called from two places, such a closure was not
-/// inlined into the AVX-512 function and ran its loop 4 lanes wide.
-fn finite_piece<T: crate::Scalar>(v: &[T]) -> bool {
-    /// Whether the lane sums of `x · 0` over `v` are all 0.
-    #[inline(always)]
-    fn finite<T: crate::Scalar>(v: &[T]) -> bool {
-        lane_sums(v, |x| x * T::ZERO).iter().all(|&s| s == T::ZERO)
-    }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        /// [`finite`] compiled for AVX-512.
-        ///
-        /// # Safety
-        /// The CPU supports AVX-512F.
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512<T: crate::Scalar>(v: &[T]) -> bool {
-            finite(v)
-        }
-        // SAFETY: the CPU supports AVX-512F (checked above).
-        return unsafe { avx512(v) };
-    }
-    finite(v)
+    // The closure given to `wide` forced inline: left out of line (it is reached from two
+    // places), it was compiled for the baseline and ran 4 lanes wide.
+    let finite = |v: &[T]| {
+        wide(
+            #[inline(always)]
+            || lane_sums(v, |x| x * T::ZERO).iter().all(|&s| s == T::ZERO),
+        )
+    };
+    halves(v, &finite, both)
 }
 
 /// Slices that an element-wise pass walks together and that can be cut at the same index: a
