@@ -148,6 +148,8 @@ where
 }
 
 /// The `fold` of [`halves`] for a pass that returns nothing.
+// Only the optimizers and the trainer (with `std`) run such passes.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn none(_: (), _: ()) {}
 
 /// The `fold` of [`halves`] for a test that every piece passes.

@@ -11,6 +11,7 @@
 use super::blocking::Product;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use crate::scalar::sealed::Kind;
+use crate::wide::wide;
 use crate::Scalar;
 
 /// A side this short (rows of `A`, columns of `B`, or the depth) makes a product thin.
@@ -38,24 +39,15 @@ pub(crate) unsafe fn gemm<T: Scalar>(p: &Product<T>) -> bool {
     } else {
         return false;
     };
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        /// [`run`] compiled for AVX-512, so that its loops run 16 `f32` lanes wide (a closure
-        /// given to [`crate::wide::wide`] would not be inlined there).
-        ///
-        /// # Safety
-        /// As [`run`], and the CPU supports AVX-512F.
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512<T: Scalar>(p: &Product<T>, path: Path) {
+    // The closure forced inline, so that its loops are compiled for AVX-512, 16 `f32` lanes
+    // wide.
+    wide(
+        #[inline(always)]
+        || {
             // SAFETY: the caller's promise.
             unsafe { run(p, path) }
-        }
-        // SAFETY: the caller's promise, and the CPU supports AVX-512F (checked above).
-        unsafe { avx512(p, path) };
-        return true;
-    }
-    // SAFETY: the caller's promise.
-    unsafe { run(p, path) };
+        },
+    );
     true
 }
 

@@ -8,6 +8,7 @@
 use super::SecondOrder;
 use crate::batch::{matmul, Batch, BatchError};
 use crate::error::ShapeError;
+use crate::wide::wide;
 use crate::Scalar;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
@@ -224,26 +225,12 @@ pub fn jets_dense_input<T, S, F, const D: usize, const OUT: usize, const K: usiz
         let zv = ArrayViewMut2::from_shape((OUT, bs).strides((cols, 1)), &mut *out)
             .unwrap_or_else(|e| unreachable!("a jets view fits its buffer: {e}"));
         product(wv, view(D), zv, false);
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            /// [`fill_input_columns`] compiled for AVX-512, so that it stores 512 bits at a
-            /// time.
-            #[target_feature(enable = "avx512f")]
-            unsafe fn avx512<T, S, const D: usize, const OUT: usize, const K: usize>(
-                w: &[[T; D]; OUT],
-                op: &S,
-                out: &mut [T],
-                bs: usize,
-            ) where
-                T: Scalar,
-                S: SecondOrder<T, D, K>,
-            {
-                fill_input_columns(w, op, out, bs);
-            }
-            // SAFETY: the CPU supports AVX-512F (checked above).
-            return unsafe { avx512(w, op, out, bs) };
-        }
-        fill_input_columns(w, op, out, bs);
+        // The closure forced inline, so that it is compiled for AVX-512 and stores 512 bits
+        // at a time.
+        wide(
+            #[inline(always)]
+            || fill_input_columns(w, op, out, bs),
+        );
     };
     jets_dense_by(b, (act, op), bs, (z, h), product);
 }
@@ -300,49 +287,15 @@ fn jets_dense_by<T, S, F, const OUT: usize, const D: usize, const K: usize>(
     }
     let bias = b.map(|b| &b[..]);
     let (zs, hs) = (z.map(|z| z.as_mut_slice()), h.as_mut_slice());
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        /// [`forward_rows`] compiled for AVX-512, so that its tiles run 16 `f32` lanes wide.
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512<T, S, F, const D: usize, const K: usize>(
-            zs: Option<&mut [T]>,
-            hs: &mut [T],
-            rows: Rows<'_, T>,
-            act: &F,
-            op: &S,
-        ) where
-            T: Scalar,
-            S: SecondOrder<T, D, K>,
-            F: Fn(T) -> [T; 4],
-        {
-            forward_rows(zs, hs, rows, act, op);
-        }
-        // SAFETY: the CPU supports AVX-512F (checked above).
-        unsafe {
-            avx512(
-                zs,
-                hs,
-                Rows {
-                    bias,
-                    samples: bs,
-                    columns: cols,
-                },
-                &act,
-                op,
-            )
-        };
-        return;
-    }
-    forward_rows(
-        zs,
-        hs,
-        Rows {
-            bias,
-            samples: bs,
-            columns: cols,
-        },
-        &act,
-        op,
+    let rows = Rows {
+        bias,
+        samples: bs,
+        columns: cols,
+    };
+    // The closure forced inline, so that its tiles are compiled for AVX-512, 16 `f32` wide.
+    wide(
+        #[inline(always)]
+        || forward_rows(zs, hs, rows, &act, op),
     );
 }
 
@@ -565,29 +518,11 @@ pub fn jets_dense_backward<
     let gb = gb.map(|g| &mut g[..]);
     // H's rows have Z's columns: both come from the same forward pass.
     let (zs, ds) = ((z.as_slice(), h.as_slice()), dh.as_mut_slice());
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        /// [`backward_rows`] compiled for AVX-512.
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512<T, S, F, const D: usize, const K: usize>(
-            zs: (&[T], &[T]),
-            ds: &mut [T],
-            gb: Option<&mut [T]>,
-            rows: Rows<'_, T>,
-            act: &F,
-            op: &S,
-        ) where
-            T: Scalar,
-            S: SecondOrder<T, D, K>,
-            F: Fn(T, T) -> [T; 4],
-        {
-            backward_rows(zs, ds, gb, rows, act, op);
-        }
-        // SAFETY: the CPU supports AVX-512F (checked above).
-        unsafe { avx512(zs, ds, gb, rows, &act, op) };
-    } else {
-        backward_rows(zs, ds, gb, rows, &act, op);
-    }
+    // The closure forced inline, so that it is compiled for AVX-512.
+    wide(
+        #[inline(always)]
+        || backward_rows(zs, ds, gb, rows, &act, op),
+    );
     #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
     backward_rows(zs, ds, gb, rows, &act, op);
     let gv = ArrayViewMut2::from_shape((OUT, IN), gw.as_flattened_mut())
