@@ -4,7 +4,10 @@
 //! the results are the same bit for bit either way.
 
 /// Runs `f`, compiled for AVX-512 where the CPU has it (a loop inside `f` then vectorises 16
-/// `f32` lanes wide), else for the build's target.
+/// `f32` lanes wide), else for the build's target. Give it a closure marked
+/// `#[inline(always)]` (`wide(#[inline(always)] || …)`): the compiler may otherwise leave the
+/// closure out of line, compiled for the baseline, as it did for closures reached from two
+/// places.
 #[inline(always)]
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
