@@ -111,11 +111,7 @@ impl<L, O> Trainer<L, O> {
         // The pool's other threads look for work until training ends, so that the splits of
         // a large enough step cost about a microsecond each.
         #[cfg(feature = "parallel")]
-        let _awake = crate::awake::Awake::for_steps_of(
-            6usize
-                .saturating_mul(self.batch_size)
-                .saturating_mul(N::num_params()),
-        );
+        let _awake = crate::awake::Awake::for_steps_of(chunks::step_flops::<N>(self.batch_size));
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(1);
         let mut history = History::default();

@@ -36,6 +36,13 @@ pub const MAX_CHUNKS: usize = 4;
 #[cfg(feature = "parallel")]
 const MIN_PARALLEL_FLOPS: usize = 150_000_000;
 
+/// The work of a training step on a batch of `b` samples, `6 b P` flops for `P` parameters
+/// (forward, backward and the weight gradient, a multiply-add each per sample and weight).
+#[cfg(feature = "parallel")]
+pub(crate) fn step_flops<P: Parameters>(b: usize) -> usize {
+    6usize.saturating_mul(b).saturating_mul(P::num_params())
+}
+
 /// The number of chunks a batch of `b ≥ 1` samples is cut into: `chunks` when set (at most
 /// `b`), else `b / 64` between 1 and 4 (one chunk up to `b = 127`, 2 of 64 rows at `b = 128`,
 /// 4 of 64 at `b = 256`, 4 of 256 at `b = 1024`). It depends on `b` and the setting alone,
@@ -332,7 +339,7 @@ impl<N: BatchNetwork> Chunks<N> {
         let parts = &mut self.parts[share.clone()];
         let grads = &mut self.grads[share.clone()];
         #[cfg(feature = "parallel")]
-        if 6 * b * N::num_params() >= MIN_PARALLEL_FLOPS || crate::awake::is_awake() {
+        if step_flops::<N>(b) >= MIN_PARALLEL_FLOPS || crate::awake::is_awake() {
             parts
                 .par_iter_mut()
                 .zip(grads.par_iter_mut())
